@@ -1,0 +1,90 @@
+"""The immutable knowledge the search index is built from."""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from dataclasses import dataclass, field
+
+ENTRY_TYPES = ("policy", "event", "faq")
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a fact comes from, as shown under an answer."""
+
+    title: str
+    origin: str
+    date: str | None = None
+    url: str | None = None
+    article: str | None = None
+
+    def as_json(self) -> dict[str, str | None]:
+        return {"title": self.title, "date": self.date, "origin": self.origin}
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A curated policy, event or FAQ from a YAML file."""
+
+    id: str
+    type: str
+    title: str
+    answer: str
+    source: Source
+    path: str
+    line: int
+    details: str = ""
+    region: str = ""
+    date: str | None = None
+    year: int | None = None
+    question: str = ""
+    tags: tuple[str, ...] = ()
+    alternatives: tuple[str, ...] = ()
+    # Type-specific fields (issuer, number, key_points, place, organisers, theme, key_figures).
+    extra: tuple[tuple[str, str | tuple[str, ...]], ...] = ()
+
+    def extra_text(self) -> str:
+        parts: list[str] = []
+        for _, value in self.extra:
+            parts.extend(value if isinstance(value, tuple) else (value,))
+        return " ".join(parts)
+
+    @property
+    def issuer(self) -> str:
+        return str(dict(self.extra).get("issuer", "")) or self.source.origin
+
+
+@dataclass(frozen=True)
+class Article:
+    """A raw page after cleaning: Simplified display text split into paragraphs."""
+
+    id: str
+    path: str
+    title: str
+    source: Source
+    paragraphs: tuple[str, ...]
+    dropped_lines: int = 0
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """One consistent version of the knowledge; swapped whole, never mutated."""
+
+    entries: tuple[Entry, ...] = ()
+    articles: tuple[Article, ...] = ()
+    version: str = field(default="")
+
+    def counts(self) -> dict[str, int]:
+        counts = Counter(entry.type for entry in self.entries)
+        result = {kind: counts.get(kind, 0) for kind in ENTRY_TYPES}
+        result["article"] = len(self.articles)
+        return result
+
+
+def content_version(files: dict[str, bytes]) -> str:
+    """A short hash over file names and bytes: equal knowledge gives an equal version."""
+    digest = hashlib.sha256()
+    for name in sorted(files):
+        digest.update(name.encode("utf-8") + b"\0" + files[name] + b"\0")
+    return digest.hexdigest()[:12]

@@ -1,0 +1,260 @@
+"""Reads YAML entry files with line numbers and checks every field.
+
+Parsing goes through PyYAML's node tree rather than `safe_load` so that each problem can name its
+line, duplicate keys are caught, and aliases (the "billion laughs" bomb) are refused before anything
+is expanded.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+from bot.knowledge.model import ENTRY_TYPES, Entry, Source
+
+MAX_NODES = 50_000
+MAX_DEPTH = 12
+_ID = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+_DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
+
+_COMMON_FIELDS = {"id", "type", "title", "answer", "details", "region", "date", "year", "source", "tags",
+                  "alternatives"}
+_TYPE_FIELDS = {
+    "policy": {"issuer", "number", "key_points"},
+    "event": {"place", "organisers", "theme", "key_figures"},
+    "faq": {"question"},
+}
+_REQUIRED = ("id", "type", "title", "answer", "source")
+_LIST_FIELDS = {"tags", "alternatives", "key_points", "organisers", "key_figures"}
+_TEXT_LIMITS = {"title": 80, "answer": 500, "details": 5000, "question": 200}
+_SOURCE_FIELDS = {"title", "origin", "date", "url", "article"}
+
+
+@dataclass(frozen=True)
+class Problem:
+    path: str
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.message}"
+
+
+class _Reader:
+    """Turns a node tree into plain values, refusing aliases, duplicate keys and runaway nesting."""
+
+    def __init__(self, path: str, loader: yaml.SafeLoader) -> None:
+        self.path = path
+        self.loader = loader
+        self.seen: set[int] = set()
+        self.problems: list[Problem] = []
+
+    def fail(self, node: yaml.Node, message: str) -> None:
+        self.problems.append(Problem(self.path, node.start_mark.line + 1, message))
+
+    def check_tree(self, node: yaml.Node, depth: int = 0) -> bool:
+        if id(node) in self.seen:
+            self.fail(node, "anchors and aliases (&, *) are not allowed in knowledge files")
+            return False
+        self.seen.add(id(node))
+        if len(self.seen) > MAX_NODES:
+            self.fail(node, f"file is too large: more than {MAX_NODES} YAML nodes")
+            return False
+        if depth > MAX_DEPTH:
+            self.fail(node, f"nesting deeper than {MAX_DEPTH} levels")
+            return False
+        children: list[yaml.Node] = []
+        if isinstance(node, yaml.MappingNode):
+            keys: set[str] = set()
+            for key, value in node.value:
+                if isinstance(key, yaml.ScalarNode):
+                    if key.value in keys:
+                        self.fail(key, f"duplicate key '{key.value}'")
+                        return False
+                    keys.add(key.value)
+                children.extend((key, value))
+        elif isinstance(node, yaml.SequenceNode):
+            children = list(node.value)
+        return all(self.check_tree(child, depth + 1) for child in children)
+
+    def value(self, node: yaml.Node) -> Any:
+        return self.loader.construct_object(node, deep=True)
+
+
+def parse_entries_file(path: str, text: str) -> tuple[list[tuple[dict[str, Any], dict[str, int], int]], list[Problem]]:
+    """Parses one YAML file into raw entries: (fields, line of each field, line of the entry)."""
+    loader = yaml.SafeLoader(text)
+    try:
+        root = loader.get_single_node()
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        line = mark.line + 1 if mark else 1
+        return [], [Problem(path, line, f"YAML syntax error: {error.problem or error}")]
+    except yaml.YAMLError as error:
+        return [], [Problem(path, 1, f"YAML error: {error}")]
+    finally:
+        loader.dispose()
+    if root is None:
+        return [], [Problem(path, 1, "file is empty")]
+    reader = _Reader(path, loader)
+    if not reader.check_tree(root):
+        return [], reader.problems
+    entries_node = None
+    if isinstance(root, yaml.MappingNode):
+        for key, value in root.value:
+            if key.value == "entries":
+                entries_node = value
+            else:
+                reader.fail(key, f"unknown top-level key '{key.value}' (expected only 'entries')")
+    if entries_node is None or not isinstance(entries_node, yaml.SequenceNode):
+        reader.fail(entries_node or root, "expected a top-level 'entries:' list")
+        return [], reader.problems
+    raw: list[tuple[dict[str, Any], dict[str, int], int]] = []
+    for item in entries_node.value:
+        if not isinstance(item, yaml.MappingNode):
+            reader.fail(item, "each entry must be a mapping of fields")
+            continue
+        fields: dict[str, Any] = {}
+        lines: dict[str, int] = {}
+        for key, value in item.value:
+            name = str(key.value)
+            try:
+                fields[name] = reader.value(value)
+            except yaml.YAMLError as error:
+                reader.fail(value, f"field '{name}': {error}")
+                continue
+            lines[name] = key.start_mark.line + 1
+        raw.append((fields, lines, item.start_mark.line + 1))
+    return raw, reader.problems
+
+
+def _check_date(value: Any) -> str | None:
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, int) and 1900 <= value <= 2100:
+        return str(value)
+    if not isinstance(value, str) or not (match := _DATE.match(value.strip())):
+        raise ValueError(f"bad date {value!r}: use YYYY-MM-DD, YYYY-MM or YYYY")
+    year, month, day = (int(part) if part else 1 for part in match.groups())
+    try:
+        dt.date(year, month, day)
+    except ValueError as error:
+        raise ValueError(f"bad date {value!r}: {error}") from None
+    return value.strip()
+
+
+def _check_id(value: Any) -> str:
+    if not isinstance(value, str) or not _ID.match(value):
+        raise ValueError(f"bad id {value!r}: use lower-case letters, digits, '-' and '_'")
+    return value
+
+
+def _check_year(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1900 <= value <= 2100:
+        raise ValueError(f"bad year {value!r}: use a number such as 2017")
+    return value
+
+
+def _text(name: str, value: Any, required: bool = False) -> str:
+    if value is None and not required:
+        return ""
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise ValueError(f"field '{name}' must be text")
+    text = str(value).strip()
+    if required and not text:
+        raise ValueError(f"field '{name}' must not be empty")
+    limit = _TEXT_LIMITS.get(name)
+    if limit and len(text) > limit:
+        raise ValueError(f"field '{name}' is {len(text)} characters long; the limit is {limit}")
+    return text
+
+
+def _text_list(name: str, value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str) or not isinstance(value, list):
+        raise ValueError(f"field '{name}' must be a list of text items")
+    items = tuple(_text(name, item) for item in value)
+    if any(not item for item in items):
+        raise ValueError(f"field '{name}' has an empty item")
+    return items
+
+
+def _source(value: Any) -> Source:
+    if not isinstance(value, dict):
+        raise ValueError("field 'source' must be a mapping with at least 'title' and 'origin'")
+    unknown = set(value) - _SOURCE_FIELDS
+    if unknown:
+        raise ValueError(f"unknown field 'source.{sorted(unknown)[0]}' (allowed: {', '.join(sorted(_SOURCE_FIELDS))})")
+    return Source(
+        title=_text("source.title", value.get("title"), required=True),
+        origin=_text("source.origin", value.get("origin"), required=True),
+        date=_check_date(value["date"]) if value.get("date") is not None else None,
+        url=_text("source.url", value.get("url")) or None,
+        article=_text("source.article", value.get("article")) or None,
+    )
+
+
+def build_entry(path: str, fields: dict[str, Any], lines: dict[str, int], line: int) -> tuple[Entry | None, list[Problem]]:
+    """Validates one raw entry; returns the entry, or the problems that keep it out."""
+    problems: list[Problem] = []
+
+    def fail(field: str | None, message: str) -> None:
+        problems.append(Problem(path, lines.get(field, line) if field else line, message))
+
+    kind = fields.get("type")
+    if kind not in ENTRY_TYPES:
+        fail("type", f"field 'type' must be one of {', '.join(ENTRY_TYPES)}, not {kind!r}"
+             if "type" in fields else "missing required field 'type'")
+        return None, problems
+    allowed = _COMMON_FIELDS | _TYPE_FIELDS[kind]
+    for name in fields:
+        if name not in allowed:
+            other = [t for t, extra in _TYPE_FIELDS.items() if name in extra]
+            hint = f" (only for {other[0]} entries)" if other else ""
+            fail(name, f"unknown field '{name}'{hint}")
+    required = (*_REQUIRED, "question") if kind == "faq" else _REQUIRED
+    for name in required:
+        if fields.get(name) in (None, ""):
+            fail(None, f"missing required field '{name}'")
+    if problems:
+        return None, problems
+
+    values: dict[str, Any] = {}
+    checks = {
+        "id": _check_id,
+        "title": lambda v: _text("title", v, required=True),
+        "answer": lambda v: _text("answer", v, required=True),
+        "details": lambda v: _text("details", v),
+        "region": lambda v: _text("region", v),
+        "question": lambda v: _text("question", v, required=True),
+        "date": _check_date,
+        "year": _check_year,
+        "source": _source,
+    }
+    for name, value in fields.items():
+        try:
+            if name in checks:
+                values[name] = checks[name](value) if value is not None else None
+            elif name in _LIST_FIELDS:
+                values[name] = _text_list(name, value)
+            else:
+                values[name] = _text(name, value)
+        except ValueError as error:
+            fail(name, str(error))
+    if problems:
+        return None, problems
+    extra = tuple(
+        (name, values[name]) for name in sorted(_TYPE_FIELDS[kind] - {"question"}) if values.get(name)
+    )
+    entry = Entry(
+        id=values["id"], type=kind, title=values["title"], answer=values["answer"], source=values["source"],
+        path=path, line=line, details=values.get("details") or "", region=values.get("region") or "",
+        date=values.get("date"), year=values.get("year"), question=values.get("question") or "",
+        tags=values.get("tags") or (), alternatives=values.get("alternatives") or (), extra=extra,
+    )
+    return entry, []

@@ -1,0 +1,83 @@
+"""Cutting a short answer out of a unit: the one or two sentences that answer the question."""
+
+from __future__ import annotations
+
+import re
+
+from bot.search.lexicon import CUE_EVIDENCE
+from bot.search.query import Query
+from bot.search.units import Unit
+from bot.text import normalise
+
+MAX_ANSWER_CHARS = 500
+LONG_SENTENCE = 220
+CLAUSE_WINDOW = 180
+SHORT_SENTENCE = 40
+_CLAUSE = re.compile(r"[^,，]+[,，]?")
+
+
+def evidence(text: str, query: Query) -> float:
+    """Weight of the query's words found in (normalised) text."""
+    return sum(weight for word, weight in query.words.items() if word in text)
+
+
+def cues_met(text: str, query: Query) -> int:
+    return sum(1 for cue in query.cues if CUE_EVIDENCE[cue].search(text))
+
+
+def _sentence_score(sentence: str, query: Query) -> float:
+    text = normalise(sentence)
+    return evidence(text, query) + 0.3 * query.total_weight * cues_met(text, query) / max(1, len(query.cues))
+
+
+def trim(sentence: str, query: Query) -> str:
+    """Keeps the clauses around the best-matching one when a sentence is too long to read in chat."""
+    if len(sentence) <= LONG_SENTENCE:
+        return sentence
+    clauses = _CLAUSE.findall(sentence)
+    scores = [_sentence_score(clause, query) for clause in clauses]
+    best = max(range(len(clauses)), key=lambda i: scores[i])
+    start, end = best, best + 1
+    size = len(clauses[best])
+    while True:
+        options = []
+        if start > 0 and size + len(clauses[start - 1]) <= CLAUSE_WINDOW:
+            options.append((scores[start - 1], -1))
+        if end < len(clauses) and size + len(clauses[end]) <= CLAUSE_WINDOW:
+            options.append((scores[end], 1))
+        if not options:
+            break
+        _, side = max(options)
+        if side < 0:
+            start -= 1
+            size += len(clauses[start])
+        else:
+            size += len(clauses[end])
+            end += 1
+    text = "".join(clauses[start:end]).rstrip(",，")
+    prefix = "…" if start > 0 else ""
+    suffix = "" if end == len(clauses) else "…"
+    return prefix + text + suffix
+
+
+def compose(unit: Unit, query: Query) -> str:
+    """The answer text for a unit, at most MAX_ANSWER_CHARS characters."""
+    if unit.kind == "entry":
+        return unit.sentences[0][:MAX_ANSWER_CHARS]
+    sentences = unit.sentences
+    scores = [_sentence_score(sentence, query) for sentence in sentences]
+    best = max(range(len(sentences)), key=lambda i: scores[i])
+    chosen = [best]
+    found = normalise(sentences[best])
+    missing = [word for word in query.words if word not in found]
+    neighbours = [i for i in (best - 1, best + 1) if 0 <= i < len(sentences)]
+    if neighbours and (missing or len(sentences[best]) < SHORT_SENTENCE):
+        gain = {i: evidence(normalise(sentences[i]), query) for i in neighbours}
+        partner = max(neighbours, key=lambda i: gain[i])
+        if gain[partner] > 0 or len(sentences[best]) < SHORT_SENTENCE:
+            chosen.append(partner)
+    parts = [trim(sentences[i], query) for i in sorted(chosen)]
+    text = "".join(parts)
+    if len(text) > MAX_ANSWER_CHARS:
+        text = trim(sentences[best], query)[:MAX_ANSWER_CHARS]
+    return text

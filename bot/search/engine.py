@@ -1,0 +1,192 @@
+"""Answer selection: candidates from the index, reranked by how much of the question they cover.
+
+A candidate's confidence is the share of the question's content (weighted by rarity) that it, or
+the page it comes from, contains. Words the knowledge has never seen weigh the most, so a question
+about something we do not know (天气, 护照, 机票) gets an honest "I don't know" instead of the
+nearest passage. Years and places in the question must appear on the candidate's page.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+
+from rapidfuzz import fuzz
+
+from bot import strings
+from bot.knowledge.model import Snapshot, Source
+from bot.search.answer import compose, cues_met
+from bot.search.index import SearchIndex
+from bot.search.query import Query, QueryAnalyzer
+from bot.search.units import Unit
+from bot.text import clean_control, in_script_of, is_traditional, normalise, to_traditional
+
+log = logging.getLogger(__name__)
+
+CANDIDATES = 60
+ANSWER_AT = 0.72  # confidence needed to answer
+SUGGEST_AT = 0.40  # below ANSWER_AT but above this: "did you mean" suggestions
+MIN_EVIDENCE = 2.0  # matched weight needed, so one common word cannot carry an answer
+CONTEXT_CREDIT = 0.75  # a word found elsewhere on the same page, not in the passage itself
+CONSTRAINT_PENALTY = 0.55
+PHRASING_MATCH = 0.82
+NEAR_TIE = 0.03
+_QUOTED = re.compile(r"《([^》]{2,20})》|“([^”]{2,12})”")
+
+
+@dataclass(frozen=True)
+class Answer:
+    matched: bool
+    answer: str
+    score: int
+    sources: tuple[Source, ...] = ()
+    suggestions: tuple[str, ...] = ()
+    reason: str = "answered"  # answered | unsure | unknown | empty
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "matched": self.matched,
+            "answer": self.answer,
+            "score": self.score,
+            "sources": [source.as_json() for source in self.sources],
+            "suggestions": list(self.suggestions),
+        }
+
+
+@dataclass
+class Candidate:
+    unit: Unit
+    bm25: float
+    confidence: float = 0.0
+    rank: float = 0.0
+    evidence: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+
+def domain_words(snapshot: Snapshot) -> set[str]:
+    """Names the segmenter must keep whole: tags, regions, titles in 《》 and short quoted terms."""
+    words: set[str] = set()
+    for entry in snapshot.entries:
+        words.update(normalise(tag) for tag in entry.tags)
+        texts = [entry.title, entry.answer, entry.details, entry.question]
+        for text in texts:
+            for match in _QUOTED.finditer(normalise(text)):
+                words.add(match.group(1) or match.group(2))
+    for article in snapshot.articles:
+        for paragraph in article.paragraphs:
+            for match in _QUOTED.finditer(normalise(paragraph)):
+                words.add(match.group(1) or match.group(2))
+    return {word.strip() for word in words if word and " " not in word.strip()}
+
+
+class Engine:
+    """Answers questions from one knowledge snapshot. Build a new Engine to change knowledge."""
+
+    def __init__(self, snapshot: Snapshot) -> None:
+        self.snapshot = snapshot
+        self.index = SearchIndex(snapshot)
+        self.analyzer = QueryAnalyzer(self.index, domain_words(snapshot))
+        self.skip_above = max(2000, self.index.size // 5)
+
+    # --- scoring ------------------------------------------------------------------------------
+    def _assess(self, candidate: Candidate, query: Query) -> None:
+        unit = candidate.unit
+        context = self.index.contexts[unit.context]
+        title = normalise(unit.title)
+        total = query.total_weight
+        covered = evidence = in_unit = 0.0
+        for word, weight in query.words.items():
+            if word in unit.text:
+                covered += weight
+                evidence += weight
+                in_unit += weight
+            elif word in context or word in title:
+                covered += weight * CONTEXT_CREDIT
+                evidence += weight * CONTEXT_CREDIT
+        confidence = covered / total if total else 0.0
+        if unit.kind == "entry" and unit.phrasings:
+            core = "".join(query.words)
+            similarity = max(fuzz.ratio(core, phrasing) for phrasing in unit.phrasings) / 100
+            if similarity >= PHRASING_MATCH:
+                confidence = max(confidence, similarity)
+                evidence = max(evidence, MIN_EVIDENCE)
+        for year in query.years:
+            if year not in context and year not in title:
+                confidence *= CONSTRAINT_PENALTY
+                candidate.notes.append(f"year {year} missing")
+        for place in query.places:
+            stem = place[:-1] if len(place) > 2 and place[-1] in "省市县区" else place
+            if stem not in context and stem not in title:
+                confidence *= CONSTRAINT_PENALTY
+                candidate.notes.append(f"place {place} missing")
+        candidate.confidence = confidence
+        candidate.evidence = evidence
+        sentences = normalise("".join(unit.sentences))
+        cue_share = cues_met(sentences, query) / len(query.cues) if query.cues else 0.0
+        # Among equally confident candidates prefer the one holding the words itself, that meets the
+        # question's cue, that is curated, or that opens its article (news leads summarise).
+        candidate.rank = (confidence + 0.3 * (in_unit / total if total else 0.0) + 0.05 * cue_share
+                          + (0.03 if unit.kind == "entry" else 0.0) + (0.02 if unit.key.endswith("#0") else 0.0))
+
+    def candidates(self, query: Query) -> list[Candidate]:
+        ranked = self.index.score(query.bm25_terms, CANDIDATES, self.skip_above)
+        if not ranked:
+            return []
+        top = ranked[0][1] or 1.0
+        found = [Candidate(self.index.units[number], score / top) for number, score in ranked]
+        for candidate in found:
+            self._assess(candidate, query)
+            candidate.rank += 0.05 * candidate.bm25
+        found.sort(key=lambda c: c.rank, reverse=True)
+        return found
+
+    # --- answering ----------------------------------------------------------------------------
+    def ask(self, question: str) -> Answer:
+        question = clean_control(question or "")
+        if not question.strip():
+            return Answer(False, strings.EMPTY_QUESTION, 0, suggestions=strings.DEFAULT_SUGGESTIONS,
+                          reason="empty")
+        query = self.analyzer.analyse(question)
+        if not query.words:
+            return self._localise(question, Answer(False, strings.NO_CONTENT, 0,
+                                                   suggestions=strings.DEFAULT_SUGGESTIONS, reason="empty"))
+        found = self.candidates(query)
+        best = found[0] if found else None
+        if best is None or best.confidence < SUGGEST_AT:
+            reply = Answer(False, strings.UNKNOWN, round(100 * best.confidence) if best else 0,
+                           suggestions=self._suggestions(found, exclude=None) or strings.DEFAULT_SUGGESTIONS,
+                           reason="unknown")
+            return self._localise(question, reply)
+        if best.confidence < ANSWER_AT or best.evidence < MIN_EVIDENCE:
+            reply = Answer(False, strings.UNSURE, round(100 * best.confidence),
+                           suggestions=self._suggestions(found, exclude=None), reason="unsure")
+            return self._localise(question, reply)
+        text = compose(best.unit, query)
+        rivals = [c for c in found[1:] if c.rank >= best.rank - NEAR_TIE and c.confidence >= ANSWER_AT]
+        reply = Answer(True, text, min(100, round(100 * best.confidence)), (best.unit.source,),
+                       self._suggestions(rivals, exclude=best.unit) if rivals else ())
+        return self._localise(question, reply)
+
+    def _suggestions(self, found: list[Candidate], exclude: Unit | None, limit: int = 3) -> tuple[str, ...]:
+        titles: list[str] = []
+        for candidate in found:
+            unit = candidate.unit
+            if exclude is not None and (unit.key == exclude.key or unit.title == exclude.title):
+                continue
+            label = unit.label
+            if label and label not in titles:
+                titles.append(label)
+            if len(titles) == limit:
+                break
+        return tuple(titles)
+
+    @staticmethod
+    def _localise(question: str, answer: Answer) -> Answer:
+        if not is_traditional(question):
+            return answer
+        sources = tuple(
+            Source(to_traditional(s.title), to_traditional(s.origin), s.date, s.url, s.article) for s in answer.sources
+        )
+        return Answer(answer.matched, in_script_of(question, answer.answer), answer.score, sources,
+                      tuple(to_traditional(s) for s in answer.suggestions), answer.reason)

@@ -1,0 +1,110 @@
+"""Chinese text normalisation shared by knowledge loading and search.
+
+Everything is matched in one canonical form: NFKC (full/half width folded), Simplified script,
+lower case, pinyin notes removed, control characters dropped, whitespace collapsed.
+Converters are created lazily on first use so that importing this module does no work.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+import opencc
+from pypinyin import Style, lazy_pinyin
+
+_TONE_VOWELS = "āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜńňǹḿ"
+# A pinyin note glued after a character, as scraped pages carry them: 質(zhì)量, 強（qiáng）.
+_PINYIN_NOTE = re.compile(
+    rf"(?<=[\u3400-\u9fff\uf900-\ufaff?？])[(（]([a-zü]*[{_TONE_VOWELS}][a-zü]*)[)）]"
+)
+_CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_CJK_RUN = re.compile(f"[{_CJK}]+")
+_CJK_CHAR = re.compile(f"[{_CJK}]")
+_SPACES = re.compile(r"\s+")
+# Zero-width and bidi marks survive NFKC; they only ever hide differences between equal strings.
+_INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\u00ad]")
+_NUMBER_PHRASE = re.compile(r"\d+(?:\.\d+)?(?:[年月日号万亿元家个项名人多余次场%])?")
+
+MAX_QUERY_CHARS = 500
+
+
+@lru_cache(maxsize=None)
+def _converter(config: str) -> opencc.OpenCC:
+    return opencc.OpenCC(config)
+
+
+def strip_pinyin_notes(text: str) -> str:
+    """Removes pinyin annotations glued into words: 質(zhì)量 -> 質量."""
+    return _PINYIN_NOTE.sub("", text)
+
+
+def to_simplified(text: str) -> str:
+    return _converter("t2s").convert(text)
+
+
+def to_traditional(text: str) -> str:
+    return _converter("s2t").convert(text)
+
+
+def clean_control(text: str) -> str:
+    """Drops control and invisible characters, keeping line breaks and tabs as spaces."""
+    text = _INVISIBLE.sub("", text)
+    return "".join(
+        ch if unicodedata.category(ch)[0] != "C" else (" " if ch in "\n\r\t" else "") for ch in text
+    )
+
+
+def display_form(text: str) -> str:
+    """Text as shown to users: width-folded, Simplified, pinyin notes and control chars removed."""
+    text = unicodedata.normalize("NFKC", strip_pinyin_notes(text))
+    text = clean_control(text)
+    return _SPACES.sub(" ", to_simplified(text)).strip()
+
+
+def normalise(text: str) -> str:
+    """The canonical matching form of any text (queries, passages, titles)."""
+    return display_form(text).lower()
+
+
+def is_traditional(text: str) -> bool:
+    """True when the text is written in Traditional script (more T-only than S-only characters)."""
+    han = set(_CJK_CHAR.findall(text[:MAX_QUERY_CHARS]))
+    traditional_only = sum(1 for ch in han if to_simplified(ch) != ch)
+    simplified_only = sum(1 for ch in han if to_traditional(ch) != ch)
+    return traditional_only > simplified_only
+
+
+def in_script_of(question: str, text: str) -> str:
+    """Renders a Simplified answer in the script the user wrote the question in."""
+    return to_traditional(text) if is_traditional(question) else text
+
+
+def has_cjk(text: str) -> bool:
+    return _CJK_CHAR.search(text) is not None
+
+
+def cjk_bigrams(text: str) -> list[str]:
+    """Overlapping character pairs of every run of Chinese characters; single characters stand alone."""
+    grams: list[str] = []
+    for run in _CJK_RUN.findall(text):
+        if len(run) == 1:
+            grams.append(run)
+        grams.extend(run[i : i + 2] for i in range(len(run) - 1))
+    return grams
+
+
+def number_phrases(text: str) -> list[str]:
+    """Numbers with their unit kept together (9月, 60万, 1700家), which word segmentation splits."""
+    return _NUMBER_PHRASE.findall(text)
+
+
+def pinyin_key(text: str) -> str:
+    """Toneless pinyin of the Chinese characters, joined: 质量月 -> zhiliangyue."""
+    return "".join(lazy_pinyin(text, errors="ignore"))
+
+
+def pinyin_initials(text: str) -> str:
+    """First letters of each syllable: 质量月 -> zly."""
+    return "".join(lazy_pinyin(text, style=Style.FIRST_LETTER, errors="ignore"))
