@@ -60,10 +60,43 @@ def trim(sentence: str, query: Query) -> str:
     return prefix + text + suffix
 
 
+def focus(sentences: tuple[str, ...], query: Query) -> float:
+    """How tightly the question is answered in one place: the best pair of adjacent clauses,
+    scored by the question words it holds plus its cue evidence, as a share of the question."""
+    clauses = [normalise(c) for sentence in sentences for c in _CLAUSE.findall(sentence)]
+    if not clauses or not query.total_weight:
+        return 0.0
+    best = max(_sentence_score("".join(clauses[i : i + 2]), query) for i in range(len(clauses)))
+    return min(1.0, best / (1.3 * query.total_weight))
+
+
+def _compose_entry(unit: Unit, query: Query) -> str:
+    """An entry's answer, plus one detail sentence when it holds what the answer lacks."""
+    answer = unit.sentences[0]
+    if len(unit.sentences) == 1:
+        return answer[:MAX_ANSWER_CHARS]
+    found = normalise(answer)
+    lacking = {cue for cue in query.cues if not CUE_EVIDENCE[cue].search(found)}
+    missing = {word: weight for word, weight in query.words.items() if word not in found}
+    if not (lacking or missing):
+        return answer[:MAX_ANSWER_CHARS]
+
+    def adds(sentence: str) -> float:
+        text = normalise(sentence)
+        gained = sum(weight for word, weight in missing.items() if word in text)
+        met = sum(1 for cue in lacking if CUE_EVIDENCE[cue].search(text))
+        return gained + met * 0.5 * query.total_weight
+
+    best = max(unit.sentences[1:], key=adds)
+    if adds(best) > 0 and len(answer) + len(best) < MAX_ANSWER_CHARS:
+        return f"{answer}{best}" if answer.endswith(("。", "！", "？", ".", "!", "?")) else f"{answer}。{best}"
+    return answer[:MAX_ANSWER_CHARS]
+
+
 def compose(unit: Unit, query: Query) -> str:
     """The answer text for a unit, at most MAX_ANSWER_CHARS characters."""
     if unit.kind == "entry":
-        return unit.sentences[0][:MAX_ANSWER_CHARS]
+        return _compose_entry(unit, query)
     sentences = unit.sentences
     scores = [_sentence_score(sentence, query) for sentence in sentences]
     best = max(range(len(sentences)), key=lambda i: scores[i])

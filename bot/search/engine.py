@@ -16,7 +16,7 @@ from rapidfuzz import fuzz
 
 from bot import strings
 from bot.knowledge.model import Snapshot, Source
-from bot.search.answer import compose, cues_met
+from bot.search.answer import compose, cues_met, focus
 from bot.search.index import SearchIndex
 from bot.search.query import Query, QueryAnalyzer
 from bot.search.units import Unit
@@ -61,6 +61,7 @@ class Candidate:
     confidence: float = 0.0
     rank: float = 0.0
     evidence: float = 0.0
+    answer: str = ""
     notes: list[str] = field(default_factory=list)
 
 
@@ -88,6 +89,11 @@ class Engine:
         self.index = SearchIndex(snapshot)
         self.analyzer = QueryAnalyzer(self.index, domain_words(snapshot))
         self.skip_above = max(2000, self.index.size // 5)
+        # Entry phrasings reduced to their content words, as questions are, for fuzzy comparison.
+        self.phrasing_cores: dict[str, tuple[str, ...]] = {
+            unit.key: tuple("".join(self.analyzer.analyse(p).words) for p in unit.phrasings)
+            for unit in self.index.units if unit.kind == "entry"
+        }
 
     # --- scoring ------------------------------------------------------------------------------
     def _assess(self, candidate: Candidate, query: Query) -> None:
@@ -105,12 +111,16 @@ class Engine:
                 covered += weight * CONTEXT_CREDIT
                 evidence += weight * CONTEXT_CREDIT
         confidence = covered / total if total else 0.0
-        if unit.kind == "entry" and unit.phrasings:
+        similarity = 0.0
+        cores = self.phrasing_cores.get(unit.key)
+        if cores:
             core = "".join(query.words)
-            similarity = max(fuzz.ratio(core, phrasing) for phrasing in unit.phrasings) / 100
+            similarity = max(fuzz.ratio(core, phrasing) for phrasing in cores) / 100
             if similarity >= PHRASING_MATCH:
                 confidence = max(confidence, similarity)
                 evidence = max(evidence, MIN_EVIDENCE)
+            else:
+                similarity = 0.0
         for year in query.years:
             if year not in context and year not in title:
                 confidence *= CONSTRAINT_PENALTY
@@ -122,11 +132,14 @@ class Engine:
                 candidate.notes.append(f"place {place} missing")
         candidate.confidence = confidence
         candidate.evidence = evidence
-        sentences = normalise("".join(unit.sentences))
-        cue_share = cues_met(sentences, query) / len(query.cues) if query.cues else 0.0
-        # Among equally confident candidates prefer the one holding the words itself, that meets the
-        # question's cue, that is curated, or that opens its article (news leads summarise).
-        candidate.rank = (confidence + 0.3 * (in_unit / total if total else 0.0) + 0.05 * cue_share
+        candidate.answer = compose(unit, query)
+        shown = normalise(candidate.answer)
+        cue_share = cues_met(shown, query) / len(query.cues) if query.cues else 0.0
+        # Among equally confident candidates prefer the one whose own text holds the words, whose
+        # answer meets the question's cue and holds the words close together, that is asked for in
+        # those words, that is curated, or that opens its article (news leads summarise).
+        candidate.rank = (confidence + 0.3 * (in_unit / total if total else 0.0) + 0.1 * cue_share
+                          + 0.2 * focus((candidate.answer,), query) + 0.15 * similarity
                           + (0.03 if unit.kind == "entry" else 0.0) + (0.02 if unit.key.endswith("#0") else 0.0))
 
     def candidates(self, query: Query) -> list[Candidate]:
@@ -162,7 +175,7 @@ class Engine:
             reply = Answer(False, strings.UNSURE, round(100 * best.confidence),
                            suggestions=self._suggestions(found, exclude=None), reason="unsure")
             return self._localise(question, reply)
-        text = compose(best.unit, query)
+        text = best.answer
         rivals = [c for c in found[1:] if c.rank >= best.rank - NEAR_TIE and c.confidence >= ANSWER_AT]
         reply = Answer(True, text, min(100, round(100 * best.confidence)), (best.unit.source,),
                        self._suggestions(rivals, exclude=best.unit) if rivals else ())

@@ -36,22 +36,31 @@ FRAME_WORDS = frozenset(
 # Question words that say which kind of fact the citizen wants; a sentence that holds such a fact
 # is preferred when picking the answer.
 CUE_PATTERNS: dict[str, re.Pattern[str]] = {
-    "number": re.compile(r"多少|几[个位家项名次年天月人场届份条种]?|数量|人数|金额|钱|规模|比例|百分"),
-    "date": re.compile(r"哪天|哪一天|何时|什么时候|几月|几号|哪年|哪一年|日期|时间|期限|年限|哪几年"),
+    "number": re.compile(r"多少|几[个位家项名次年天人场届份条种万]|数量|人数|金额|钱|规模|比例|百分"),
+    "day": re.compile(r"哪天|哪一天|几号|几月几[日号]|什么日子|何日|具体日期"),
+    "date": re.compile(r"何时|什么时候|几月|哪年|哪一年|日期|时间|期限|年限|哪几年|每年"),
     "place": re.compile(r"哪里|哪儿|在哪|何地|地点|什么地方|哪个城市|哪座城市|哪个市"),
-    "person": re.compile(r"谁|何人|哪位|什么人|哪个人|由.{0,6}宣布"),
-    "name": re.compile(r"题目|名称|叫什么|什么名字|标题|主题是|口号|哪所|哪个大学|哪家|哪个部门|哪份|文件"),
-    "list": re.compile(r"哪些|哪几|哪[一二两三四五六七八九十\d]+[个项大条种类]|分别|包括什么|有什么"),
+    "person": re.compile(r"谁|何人|哪位|什么人|哪个人"),
+    "title": re.compile(r"题目|名称|叫什么|什么名字|标题|哪份|文件|哪部|什么书"),
+    "theme": re.compile(r"主题|口号|标语"),
+    "organisation": re.compile(r"哪所|哪个大学|哪家|哪个部门|哪个单位|哪个机构|什么机构"),
+    "list": re.compile(r"哪些|哪几|哪[一二两三四五六七八九十\d]+[个项大条种类]|分别|包括什么|有什么|"
+                       r"[一二两三四五六七八九十\d]+[大个项条种类]"),
 }
 
 # What a sentence must hold for each cue to count as answered.
 CUE_EVIDENCE: dict[str, re.Pattern[str]] = {
     "number": re.compile(r"\d|[一二两三四五六七八九十百千万]+[个位家项名次年天月人场届份条种万]"),
-    "date": re.compile(r"\d{1,2}月|\d{4}|[一二三四五六七八九十]+月|\d{1,2}日"),
-    "place": re.compile(r"在.{1,12}(举行|召开|开展|举办|拉开)|[省市县区镇]|地点"),
-    "person": re.compile(r"[\u4e00-\u9fff]{2,4}(局长|市长|省长|书记|教授|主任|同志|副市长|副局长|副校长|校长|长)|主持|讲话|宣布"),
-    "name": re.compile(r"《[^》]+》|“[^”]+”|\"[^\"]+\"|大学|学院|研究院"),
-    "list": re.compile(r"[、；;]|一是|二是|[一二三四五六七八九十]大"),
+    "day": re.compile(r"\d{1,2}月\d{1,2}日|[一二三四五六七八九十]+月[一二三四五六七八九十]+日"),
+    "date": re.compile(r"\d{1,2}月|\d{4}|[一二三四五六七八九十]+月"),
+    "place": re.compile(r"在.{1,12}(举行|召开|开展|举办|拉开|签订)|[省市县区镇]"),
+    "person": re.compile(r"(局长|市长|省长|书记|教授|主任|同志|副市长|副局长|副校长|校长|专家|主编)[\u4e00-\u9fff]{2,3}|"
+                         r"[\u4e00-\u9fff]{2,3}(局长|市长|省长|书记|教授|主任|同志)|主持|宣布|颁布|印发|出台"),
+    "title": re.compile(r"《[^》]+》"),
+    "theme": re.compile(r"“[^”]+”|\"[^\"]+\""),
+    "organisation": re.compile(r"大学|学院|研究院|[局委厅部办]|公司|集团|协会|中心"),
+    # Three or more short items in one clause: "知识产权战略、标准化战略、品牌战略".
+    "list": re.compile(r"[^、,，。;；]{1,14}、[^、,，。;；]{1,14}[、和及与][^、,，。;；]{1,14}|一是.*二是|[;；].*[;；]"),
 }
 
 CHINESE_DIGITS = {"一": "1", "二": "2", "两": "2", "三": "3", "四": "4", "五": "5", "六": "6", "七": "7",

@@ -63,11 +63,16 @@ def build_units(snapshot: Snapshot) -> tuple[list[Unit], list[str]]:
     units: list[Unit] = []
     contexts: list[str] = []
     for entry in snapshot.entries:
-        text = entry_search_text(entry)
-        contexts.append(text)
-        phrasings = tuple(normalise(p) for p in (entry.question, entry.title, *entry.alternatives) if p)
-        units.append(Unit("entry", entry.id, entry.title, (entry.answer,), text, len(contexts) - 1,
-                          entry.source, entry.question or entry.title, phrasings))
+        contexts.append(entry_search_text(entry))
+        phrasings = tuple(p for p in (entry.question, entry.title, *entry.alternatives) if p)
+        # What a citizen reads first (answer) and how the entry is asked for are the unit's own text;
+        # details, tags and type-specific fields are its context.
+        text = normalise(" ".join((*phrasings, entry.answer)))
+        # The answer comes first; details and key points may add one supporting sentence.
+        supporting = [s for paragraph in entry.details.splitlines() for s in split_sentences(paragraph)]
+        supporting.extend(dict(entry.extra).get("key_points", ()))
+        units.append(Unit("entry", entry.id, entry.title, (entry.answer, *supporting), text,
+                          len(contexts) - 1, entry.source, entry.question or entry.title, phrasings))
     for article in snapshot.articles:
         units.extend(article_units(article, len(contexts)))
         contexts.append(article_context(article))
