@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from functools import lru_cache
+from functools import cache
 
 import opencc
 from pypinyin import Style, lazy_pinyin
@@ -30,7 +30,7 @@ _NUMBER_PHRASE = re.compile(r"\d+(?:\.\d+)?(?:[年月日号万亿元家个项名
 MAX_QUERY_CHARS = 500
 
 
-@lru_cache(maxsize=None)
+@cache
 def _converter(config: str) -> opencc.OpenCC:
     return opencc.OpenCC(config)
 

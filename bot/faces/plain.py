@@ -13,7 +13,8 @@ def render(answer: Answer, traditional: bool = False) -> str:
 
     lines = [answer.answer]
     for source in answer.sources:
-        lines.append(f"{local(strings.SOURCE_LABEL)}：{strings.format_source(source.title, source.origin, source.date)}")
+        cited = strings.format_source(source.title, source.origin, source.date)
+        lines.append(f"{local(strings.SOURCE_LABEL)}：{cited}")
     if answer.suggestions:
         head = strings.ALSO_HEAD if answer.matched else (
             strings.SUGGEST_HEAD if answer.reason == "unsure" else strings.TRY_HEAD)

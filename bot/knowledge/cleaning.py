@@ -68,10 +68,12 @@ class CleanedPage:
 def repair_mojibake(line: str) -> str:
     """Removes code-page garbage and repairs UTF-8 that was read as Latin-1."""
     if len(_LATIN1_UTF8.findall(line)) >= 2:
-        try:
-            line = line.encode("cp1252", errors="strict").decode("utf-8")
-        except (UnicodeEncodeError, UnicodeDecodeError):
-            pass
+        for codec in ("cp1252", "latin-1"):
+            try:
+                line = line.encode(codec).decode("utf-8")
+                break
+            except (UnicodeEncodeError, UnicodeDecodeError):
+                continue
     line = line.replace("\ufffd", "")
     line = _QUESTION_RUN.sub(" ", line)
     line = _GARBAGE_TO_NOTE.sub("", line)
@@ -120,9 +122,9 @@ def _is_headline(line: str) -> bool:
 def _site_name(line: str) -> str | None:
     if match := _COPYRIGHT_OWNER.match(line):
         return match.group(1)
-    if _URL.search(line) and (name := _URL.sub("", line).strip(" :：-—")):
-        if 2 <= len(name) <= 20 and "来源" not in name and not _FULL_DATE.search(name):
-            return name
+    name = _URL.sub("", line).strip(" :：-—") if _URL.search(line) else ""
+    if 2 <= len(name) <= 20 and "来源" not in name and not _FULL_DATE.search(name):
+        return name
     return None
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import yaml
 
@@ -42,6 +42,15 @@ class Problem:
 
     def __str__(self) -> str:
         return f"{self.path}:{self.line}: {self.message}"
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that keeps dates as text, so a bad date is reported by the validator, not PyYAML."""
+
+    yaml_implicit_resolvers: ClassVar[dict[str, list[tuple[str, re.Pattern[str]]]]] = {
+        first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
 
 
 class _Reader:
@@ -87,7 +96,7 @@ class _Reader:
 
 def parse_entries_file(path: str, text: str) -> tuple[list[tuple[dict[str, Any], dict[str, int], int]], list[Problem]]:
     """Parses one YAML file into raw entries: (fields, line of each field, line of the entry)."""
-    loader = yaml.SafeLoader(text)
+    loader = _Loader(text)
     try:
         root = loader.get_single_node()
     except yaml.MarkedYAMLError as error:
@@ -124,7 +133,7 @@ def parse_entries_file(path: str, text: str) -> tuple[list[tuple[dict[str, Any],
             name = str(key.value)
             try:
                 fields[name] = reader.value(value)
-            except yaml.YAMLError as error:
+            except (yaml.YAMLError, ValueError, TypeError) as error:
                 reader.fail(value, f"field '{name}': {error}")
                 continue
             lines[name] = key.start_mark.line + 1
@@ -199,7 +208,9 @@ def _source(value: Any) -> Source:
     )
 
 
-def build_entry(path: str, fields: dict[str, Any], lines: dict[str, int], line: int) -> tuple[Entry | None, list[Problem]]:
+def build_entry(
+    path: str, fields: dict[str, Any], lines: dict[str, int], line: int
+) -> tuple[Entry | None, list[Problem]]:
     """Validates one raw entry; returns the entry, or the problems that keep it out."""
     problems: list[Problem] = []
 

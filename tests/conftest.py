@@ -1,0 +1,40 @@
+"""Shared fixtures: the shipped knowledge and one engine built from it (building takes ~1 s)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import pytest
+
+from bot.knowledge.loader import load_folder
+from bot.search.engine import Engine
+
+ROOT = Path(__file__).resolve().parent.parent
+KNOWLEDGE = ROOT / "knowledge"
+DATA = Path(__file__).resolve().parent / "data"
+
+logging.getLogger("jieba").setLevel(logging.WARNING)
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    with path.open(encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle if line.strip()]
+
+
+@pytest.fixture(scope="session")
+def engine() -> Engine:
+    result = load_folder(KNOWLEDGE)
+    assert result.ok, [str(problem) for problem in result.problems]
+    return Engine(result.snapshot)
+
+
+@pytest.fixture(scope="session")
+def articles_only_engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
+    """The raw pages alone, as if an admin had dropped them in without writing any entries."""
+    folder = tmp_path_factory.mktemp("articles_only")
+    (folder / "articles").mkdir()
+    for page in (KNOWLEDGE / "articles").glob("*.txt"):
+        (folder / "articles" / page.name).write_bytes(page.read_bytes())
+    return Engine(load_folder(folder).snapshot)

@@ -1,0 +1,108 @@
+"""Answer quality and the engine's promises: cited short answers, honest no-answers, any input."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bot.search.engine import Engine
+from tests.conftest import DATA, read_jsonl
+from tests.scoring import accuracy
+
+DEV = read_jsonl(DATA / "dev.jsonl")
+
+
+def answers(engine: Engine, questions: list[dict]) -> list[dict]:
+    return [engine.ask(q["q"]).as_json() for q in questions]
+
+
+def test_dev_set_meets_the_bar(engine):
+    fact, ood, wrong = accuracy(DEV, answers(engine, DEV))
+    assert fact >= 0.90, wrong
+    assert ood >= 0.80, wrong
+
+
+def test_raw_pages_alone_answer_most_questions(articles_only_engine):
+    """New pages dropped in without curated entries must already be useful and never confidently wrong
+    on out-of-domain questions."""
+    fact, ood, wrong = accuracy(DEV, answers(articles_only_engine, DEV))
+    assert fact >= 0.75, wrong
+    assert ood == 1.0, wrong
+
+
+def test_answer_is_short_cited_and_precise(engine):
+    answer = engine.ask("金华市政府质量奖奖金多少钱")
+    assert answer.matched
+    assert "60万元" in answer.answer
+    assert len(answer.answer) <= 500
+    assert answer.sources and answer.sources[0].title and answer.sources[0].origin
+    assert 0 <= answer.score <= 100
+
+
+def test_traditional_question_gets_traditional_answer(engine):
+    answer = engine.ask("江西質量月啟動儀式由誰宣布啟動?")
+    assert answer.matched and "王福平" in answer.answer
+    assert "啟動" in answer.answer or "啓動" in answer.answer
+    assert "启动" not in answer.answer
+
+
+def test_pinyin_typos_and_homophones(engine):
+    assert "质量月" in engine.ask("zhiliangyue").answer
+    assert "质量月" in engine.ask("zly").answer
+    typo = engine.ask("《质量发展钢要》是哪个部门颁布的")
+    assert typo.matched and "国务院" in typo.answer
+
+
+@pytest.mark.parametrize("question", ["今天天气怎么样", "怎么办理护照", "帮我订一张去上海的机票",
+                                      "2019年北京质量月的主题是什么", "个人所得税怎么交"])
+def test_out_of_domain_gets_an_honest_no(engine, question):
+    answer = engine.ask(question)
+    assert not answer.matched
+    assert "抱歉" in answer.answer
+    assert answer.suggestions  # something useful to try instead
+
+
+def test_unknown_year_is_not_answered_with_another_year(engine):
+    answer = engine.ask("2015年湖南质量月的主题是什么")
+    assert not answer.matched or "2015" in answer.answer
+
+
+@pytest.mark.parametrize("question", ["", "   ", "\n\t", "😀😀😀", "\x00\x07\x1b[31m", "？？？", "的了吗"])
+def test_empty_or_contentless_input_gets_a_clear_reply(engine, question):
+    answer = engine.ask(question)
+    assert not answer.matched
+    assert answer.answer
+    assert answer.suggestions
+
+
+def test_very_long_input_is_answered_quickly(engine):
+    started = time.perf_counter()
+    answer = engine.ask("质量月" + "的" * 10_000)
+    assert answer.answer
+    assert time.perf_counter() - started < 5  # a bound against runaway work, not a speed benchmark
+
+
+def test_json_shape(engine):
+    data = engine.ask("湖南2020年质量月的主题是什么").as_json()
+    assert set(data) == {"matched", "answer", "score", "sources", "suggestions"}
+    assert isinstance(data["score"], int)
+    assert set(data["sources"][0]) == {"title", "date", "origin"}
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.text(max_size=300))
+def test_any_text_gets_an_answer_not_an_exception(engine, text):
+    answer = engine.ask(text)
+    assert isinstance(answer.matched, bool)
+    assert answer.answer
+    assert len(answer.answer) <= 500
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.text(alphabet=st.sampled_from("质量月强省市纲要湖南江西赣州郴州9年月日的是吗谁哪zhiliangyue ?？\u202e\u200b"),
+               max_size=40))
+def test_domain_like_noise_never_crashes(engine, text):
+    engine.ask(text)

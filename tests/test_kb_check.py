@@ -1,0 +1,123 @@
+"""`kb check` reports every problem as path:line: message and exits 1; clean knowledge exits 0."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+
+from bot.faces.cli import main
+from tests.conftest import KNOWLEDGE
+
+GOOD_ENTRY = """entries:
+  - id: faq-sample
+    type: faq
+    title: 示例
+    question: 示例问题？
+    answer: 示例答案。
+    source:
+      title: 示例来源
+      origin: 示例网站
+"""
+
+
+def check(folder: Path) -> tuple[int, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(["kb", "check", "--knowledge", str(folder)], out=out, err=err)
+    return code, out.getvalue()
+
+
+def write(folder: Path, name: str, content: str | bytes) -> Path:
+    path = folder / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content, encoding="utf-8")
+    return path
+
+
+def test_shipped_knowledge_is_clean_and_counted():
+    code, out = check(KNOWLEDGE)
+    assert code == 0, out
+    assert out.startswith("ok: ")
+    assert "5 article" in out and "faq" in out and "policy" in out and "event" in out
+
+
+@pytest.mark.parametrize(
+    ("content", "line", "message"),
+    [
+        (GOOD_ENTRY.replace("    answer: 示例答案。\n", "    answer: [unclosed\n"), 7, "YAML syntax error"),
+        (GOOD_ENTRY.replace("    title: 示例\n", "    title: 示例\n    colour: red\n"), 5, "unknown field 'colour'"),
+        (GOOD_ENTRY.replace("    title: 示例\n", "    title: 示例\n    theme: x\n"), 5, "only for event entries"),
+        (GOOD_ENTRY.replace("    answer: 示例答案。\n", ""), 2, "missing required field 'answer'"),
+        (GOOD_ENTRY.replace("    type: faq\n", "    type: faq\n    date: 2017-13-01\n"), 4, "bad date"),
+        (GOOD_ENTRY.replace("faq-sample", "Bad Id"), 2, "bad id"),
+        (GOOD_ENTRY.replace("    type: faq\n", "    type: notice\n"), 3, "must be one of"),
+        (GOOD_ENTRY.replace("    type: faq\n", "    type: faq\n    year: 'soon'\n"), 4, "bad year"),
+        (GOOD_ENTRY.replace("      origin: 示例网站\n", ""), 7, "source.origin"),
+        (GOOD_ENTRY.replace("    title: 示例\n", "    title: 示例\n    title: 又一个\n"), 5, "duplicate key 'title'"),
+        ("entries: {}\n", 1, "top-level 'entries:' list"),
+        ("items:\n  - 1\n", 1, "unknown top-level key 'items'"),
+    ],
+)
+def test_entry_file_problems_name_file_and_line(tmp_path, content, line, message):
+    write(tmp_path, "faq.yaml", content)
+    code, out = check(tmp_path)
+    assert code == 1
+    first = out.splitlines()[0]
+    assert first.startswith(f"{tmp_path / 'faq.yaml'}:{line}: "), first
+    assert message in first
+
+
+def test_duplicate_ids_across_files(tmp_path):
+    write(tmp_path, "a.yaml", GOOD_ENTRY)
+    write(tmp_path, "b.yaml", GOOD_ENTRY)
+    code, out = check(tmp_path)
+    assert code == 1
+    assert f"{tmp_path / 'b.yaml'}:2: duplicate id 'faq-sample' (first used at a.yaml:2)" in out
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("faq.yaml", b"", "file is empty"),
+        ("faq.yaml", b"   \n\n", "file is empty"),
+        ("articles/page.txt", "質量月".encode("big5"), "not valid UTF-8"),
+        ("faq.yaml", b"entries:\n\x00\x01binary", "binary data"),
+        ("articles/page.txt", "分享到:\n会员注册\n1007786\n".encode(), "no article text left"),
+        ("faq.yaml", b"a: &a [x, x]\nb: &b [*a, *a]\nc: [*b, *b]\n", "aliases"),
+    ],
+)
+def test_unusable_files_are_refused(tmp_path, name, content, message):
+    write(tmp_path, name, content)
+    code, out = check(tmp_path)
+    assert code == 1
+    assert message in out
+
+
+def test_deeply_nested_yaml_is_refused(tmp_path):
+    write(tmp_path, "faq.yaml", "entries:\n  - " + "[" * 40 + "]" * 40 + "\n")
+    code, out = check(tmp_path)
+    assert code == 1 and "nesting deeper" in out
+
+
+def test_oversized_file_is_refused(tmp_path):
+    write(tmp_path, "articles/huge.txt", "质量月。" * 300_000)
+    code, out = check(tmp_path)
+    assert code == 1 and "the limit is 1000000" in out
+
+
+def test_history_and_hidden_folders_are_ignored(tmp_path):
+    write(tmp_path, "faq.yaml", GOOD_ENTRY)
+    write(tmp_path, ".history/faq.yaml", "not: [valid")
+    write(tmp_path, "_drafts/x.yaml", "not: [valid")
+    code, out = check(tmp_path)
+    assert code == 0, out
+    assert "1 faq" in out
+
+
+def test_missing_folder(tmp_path):
+    code, out = check(tmp_path / "nope")
+    assert code == 1 and "knowledge folder not found" in out

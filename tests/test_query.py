@@ -1,0 +1,47 @@
+"""Query analysis: what a citizen typed becomes weighted content words, cues and constraints."""
+
+from __future__ import annotations
+
+
+def test_function_words_and_question_frames_are_dropped(engine):
+    query = engine.analyzer.analyse("请问郑长征讲座的题目是什么？")
+    assert "题目" not in query.words and "什么" not in query.words and "请问" not in query.words
+    assert any("长征" in word for word in query.words)
+    assert "title" in query.cues
+
+
+def test_rare_words_weigh_more_than_common_ones(engine):
+    query = engine.analyzer.analyse("赣州质量工作考核")
+    assert query.words["赣州"] > query.words["质量"]
+
+
+def test_words_the_knowledge_never_uses_weigh_the_most(engine):
+    query = engine.analyzer.analyse("护照质量")
+    assert query.words["护照"] == max(query.words.values())
+
+
+def test_full_pinyin_and_initials_become_characters(engine):
+    assert "质量月" in engine.analyzer.analyse("zhiliangyue").words
+    assert "质量月" in engine.analyzer.analyse("zly").words
+    query = engine.analyzer.analyse("ganzhou zhiliang")
+    assert "赣州" in query.text and "质量" in query.text
+
+
+def test_homophone_typo_is_fixed_and_reported(engine):
+    query = engine.analyzer.analyse("质量发展钢要")
+    assert ("钢要", "纲要") in query.corrections
+    assert "钢要" not in query.text
+
+
+def test_small_numbers_match_either_way(articles_only_engine):
+    query = articles_only_engine.analyzer.analyse("湖南质量月有哪六大系列活动")
+    assert "6大" in query.words
+
+
+def test_cues_years_and_places(engine):
+    query = engine.analyzer.analyse("2017年江西省质量月启动仪式在哪里举行")
+    assert query.years == ["2017"]
+    assert "place" in query.cues
+    assert any(place.startswith("江西") for place in query.places)
+    assert "day" in engine.analyzer.analyse("讲座是哪天举行的").cues
+    assert "number" in engine.analyzer.analyse("奖金多少钱").cues

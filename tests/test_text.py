@@ -1,0 +1,56 @@
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot.text import (
+    cjk_bigrams,
+    in_script_of,
+    is_traditional,
+    normalise,
+    number_phrases,
+    pinyin_initials,
+    pinyin_key,
+    strip_pinyin_notes,
+)
+
+
+def test_pinyin_notes_glued_into_words_are_removed():
+    assert strip_pinyin_notes("質(zhì)量強(qiáng)市戰(zhàn)略") == "質量強市戰略"
+    assert strip_pinyin_notes("發(fā)展（fā）") == "發展"
+
+
+def test_ordinary_parentheses_are_kept():
+    assert strip_pinyin_notes("《質量發展綱要(2011-2020年)》(以下簡稱《綱要》)") == (
+        "《質量發展綱要(2011-2020年)》(以下簡稱《綱要》)"
+    )
+    assert strip_pinyin_notes("English (text) stays") == "English (text) stays"
+
+
+def test_normalise_folds_width_script_case_and_controls():
+    assert normalise("ＡＢＣ１２３　質量月\u200b！") == "abc123 质量月!"
+    assert normalise("質(zhì)量發展綱要") == "质量发展纲要"
+
+
+def test_script_detection_and_reply_script():
+    assert is_traditional("江西質量月啟動儀式由誰宣布啟動?")
+    assert not is_traditional("江西质量月启动仪式由谁宣布启动?")
+    assert not is_traditional("zhiliangyue")
+    assert in_script_of("質量月是幾月", "质量月每年9月举行") == "質量月每年9月舉行"
+    assert in_script_of("质量月是几月", "质量月每年9月举行") == "质量月每年9月举行"
+
+
+def test_pinyin_keys():
+    assert pinyin_key("质量月") == "zhiliangyue"
+    assert pinyin_initials("质量月") == "zly"
+
+
+def test_bigrams_and_number_phrases():
+    assert cjk_bigrams("质量月a纲") == ["质量", "量月", "纲"]
+    assert number_phrases("奖金60万元,9月13日,1700家") == ["60万", "9月", "13日", "1700家"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text())
+def test_normalise_accepts_any_text(text):
+    result = normalise(text)
+    assert isinstance(result, str)
+    assert normalise(result) == result  # idempotent: queries and passages meet in one form
