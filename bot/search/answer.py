@@ -18,7 +18,7 @@ _CLAUSE = re.compile(r"[^,，]+[,，]?")
 
 def evidence(text: str, query: Query) -> float:
     """Weight of the query's words found in (normalised) text."""
-    return sum(weight for word, weight in query.words.items() if word in text)
+    return sum(weight for word, weight in query.words.items() if query.found(word, text))
 
 
 def cues_met(text: str, query: Query) -> int:
@@ -77,13 +77,13 @@ def _compose_entry(unit: Unit, query: Query) -> str:
         return answer[:MAX_ANSWER_CHARS]
     found = normalise(answer)
     lacking = {cue for cue in query.cues if not CUE_EVIDENCE[cue].search(found)}
-    missing = {word: weight for word, weight in query.words.items() if word not in found}
+    missing = {word: weight for word, weight in query.words.items() if not query.found(word, found)}
     if not (lacking or missing):
         return answer[:MAX_ANSWER_CHARS]
 
     def adds(sentence: str) -> float:
         text = normalise(sentence)
-        gained = sum(weight for word, weight in missing.items() if word in text)
+        gained = sum(weight for word, weight in missing.items() if query.found(word, text))
         met = sum(1 for cue in lacking if CUE_EVIDENCE[cue].search(text))
         return gained + met * 0.5 * query.total_weight
 
@@ -102,7 +102,7 @@ def compose(unit: Unit, query: Query) -> str:
     best = max(range(len(sentences)), key=lambda i: scores[i])
     chosen = [best]
     found = normalise(sentences[best])
-    missing = [word for word in query.words if word not in found]
+    missing = [word for word in query.words if not query.found(word, found)]
     neighbours = [i for i in (best - 1, best + 1) if 0 <= i < len(sentences)]
     if neighbours and (missing or len(sentences[best]) < SHORT_SENTENCE):
         gain = {i: evidence(normalise(sentences[i]), query) for i in neighbours}

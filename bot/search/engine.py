@@ -28,7 +28,10 @@ CANDIDATES = 60
 ANSWER_AT = 0.72  # confidence needed to answer
 SUGGEST_AT = 0.40  # below ANSWER_AT but above this: "did you mean" suggestions
 MIN_EVIDENCE = 2.0  # matched weight needed, so one common word cannot carry an answer
-CONTEXT_CREDIT = 0.75  # a word found elsewhere on the same page, not in the passage itself
+# A word found elsewhere on the same page, not in the passage itself, counts for less; in an entry's
+# details even less, since its answer is meant to stand alone.
+CONTEXT_CREDIT = {"passage": 0.75, "entry": 0.5}
+CUE_MISSED = 0.85  # the answer holds no fact of the kind asked for (no number for 多少, ...)
 CONSTRAINT_PENALTY = 0.55
 PHRASING_MATCH = 0.82
 NEAR_TIE = 0.03
@@ -102,21 +105,23 @@ class Engine:
         title = normalise(unit.title)
         total = query.total_weight
         covered = evidence = in_unit = 0.0
+        credit = CONTEXT_CREDIT[unit.kind]
         for word, weight in query.words.items():
-            if word in unit.text:
+            if query.found(word, unit.text):
                 covered += weight
                 evidence += weight
                 in_unit += weight
-            elif word in context or word in title:
-                covered += weight * CONTEXT_CREDIT
-                evidence += weight * CONTEXT_CREDIT
+            elif query.found(word, title) or (word in query.anchors and query.found(word, context)):
+                covered += weight * credit
+                evidence += weight * credit
         confidence = covered / total if total else 0.0
         similarity = 0.0
         cores = self.phrasing_cores.get(unit.key)
         if cores:
             core = "".join(query.words)
             similarity = max(fuzz.ratio(core, phrasing) for phrasing in cores) / 100
-            if similarity >= PHRASING_MATCH:
+            # Near-identical wording rescues a short question, not one that asks for more than we hold.
+            if similarity >= PHRASING_MATCH and confidence >= 0.6:
                 confidence = max(confidence, similarity)
                 evidence = max(evidence, MIN_EVIDENCE)
             else:
@@ -125,16 +130,21 @@ class Engine:
             if year not in context and year not in title:
                 confidence *= CONSTRAINT_PENALTY
                 candidate.notes.append(f"year {year} missing")
+        # An entry must name the place itself; a passage may take it from its page.
+        where = unit.text if unit.kind == "entry" else context
         for place in query.places:
             stem = place[:-1] if len(place) > 2 and place[-1] in "省市县区" else place
-            if stem not in context and stem not in title:
+            if stem not in where and stem not in title:
                 confidence *= CONSTRAINT_PENALTY
                 candidate.notes.append(f"place {place} missing")
-        candidate.confidence = confidence
-        candidate.evidence = evidence
         candidate.answer = compose(unit, query)
         shown = normalise(candidate.answer)
         cue_share = cues_met(shown, query) / len(query.cues) if query.cues else 0.0
+        if query.cues and not cue_share:
+            confidence *= CUE_MISSED
+            candidate.notes.append("cue missed")
+        candidate.confidence = confidence
+        candidate.evidence = evidence
         # Among equally confident candidates prefer the one whose own text holds the words, whose
         # answer meets the question's cue and holds the words close together, that is asked for in
         # those words, that is curated, or that opens its article (news leads summarise).

@@ -24,6 +24,7 @@ BM25_K1 = 1.2
 BM25_B = 0.75
 _ASCII_TOKEN = re.compile(r"[a-z]+|\d+(?:\.\d+)?")
 _CJK_CHAR = re.compile(r"[\u3400-\u9fff]")
+QUESTION_CHARS = "谁哪什么几吗呢多少时候里儿怎样是的了有在年月日"
 
 
 def index_terms(text: str) -> list[str]:
@@ -80,9 +81,12 @@ class SearchIndex:
             for char in term:
                 if _CJK_CHAR.match(char):
                     char_counts[char] += df
+        # Question words are rarely on the pages but often typed in pinyin ("shi shei").
+        for char in QUESTION_CHARS:
+            char_counts[char] += 0
         self.char_weight = dict(char_counts)
         by_syllable: dict[str, list[str]] = defaultdict(list)
-        for char, _ in char_counts.most_common():
+        for char, _ in sorted(char_counts.items(), key=lambda item: -item[1]):
             syllable = lazy_pinyin(char)[0]
             if syllable.isascii() and syllable.isalpha():
                 by_syllable[syllable].append(char)

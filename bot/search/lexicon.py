@@ -10,7 +10,7 @@ import re
 # Function words and chat filler: they carry no topic, so they neither find nor confirm an answer.
 STOPWORDS = frozenset(
     """
-    的 了 是 在 和 与 及 或 也 都 就 还 又 并 而 但 把 被 让 给 对 从 向 为 以 于
+    后来 之后 以后 最后 的 了 是 在 和 与 及 或 也 都 就 还 又 并 而 但 把 被 让 给 对 从 向 为 以 于
     之 其 该 这 那 哪 此 些 个 吗 呢 吧 啊 呀 哦 嘛 么 着 过 得 地 很 太 最 更 再
     才 只 能 会 要 想 可 可以 可能 应该 需要 请 请问 问 问下 问一下 一下 下 我 你 您 他
     她 它 我们 你们 他们 咱们 大家 自己 有 有没有 没有 没 不 是不是 是否 吗 什么 啥 怎么
@@ -42,8 +42,8 @@ CUE_PATTERNS: dict[str, re.Pattern[str]] = {
     "day": re.compile(r"哪天|哪一天|几号|几月几[日号]|什么日子|何日|具体日期"),
     "date": re.compile(r"何时|什么时候|几月|哪年|哪一年|日期|时间|期限|年限|哪几年|每年"),
     "place": re.compile(r"哪里|哪儿|在哪|何地|地点|什么地方|哪个城市|哪座城市|哪个市"),
-    "person": re.compile(r"谁|何人|哪位|什么人|哪个人"),
-    "title": re.compile(r"题目|名称|叫什么|什么名字|标题|哪份|文件|哪部|什么书"),
+    "person": re.compile(r"谁|何人|哪位|什么人|哪个人|[长记任授者人员]叫什么|[长记任授者人员]的?名字"),
+    "title": re.compile(r"题目|名称|标题|哪份|文件|哪部|什么书|(讲座|报告|文章|书|文件|课程)叫什么"),
     "theme": re.compile(r"主题|口号|标语"),
     "organisation": re.compile(r"哪所|哪个大学|哪家|哪个部门|哪个单位|哪个机构|什么机构"),
     "list": re.compile(r"哪些|哪几|哪[一二两三四五六七八九十\d]+[个项大条种类]|分别|包括什么|有什么|"
@@ -62,12 +62,39 @@ CUE_EVIDENCE: dict[str, re.Pattern[str]] = {
     ),
     "title": re.compile(r"《[^》]+》"),
     "theme": re.compile(r"“[^”]+”|\"[^\"]+\""),
-    "organisation": re.compile(r"大学|学院|研究院|[局委厅部办]|公司|集团|协会|中心"),
+    "organisation": re.compile(r"大学|学院|研究院|国务院|政府|[局委厅部办]|公司|集团|协会|中心"),
     # Three or more short items in one clause: "知识产权战略、标准化战略、品牌战略".
     "list": re.compile(
         r"[^、,，。;；]{1,14}、[^、,，。;；]{1,14}[、和及与][^、,，。;；]{1,14}|一是.*二是|[;；].*[;；]"
+        r"|(“[^”]{1,14}”[、]?){3,}|(《[^》]{1,30}》[、]?){2,}"
     ),
 }
 
+# Generic nouns that only name the kind of answer after a question word: 哪个*部门*, 什么*机构*.
+ASKED_KINDS = frozenset("部门 单位 机构 组织 地方 城市 人 领导 文件 时候 名字 东西 方面 内容".split())
+QUESTION_WORDS = frozenset("哪个 哪些 什么 哪家 哪所 哪位 哪 哪几个 何 什么样".split())
+
 CHINESE_DIGITS = {"一": "1", "二": "2", "两": "2", "三": "3", "四": "4", "五": "5", "六": "6", "七": "7",
                   "八": "8", "九": "9", "十": "10"}
+
+# Words citizens use for what pages say differently. A question word counts as found when any
+# word of its group is there. Kept small and general: each group is one meaning, not a topic.
+SYNONYM_GROUPS: tuple[tuple[str, ...], ...] = (
+    ("奖金", "奖励", "奖金额"),
+    ("改成", "改为", "调整为", "更名为", "改名为", "变成", "改名", "更名"),
+    ("听", "聆听", "听讲", "参加"),
+    ("主持人", "主持"),
+    ("参加", "参与", "出席"),
+    ("发布", "印发", "颁布", "出台", "发布实施", "颁布实施"),
+    ("开始", "启动", "开幕", "拉开帷幕"),
+    ("获奖", "获得", "授予"),
+    ("签订", "签署", "签约"),
+    ("组成", "构成"),
+    ("目标", "任务"),
+    ("口号", "主题"),
+    ("领导", "负责人"),
+    ("政策", "政策文件", "意见", "办法", "规定", "措施", "纲要"),
+)
+
+# A title that the page gives with 副 ("副市长") is not the title asked for ("市长").
+TITLES = ("长", "书记", "主任", "主席", "组长", "校长", "秘书长")

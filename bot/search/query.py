@@ -17,16 +17,33 @@ from pathlib import Path
 import jieba
 
 from bot.search.index import SearchIndex, index_terms
-from bot.search.lexicon import CHINESE_DIGITS, CUE_PATTERNS, FRAME_WORDS, STOPWORDS
+from bot.search.lexicon import (
+    ASKED_KINDS,
+    CHINESE_DIGITS,
+    CUE_PATTERNS,
+    FRAME_WORDS,
+    QUESTION_WORDS,
+    STOPWORDS,
+    SYNONYM_GROUPS,
+    TITLES,
+)
 from bot.text import MAX_QUERY_CHARS, normalise, pinyin_initials
 
-_LATIN_RUN = re.compile(r"[a-z]{2,}")
+_LATIN_RUN = re.compile(r"[a-z]+(?:[ '][a-z]+)*")
 _CJK_WORD = re.compile(r"^[\u3400-\u9fff]+$")
 _YEAR = re.compile(r"(?<!\d)((?:19|20)\d\d)(?!\d)")
 _CONTENT = re.compile(r"[\w\u3400-\u9fff]")
 NATIONAL = frozenset({"中国", "全国", "我国", "国家", "中华", "中华人民共和国"})
 SINGLE_CHAR_WEIGHT = 0.6
 MAX_SYLLABLE = 6
+
+
+@lru_cache(maxsize=1)
+def standing_domain_words() -> frozenset[str]:
+    """The shipped list of the field's terms (bot/data/domain_words.txt), read once when needed."""
+    path = Path(__file__).resolve().parent.parent / "data" / "domain_words.txt"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return frozenset(line.strip() for line in lines if line.strip() and not line.startswith("#"))
 
 
 @lru_cache(maxsize=1)
@@ -51,6 +68,15 @@ class Query:
     years: list[str] = field(default_factory=list)
     places: list[str] = field(default_factory=list)
     corrections: list[tuple[str, str]] = field(default_factory=list)
+    patterns: dict[str, re.Pattern[str]] = field(default_factory=dict)
+    # Names of things (places, years, numbers, names the segmenter did not know, domain terms): the
+    # words a page states once and then means throughout, so they count anywhere on the page.
+    anchors: set[str] = field(default_factory=set)
+
+    def found(self, word: str, text: str) -> bool:
+        """Whether a content word, or a word meaning the same, occurs in normalised text."""
+        pattern = self.patterns.get(word)
+        return bool(pattern.search(text)) if pattern else word in text
 
     @property
     def total_weight(self) -> float:
@@ -62,7 +88,7 @@ class QueryAnalyzer:
         self.index = index
         self.tokenizer = jieba.Tokenizer()
         self.tokenizer.initialize()
-        self.domain_words = {word for word in domain_words if 2 <= len(word) <= 12}
+        self.domain_words = {word for word in (*domain_words, *standing_domain_words()) if 2 <= len(word) <= 12}
         for word in self.domain_words:
             self.tokenizer.add_word(word, freq=20000)
         self.by_initials: dict[str, str] = {}
@@ -87,37 +113,43 @@ class QueryAnalyzer:
         return best[len(run)]
 
     def _from_pinyin(self, run: str) -> str | None:
-        """The most likely characters for full pinyin, by bigram frequency in the corpus (Viterbi)."""
+        """The most likely characters for full pinyin: Viterbi over corpus bigram frequencies, with
+        a character's own frequency breaking ties where no bigram is known."""
         syllables = self._syllables(run)
-        if not syllables or len(syllables) < 2:
+        if not syllables or (len(syllables) < 2 and len(run) < 4):
             return None
+        weight = self.index.char_weight
         columns = [self.index.chars_by_syllable[s][:40] for s in syllables]
-        paths = {char: (0.0, char) for char in columns[0]}
+        paths = {char: (0.1 * math.log1p(weight.get(char, 0)), char) for char in columns[0]}
         for column in columns[1:]:
             step: dict[str, tuple[float, str]] = {}
             for char in column:
-                scored = [
-                    (score + math.log1p(self.index.term_df(text[-1] + char)), text + char)
+                own = 0.1 * math.log1p(weight.get(char, 0))
+                step[char] = max(
+                    (score + math.log1p(self.index.term_df(text[-1] + char)) + own, text + char)
                     for score, text in paths.values()
-                    if self.index.term_df(text[-1] + char) > 0
-                ]
-                if scored:
-                    step[char] = max(scored)
-            if not step:
-                return None
+                )
             paths = step
         return max(paths.values())[1]
 
     def _convert_latin(self, text: str, corrections: list[tuple[str, str]]) -> str:
+        def convert(typed: str) -> str | None:
+            run = re.sub(r"[ ']", "", typed)
+            if len(run) < 2 or self.index.term_df(run) > 0:
+                return None  # a Latin word the knowledge itself uses
+            return self._from_pinyin(run) or self.by_initials.get(run)
+
         def replace(match: re.Match[str]) -> str:
-            run = match.group(0)
-            if self.index.term_df(run) > 0:
-                return run  # a Latin word the knowledge itself uses
-            chinese = self._from_pinyin(run) or self.by_initials.get(run)
+            typed = match.group(0)
+            chinese = convert(typed)
+            if chinese is None and " " in typed:
+                # Word by word when the whole run does not read as pinyin.
+                parts = [convert(word) or word for word in typed.split()]
+                chinese = "".join(parts) if parts != typed.split() else None
             if chinese:
-                corrections.append((run, chinese))
+                corrections.append((typed, chinese))
                 return chinese
-            return run
+            return typed
 
         return _LATIN_RUN.sub(replace, text)
 
@@ -146,10 +178,18 @@ class QueryAnalyzer:
         variant = "".join(CHINESE_DIGITS.get(char, char) for char in word)
         return variant if variant != word and self.index.phrase_df(variant) > 0 else None
 
+    def _guessed(self, word: str) -> bool:
+        """True for a word jieba made up from unknown characters rather than found in a dictionary."""
+        return self.tokenizer.FREQ.get(word, 0) <= 0 and word not in self.domain_words
+
     def _split_unknown(self, word: str) -> list[str] | None:
-        """A word the segmenter guessed (not in its dictionary, not in the corpus), split into
-        known parts: "软件谷要" segmented as 软件/谷要 becomes 谷 + 要."""
-        if self.tokenizer.FREQ.get(word, 0) > 0 or word in self.domain_words:
+        """A word that is not in the corpus split into known parts: a guessed word anywhere
+        ("软件谷要" segmented as 软件/谷要: 谷要 becomes 谷 + 要), a dictionary word only into a
+        known word and one character ("主持人" becomes 主持 + 人)."""
+        if not self._guessed(word):
+            for head, tail in ((word[:-1], word[-1:]), (word[1:], word[:1])):
+                if len(head) >= 2 and self.index.phrase_df(head) > 0:
+                    return [head] if tail in STOPWORDS else [head, tail]
             return None
         for cut in range(1, len(word)):
             left, right = word[:cut], word[cut:]
@@ -159,13 +199,18 @@ class QueryAnalyzer:
 
     def _resolve(self, token: str, corrections: list[tuple[str, str]]) -> list[str]:
         """The content words a token stands for, after digit, typo and split repairs."""
-        if not (_CJK_WORD.match(token) or token[0].isdigit()) or self.index.phrase_df(token) > 0:
+        glued = len(token) == 2 and _CJK_WORD.match(token) and self._guessed(token)
+        if (not (_CJK_WORD.match(token) or token[0].isdigit()) or self.index.phrase_df(token) > 0) and not glued:
             return [token]
-        for repair in (self._digit_variant, self._fix_homophone):
-            fixed = repair(token)
-            if fixed:
-                corrections.append((token, fixed))
-                return [fixed]
+        if self.index.phrase_df(token) == 0:
+            for repair in (self._digit_variant, self._fix_homophone):
+                fixed = repair(token)
+                if fixed:
+                    corrections.append((token, fixed))
+                    return [fixed]
+        if glued:
+            # Two characters jieba glued together by guesswork ("人去", "奖给") are two words.
+            return [char for char in token if char not in STOPWORDS]
         return self._split_unknown(token) or [token]
 
     # --- Weights ------------------------------------------------------------------------------
@@ -175,27 +220,65 @@ class QueryAnalyzer:
         df = self.index.phrase_df(word)
         return self.index.idf(df)
 
-    def analyse(self, question: str) -> Query:
-        text = normalise(question)[:MAX_QUERY_CHARS]
-        corrections: list[tuple[str, str]] = []
-        text = self._convert_latin(text, corrections)
-        cues = {name for name, pattern in CUE_PATTERNS.items() if pattern.search(text)}
+    def _content_words(self, text: str, corrections: list[tuple[str, str]]) -> dict[str, float]:
         words: dict[str, float] = {}
+        previous = ""
         for token in self.tokenizer.lcut(text):
-            token = token.strip()
-            if not token or not _CONTENT.search(token) or token in STOPWORDS or token in FRAME_WORDS:
+            token, asked_kind = token.strip(), previous in QUESTION_WORDS and token in ASKED_KINDS
+            previous = token or previous
+            if not token or not _CONTENT.search(token) or token in STOPWORDS or token in FRAME_WORDS or asked_kind:
                 continue
             if len(token) < 2:
                 words[token] = self.weight(token)
                 continue
             for word in self._resolve(token, corrections):
                 words[word] = self.weight(word)
-        for wrong, right in corrections:
-            text = text.replace(wrong, right)
+        return words
+
+    def analyse(self, question: str) -> Query:
+        text = normalise(question)[:MAX_QUERY_CHARS]
+        corrections: list[tuple[str, str]] = []
+        text = self._convert_latin(text, corrections)
+        cues = {name for name, pattern in CUE_PATTERNS.items() if pattern.search(text)}
+        latin = len(corrections)
+        words = self._content_words(text, corrections)
+        if len(corrections) > latin:
+            # Segment again once typos are fixed, so a repaired name is seen whole (质量发展纲要).
+            for wrong, right in corrections[latin:]:
+                text = text.replace(wrong, right)
+            words = self._content_words(text, [])
         bm25_terms: dict[str, float] = {}
         for word in words:
             for term in index_terms(word):
                 bm25_terms[term] = bm25_terms.get(term, 0.0) + 1.0
         years = _YEAR.findall(text)
-        places = [word for word in words if word in self.places]
-        return Query(text, words, bm25_terms, cues, years, places, corrections)
+        places = [word for word in words if self._is_place(word)]
+        patterns = {word: pattern for word in words if (pattern := self._pattern(word, text))}
+        anchors = {
+            word for word in words
+            if word in places or word in self.domain_words or any(c.isdigit() for c in word)
+            or (len(word) >= 2 and self._guessed(word))
+        }
+        return Query(text, words, bm25_terms, cues, years, places, corrections, patterns, anchors)
+
+    def _is_place(self, word: str) -> bool:
+        """A place name: in jieba's gazetteer, or written on the pages with an administrative suffix
+        (金华 -> 金华市, 湖南 -> 湖南省)."""
+        if word in self.places:
+            return True
+        return 2 <= len(word) <= 4 and _CJK_WORD.match(word) is not None and any(
+            self.index.phrase_df(word + suffix) > 0 for suffix in "省市县区"
+        ) and word[-1] not in "省市县区"
+
+    @staticmethod
+    def _pattern(word: str, text: str) -> re.Pattern[str] | None:
+        """A matcher for words with synonyms or titles; plain words are matched as substrings."""
+        forms = {word}
+        for group in SYNONYM_GROUPS:
+            if word in group:
+                forms.update(group)
+        titled = word.endswith(TITLES) and f"副{word}" not in text
+        if len(forms) == 1 and not titled:
+            return None
+        alternation = "|".join(re.escape(form) for form in sorted(forms, key=len, reverse=True))
+        return re.compile(f"(?<!副)(?:{alternation})" if titled else alternation)

@@ -67,7 +67,7 @@ def build_units(snapshot: Snapshot) -> tuple[list[Unit], list[str]]:
         phrasings = tuple(p for p in (entry.question, entry.title, *entry.alternatives) if p)
         # What a citizen reads first (answer) and how the entry is asked for are the unit's own text;
         # details, tags and type-specific fields are its context.
-        text = normalise(" ".join((*phrasings, entry.answer)))
+        text = normalise(" ".join((*phrasings, entry.answer, entry.region)))
         # The answer comes first; details and key points may add one supporting sentence.
         supporting = [s for paragraph in entry.details.splitlines() for s in split_sentences(paragraph)]
         supporting.extend(dict(entry.extra).get("key_points", ()))
