@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint clean
+.PHONY: install run test bench-answers clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -19,8 +19,11 @@ run: $(STAMP)
 	$(BIN)/python run_bot.py
 
 test: $(STAMP)
-	$(BIN)/ruff check bot tests run_bot.py
+	$(BIN)/ruff check bot tests bench run_bot.py
 	$(BIN)/python -m pytest -q
+
+bench-answers: $(STAMP)
+	$(BIN)/python -m bench.answers
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -106,3 +106,38 @@ def test_any_text_gets_an_answer_not_an_exception(engine, text):
                max_size=40))
 def test_domain_like_noise_never_crashes(engine, text):
     engine.ask(text)
+
+
+def test_new_raw_pages_become_answerable_when_dropped_in(tmp_path):
+    """Admins add pages like the seeds: after a reload their facts are found, without curated entries."""
+    import shutil
+
+    from bot.knowledge.loader import load_folder
+    from tests.conftest import KNOWLEDGE
+
+    folder = tmp_path / "knowledge"
+    shutil.copytree(KNOWLEDGE, folder)
+    for page in (DATA / "holdout" / "pages").glob("*.txt"):
+        shutil.copy(page, folder / "articles" / page.name)
+    engine = Engine(load_folder(folder).snapshot)
+    questions = read_jsonl(DATA / "holdout" / "page_questions.jsonl")
+    ood = [q for q in read_jsonl(DATA / "holdout" / "questions.jsonl") if q["kind"] == "ood"]
+    fact, _, wrong = accuracy(questions, answers(engine, questions))
+    assert fact >= 0.75, wrong
+    _, ood_accuracy, wrong = accuracy(ood, answers(engine, ood))
+    assert ood_accuracy >= 0.75, wrong
+
+
+def test_holdout_questions_written_apart_from_the_knowledge(engine):
+    """Questions written without looking at the curated entries: everyday wording, typos, pinyin."""
+    questions = read_jsonl(DATA / "holdout" / "questions.jsonl")
+    fact, ood, wrong = accuracy(questions, answers(engine, questions))
+    assert fact >= 0.85, wrong
+    assert ood >= 0.75, wrong
+
+
+def test_default_suggestions_are_questions_we_answer(engine):
+    from bot import strings
+
+    for suggestion in strings.DEFAULT_SUGGESTIONS:
+        assert engine.ask(suggestion).matched, suggestion

@@ -109,6 +109,7 @@ def main(argv: Sequence[str] | None = None, stdin: TextIO | None = None, out: Te
     stdin, out, err = stdin or sys.stdin, out or sys.stdout, err or sys.stderr
     logging.basicConfig(level=os.environ.get("QBOT_LOG_LEVEL", "WARNING").upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("jieba").setLevel(logging.WARNING)  # it announces its dictionary at DEBUG
     args = parser().parse_args(argv)
     if args.command in (None, "run"):
         if args.command is None:

@@ -177,9 +177,9 @@ class Engine:
         found = self.candidates(query)
         best = found[0] if found else None
         if best is None or best.confidence < SUGGEST_AT:
+            # Weak candidates make poor suggestions; offer questions we know we answer well.
             reply = Answer(False, strings.UNKNOWN, round(100 * best.confidence) if best else 0,
-                           suggestions=self._suggestions(found, exclude=None) or strings.DEFAULT_SUGGESTIONS,
-                           reason="unknown")
+                           suggestions=strings.DEFAULT_SUGGESTIONS, reason="unknown")
             return self._localise(question, reply)
         if best.confidence < ANSWER_AT or best.evidence < MIN_EVIDENCE:
             reply = Answer(False, strings.UNSURE, round(100 * best.confidence),
