@@ -14,10 +14,10 @@ from functools import cache
 import opencc
 from pypinyin import Style, lazy_pinyin
 
-_TONE_VOWELS = "āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜńňǹḿ"
+TONE_VOWELS = "āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜńňǹḿ"
 # A pinyin note glued after a character, as scraped pages carry them: 質(zhì)量, 強（qiáng）.
 _PINYIN_NOTE = re.compile(
-    rf"(?<=[\u3400-\u9fff\uf900-\ufaff?？])[(（]([a-zü]*[{_TONE_VOWELS}][a-zü]*)[)）]"
+    rf"(?<=[\u3400-\u9fff\uf900-\ufaff?？])[(（]([a-zü]*[{TONE_VOWELS}][a-zü]*)[)）]"
 )
 _CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _CJK_RUN = re.compile(f"[{_CJK}]+")
@@ -25,7 +25,6 @@ _CJK_CHAR = re.compile(f"[{_CJK}]")
 _SPACES = re.compile(r"\s+")
 # Zero-width and bidi marks survive NFKC; they only ever hide differences between equal strings.
 _INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\u00ad]")
-_NUMBER_PHRASE = re.compile(r"\d+(?:\.\d+)?(?:[年月日号万亿元家个项名人多余次场%])?")
 
 MAX_QUERY_CHARS = 500
 
@@ -81,9 +80,6 @@ def in_script_of(question: str, text: str) -> str:
     return to_traditional(text) if is_traditional(question) else text
 
 
-def has_cjk(text: str) -> bool:
-    return _CJK_CHAR.search(text) is not None
-
 
 def cjk_bigrams(text: str) -> list[str]:
     """Overlapping character pairs of every run of Chinese characters; single characters stand alone."""
@@ -95,14 +91,6 @@ def cjk_bigrams(text: str) -> list[str]:
     return grams
 
 
-def number_phrases(text: str) -> list[str]:
-    """Numbers with their unit kept together (9月, 60万, 1700家), which word segmentation splits."""
-    return _NUMBER_PHRASE.findall(text)
-
-
-def pinyin_key(text: str) -> str:
-    """Toneless pinyin of the Chinese characters, joined: 质量月 -> zhiliangyue."""
-    return "".join(lazy_pinyin(text, errors="ignore"))
 
 
 def pinyin_initials(text: str) -> str:

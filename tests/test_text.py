@@ -6,9 +6,7 @@ from bot.text import (
     in_script_of,
     is_traditional,
     normalise,
-    number_phrases,
     pinyin_initials,
-    pinyin_key,
     strip_pinyin_notes,
 )
 
@@ -38,14 +36,12 @@ def test_script_detection_and_reply_script():
     assert in_script_of("质量月是几月", "质量月每年9月举行") == "质量月每年9月举行"
 
 
-def test_pinyin_keys():
-    assert pinyin_key("质量月") == "zhiliangyue"
+def test_pinyin_initials():
     assert pinyin_initials("质量月") == "zly"
 
 
-def test_bigrams_and_number_phrases():
+def test_bigrams():
     assert cjk_bigrams("质量月a纲") == ["质量", "量月", "纲"]
-    assert number_phrases("奖金60万元,9月13日,1700家") == ["60万", "9月", "13日", "1700家"]
 
 
 @settings(max_examples=300, deadline=None)

@@ -11,16 +11,15 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlparse
 
-from bot.text import display_form
+from bot.text import TONE_VOWELS, display_form
 
-_TONE_VOWELS = "āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜńňǹḿ"
-_NOTE = rf"[(（][a-zü]*[{_TONE_VOWELS}][a-zü]*[)）]"
+_NOTE = rf"[(（][a-zü]*[{TONE_VOWELS}][a-zü]*[)）]"
 _CJK = "\u3400-\u9fff"
 
 # Mojibake left where a page was converted through the wrong code page: a '?' for the lost byte, then
 # garbage up to the next character the converter annotated with pinyin (the garbage ate its original).
 # The lost byte sometimes takes the note's opening bracket with it: "?!比蝿?wù)".
-_BROKEN_NOTE = rf"[(（]?[a-zü]*[{_TONE_VOWELS}][a-zü]*[)）]"
+_BROKEN_NOTE = rf"[(（]?[a-zü]*[{TONE_VOWELS}][a-zü]*[)）]"
 _GARBAGE_TO_NOTE = re.compile(
     rf"\?[^\s?]?[^\s?,，]{{0,11}}?(?:(?<![{_CJK}]){_NOTE}|\?{_BROKEN_NOTE}|(?=[{_CJK}]{_NOTE}))"
 )

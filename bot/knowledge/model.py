@@ -50,10 +50,6 @@ class Entry:
             parts.extend(value if isinstance(value, tuple) else (value,))
         return " ".join(parts)
 
-    @property
-    def issuer(self) -> str:
-        return str(dict(self.extra).get("issuer", "")) or self.source.origin
-
 
 @dataclass(frozen=True)
 class Article:

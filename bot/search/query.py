@@ -15,6 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import jieba
+from pypinyin import lazy_pinyin
 
 from bot.search.index import SearchIndex, index_terms
 from bot.search.lexicon import (
@@ -159,8 +160,6 @@ class QueryAnalyzer:
 
     def _fix_homophone(self, word: str) -> str | None:
         """One character swapped for a same-sounding one that makes a word the corpus contains."""
-        from pypinyin import lazy_pinyin
-
         best: tuple[int, str] | None = None
         for position, char in enumerate(word):
             syllable = lazy_pinyin(char)[0]
