@@ -30,3 +30,67 @@ DEFAULT_SUGGESTIONS = ("质量月是什么？", "《质量发展纲要》是什�
 def format_source(title: str, origin: str, date: str | None) -> str:
     details = "，".join(part for part in (origin, date) if part)
     return f"《{title}》（{details}）" if details else f"《{title}》"
+
+# --- Telegram ---------------------------------------------------------------------------------
+WELCOME = (
+    "您好！我是质量政策问答机器人。\n"
+    "我可以回答质量强国、质量强省/强市、《质量发展纲要》以及每年9月全国“质量月”的相关问题，"
+    "并在质量月前后提醒您。直接发送问题即可，支持简体、繁体和拼音。\n"
+    "常见问题："
+)
+HELP_HEAD = "可用命令："
+HELP_TAIL = "直接发送文字即为提问；在群组中请用 /ask 问题，或 @我 提问。"
+ROLE_HEADS = {0: "", 1: "工作人员命令：", 2: "管理员命令："}
+CMD_START = "开始使用"
+CMD_HELP = "帮助"
+CMD_ASK = "提问（群组中使用）"
+CMD_POLICIES = "浏览政策"
+CMD_EVENTS = "浏览活动"
+CMD_SUBSCRIBE = "订阅质量月提醒"
+CMD_UNSUBSCRIBE = "取消订阅"
+CMD_STATS = "统计数据"
+CMD_STAFF = "管理工作人员：/staff add|remove|list 用户ID"
+CMD_UNANSWERED = "最近未回答的问题"
+ASK_USAGE = "请在命令后写上问题，例如：/ask 质量月是每年几月？"
+VOTE_THANKS = "谢谢您的反馈！"
+VOTE_EXPIRED = "这条回答已无法评价。"
+BUTTON_EXPIRED = "这个按钮已过期，请重新提问。"
+UP = "👍 有帮助"
+DOWN = "👎 没帮助"
+SUBSCRIBED = "已订阅质量月提醒。每年9月质量月前后，我会把重要提醒发给您。发送 /unsubscribe 可随时取消。"
+ALREADY_SUBSCRIBED = "您已经订阅了质量月提醒。发送 /unsubscribe 可取消。"
+UNSUBSCRIBED = "已取消订阅，您将不再收到质量月提醒。发送 /subscribe 可重新订阅。"
+NOT_SUBSCRIBED = "您当前没有订阅质量月提醒。发送 /subscribe 即可订阅。"
+REFUSED_STAFF = "抱歉，此功能仅限工作人员使用。"
+REFUSED_ADMIN = "抱歉，此功能仅限管理员使用。"
+SLOW_DOWN = "您发送得太快了，请稍等一分钟再提问。"
+APOLOGY = "抱歉，处理您的消息时出了点问题，请稍后再试。"
+STAFF_USAGE = "用法：/staff add 用户ID，/staff remove 用户ID，/staff list"
+STAFF_ADDED = "已将 {user} 设为工作人员。"
+STAFF_EXISTS = "{user} 已经是工作人员。"
+STAFF_REMOVED = "已取消 {user} 的工作人员身份。"
+STAFF_MISSING = "{user} 不是工作人员。"
+STAFF_LIST = "工作人员：{users}"
+STAFF_NONE = "目前没有工作人员。"
+STATS = (
+    "统计数据\n"
+    "提问总数：{questions}\n"
+    "已回答：{answered}（{share}）\n"
+    "评价：👍 {up} / 👎 {down}\n"
+    "订阅人数：{subscribers}\n"
+    "用户数：{users}"
+)
+STATS_TOP = "最常见的未回答问题："
+UNANSWERED_HEAD = "最近未回答的问题（次数）："
+UNANSWERED_NONE = "目前没有未回答的问题。"
+BROWSE_HEAD = {
+    "policy": "政策文件（第{page}/{pages}页）：",
+    "event": "活动（第{page}/{pages}页）：",
+    "faq": "常见问题（第{page}/{pages}页）：",
+}
+BROWSE_EMPTY = "暂无内容。"
+PREVIOUS_PAGE = "‹ 上一页"
+NEXT_PAGE = "下一页 ›"
+INLINE_NO_ANSWER = "没有找到可靠的答案"
+INLINE_HINT = "输入问题，例如：质量月"
+NOT_TEXT = "目前我只能回答文字问题，请用文字描述您想了解的内容。"

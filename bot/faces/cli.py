@@ -16,9 +16,33 @@ from bot.faces.console import run_console
 from bot.faces.plain import render
 from bot.knowledge.loader import load_folder
 from bot.search.engine import Engine
+from bot.services import Assistant, FloodGuard, KnowledgeBase, Roles, SuggestionBook
+from bot.settings import SettingsError, load_settings, read_env_file
+from bot.store.repositories import Store
 from bot.text import is_traditional
 
 log = logging.getLogger(__name__)
+
+
+class _Redact(logging.Filter):
+    """Replaces a secret in every log record, whoever logs it."""
+
+    def __init__(self, secret: str) -> None:
+        super().__init__()
+        self.secret = secret
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if self.secret in message:
+            record.msg, record.args = message.replace(self.secret, "<token>"), ()
+        if record.exc_info and not record.exc_text:  # tracebacks of HTTP errors carry the URL
+            record.exc_text = logging.Formatter().formatException(record.exc_info).replace(self.secret, "<token>")
+        return True
+
+
+def redact_secret(secret: str) -> None:
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(_Redact(secret))
 
 
 def default_knowledge_dir() -> Path:
@@ -75,10 +99,26 @@ def cmd_console(args: argparse.Namespace, stdin: TextIO, out: TextIO, err: TextI
 
 
 def cmd_run(args: argparse.Namespace, stdin: TextIO, out: TextIO, err: TextIO) -> int:
-    if os.environ.get("TELEGRAM_BOT_TOKEN"):
-        print("Telegram mode is not built yet; unset TELEGRAM_BOT_TOKEN to use the console chat.", file=err)
+    """The bot: Telegram when a token is configured (environment or .env), else the console chat."""
+    if not (os.environ.get("TELEGRAM_BOT_TOKEN") or read_env_file(Path(".env")).get("TELEGRAM_BOT_TOKEN")):
+        return cmd_console(args, stdin, out, err)
+    try:
+        settings = load_settings(os.environ)
+    except SettingsError as error:
+        print(f"配置错误 / settings error: {error}", file=err)
         return 2
-    return cmd_console(args, stdin, out, err)
+    redact_secret(settings.token)
+    from bot.faces.telegram.app import run_polling  # only the Telegram face needs PTB
+
+    store = Store(settings.data_dir)
+    engine = build_engine(settings.knowledge_dir, err)
+    assistant = Assistant(KnowledgeBase(engine), store, Roles(settings.admins, store),
+                          FloodGuard(settings.flood_messages, settings.flood_seconds), SuggestionBook())
+    try:
+        run_polling(settings, assistant)
+    finally:
+        store.close()
+    return 0
 
 
 def parser() -> argparse.ArgumentParser:
@@ -110,6 +150,7 @@ def main(argv: Sequence[str] | None = None, stdin: TextIO | None = None, out: Te
     logging.basicConfig(level=os.environ.get("QBOT_LOG_LEVEL", "WARNING").upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("jieba").setLevel(logging.WARNING)  # it announces its dictionary at DEBUG
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # it logs every request URL, token included
     args = parser().parse_args(argv)
     if args.command in (None, "run"):
         if args.command is None:

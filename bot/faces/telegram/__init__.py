@@ -1,0 +1,1 @@
+"""The Telegram face: thin handlers, one routing table, rendering for chat."""

@@ -1,0 +1,145 @@
+"""Application wiring: the command table, the one ordered routing table, start-up and polling."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from telegram import BotCommand, BotCommandScopeChat, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import TelegramError
+from telegram.ext import (
+    Application,
+    BaseHandler,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    InlineQueryHandler,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+from telegram.request import BaseRequest
+
+from bot import strings
+from bot.services import Assistant, Role
+from bot.settings import Settings
+
+from . import handlers
+from .handlers import BotContext, Handler, send
+from .render import local, wants_traditional
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    description: str
+    role: Role
+    handler: Handler
+
+
+async def on_start(update: Update, context: BotContext) -> None:
+    if update.effective_message is None:
+        return
+    traditional = wants_traditional(update)
+    book = context.assistant.suggestions
+    rows = [[InlineKeyboardButton(local(text, traditional), callback_data=f"ask:{book.remember(text)}")]
+            for text in strings.DEFAULT_SUGGESTIONS]
+    await send(update.effective_message, strings.WELCOME, traditional, InlineKeyboardMarkup(rows))
+
+
+async def on_help(update: Update, context: BotContext) -> None:
+    """Built from the command table: each user sees the commands of their role and below."""
+    user = update.effective_user
+    if update.effective_message is None or user is None:
+        return
+    role = context.assistant.roles.of(user.id)
+    lines = [strings.HELP_HEAD]
+    for level in Role:
+        if level > role:
+            break
+        shown = [command for command in COMMANDS if command.role is level]
+        if shown and strings.ROLE_HEADS[level]:
+            lines.append(strings.ROLE_HEADS[level])
+        lines.extend(f"/{command.name} — {command.description}" for command in shown)
+    lines.append(strings.HELP_TAIL)
+    await send(update.effective_message, "\n".join(lines), wants_traditional(update))
+
+
+COMMANDS: tuple[Command, ...] = (
+    Command("start", strings.CMD_START, Role.CITIZEN, on_start),
+    Command("help", strings.CMD_HELP, Role.CITIZEN, on_help),
+    Command("ask", strings.CMD_ASK, Role.CITIZEN, handlers.on_ask),
+    Command("policies", strings.CMD_POLICIES, Role.CITIZEN, handlers.on_policies),
+    Command("events", strings.CMD_EVENTS, Role.CITIZEN, handlers.on_events),
+    Command("subscribe", strings.CMD_SUBSCRIBE, Role.CITIZEN, handlers.on_subscribe),
+    Command("unsubscribe", strings.CMD_UNSUBSCRIBE, Role.CITIZEN, handlers.on_unsubscribe),
+    Command("stats", strings.CMD_STATS, Role.STAFF, handlers.on_stats),
+    Command("staff", strings.CMD_STAFF, Role.ADMIN, handlers.on_staff),
+    Command("unanswered", strings.CMD_UNANSWERED, Role.ADMIN, handlers.on_unanswered),
+)
+
+
+def routing_table() -> list[tuple[int, BaseHandler]]:
+    """Every handler, in the order they are tried: (group, handler). Group -1 runs first for all
+    updates; within group 0 the first matching handler wins."""
+    private_text = filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE
+    group_text = filters.TEXT & ~filters.COMMAND & filters.ChatType.GROUPS
+    return [
+        (-2, TypeHandler(Update, handlers.flood_guard)),
+        (-1, TypeHandler(Update, handlers.remember_user)),
+        *((0, CommandHandler(command.name, command.handler)) for command in COMMANDS),
+        (0, CallbackQueryHandler(handlers.on_suggestion, pattern=r"^ask:")),
+        (0, CallbackQueryHandler(handlers.on_vote, pattern=r"^vote:")),
+        (0, CallbackQueryHandler(handlers.on_browse_page, pattern=r"^browse:")),
+        (0, CallbackQueryHandler(handlers.on_entry, pattern=r"^entry:")),
+        (0, CallbackQueryHandler(handlers.on_unknown_button)),
+        (0, InlineQueryHandler(handlers.on_inline)),
+        (0, MessageHandler(private_text & filters.UpdateType.MESSAGE, handlers.on_private_text)),
+        (0, MessageHandler(group_text & filters.UpdateType.MESSAGE, handlers.on_group_text)),
+        (0, MessageHandler(filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE & ~filters.TEXT,
+                           handlers.on_not_text)),
+    ]
+
+
+async def publish_commands(application: Application) -> None:
+    """setMyCommands: citizens' commands for everyone; admins also get theirs in their own chats."""
+    bot = application.bot
+    citizen = [BotCommand(c.name, c.description) for c in COMMANDS if c.role is Role.CITIZEN]
+    await bot.set_my_commands(citizen)
+    settings: Settings = application.bot_data["settings"]
+    everything = [BotCommand(c.name, c.description[:256]) for c in COMMANDS]
+    for admin in settings.admins:
+        try:
+            await bot.set_my_commands(everything, scope=BotCommandScopeChat(admin))
+        except TelegramError as error:  # the admin has not opened a chat with the bot yet
+            log.info("could not set admin commands for %s: %s", admin, error.__class__.__name__)
+
+
+def build_application(settings: Settings, assistant: Assistant, request: BaseRequest | None = None) -> Application:
+    """The wired application. `request` replaces the HTTP layer in offline handler tests."""
+    builder = (
+        Application.builder()
+        .token(settings.token)
+        .base_url(settings.base_url)
+        .base_file_url(settings.base_file_url)
+        .context_types(ContextTypes(context=BotContext))
+        .post_init(publish_commands)
+    )
+    if request is not None:
+        builder = builder.request(request).get_updates_request(request)
+    application = builder.build()
+    application.bot_data["assistant"] = assistant
+    application.bot_data["settings"] = settings
+    for group, handler in routing_table():
+        application.add_handler(handler, group=group)
+    application.add_error_handler(handlers.on_error)
+    return application
+
+
+def run_polling(settings: Settings, assistant: Assistant) -> None:
+    application = build_application(settings, assistant)
+    log.info("starting long polling against %s", settings.api_url)
+    application.run_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=False)
+

@@ -1,0 +1,371 @@
+"""Telegram handlers: read the update, call one core function, send the reply.
+
+Roles are checked when an action runs (commands and buttons alike: callback data can be forged).
+"""
+
+from __future__ import annotations
+
+import functools
+import html
+import logging
+import math
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from telegram import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InlineQueryResultArticle,
+    InputTextMessageContent,
+    Message,
+    Update,
+)
+from telegram.constants import ChatType, ParseMode
+from telegram.ext import ApplicationHandlerStop, CallbackContext, ExtBot
+
+from bot import strings
+from bot.services import Assistant, Flood, Reply, Role
+from bot.settings import Settings
+from bot.text import to_traditional
+
+from .render import answer_html, answer_keyboard, local, source_line, split_message, wants_traditional
+
+log = logging.getLogger(__name__)
+PAGE_SIZE = 8
+Handler = Callable[[Update, "BotContext"], Awaitable[None]]
+
+
+class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
+    """Typed access to the services built in main()."""
+
+    @property
+    def assistant(self) -> Assistant:
+        return self.application.bot_data["assistant"]
+
+    @property
+    def settings(self) -> Settings:
+        return self.application.bot_data["settings"]
+
+
+async def send(message: Message, text: str, traditional: bool, markup: InlineKeyboardMarkup | None = None,
+               escape: bool = True) -> None:
+    """Replies in the user's script, split under the size limit; buttons go on the last piece."""
+    body = local(text, traditional)
+    pieces = split_message(html.escape(body) if escape else body)
+    for number, piece in enumerate(pieces):
+        last = number == len(pieces) - 1
+        await message.reply_text(piece, parse_mode=ParseMode.HTML, reply_markup=markup if last else None,
+                                 disable_web_page_preview=True)
+
+
+def requires(role: Role) -> Callable[[Handler], Handler]:
+    """Refuses, and changes nothing, unless the user has `role` at the moment the action runs."""
+
+    def wrap(handler: Handler) -> Handler:
+        @functools.wraps(handler)
+        async def checked(update: Update, context: BotContext) -> None:
+            user = update.effective_user
+            if user is None or not context.assistant.roles.allows(user.id, role):
+                refusal = strings.REFUSED_ADMIN if role is Role.ADMIN else strings.REFUSED_STAFF
+                traditional = wants_traditional(update)
+                if update.callback_query:
+                    await update.callback_query.answer(local(refusal, traditional), show_alert=True)
+                elif update.effective_message:
+                    await send(update.effective_message, refusal, traditional)
+                log.info("refused %s to user %s", handler.__name__, user.id if user else None)
+                return
+            await handler(update, context)
+
+        return checked
+
+    return wrap
+
+
+# --- guards -----------------------------------------------------------------------------------
+async def flood_guard(update: Update, context: BotContext) -> None:
+    """Runs before every other handler: one polite warning, then silence, for a flooding user."""
+    user = update.effective_user
+    if user is None or context.assistant.roles.allows(user.id, Role.STAFF):
+        return
+    verdict = context.assistant.flood.check(user.id)
+    if verdict is Flood.ALLOW:
+        return
+    if verdict is Flood.WARN:
+        log.info("flood limit reached by user %s", user.id)
+        if update.callback_query:
+            await update.callback_query.answer(local(strings.SLOW_DOWN, wants_traditional(update)))
+        elif update.effective_message and update.effective_chat and update.effective_chat.type == ChatType.PRIVATE:
+            await send(update.effective_message, strings.SLOW_DOWN, wants_traditional(update))
+    elif update.callback_query:
+        await update.callback_query.answer()
+    raise ApplicationHandlerStop
+
+
+async def remember_user(update: Update, context: BotContext) -> None:
+    user = update.effective_user
+    if user is not None:
+        context.assistant.store.users.seen(user.id, user.first_name or "")
+
+
+# --- questions --------------------------------------------------------------------------------
+async def answer_question(update: Update, context: BotContext, question: str) -> None:
+    message = update.effective_message
+    user = update.effective_user
+    if message is None or user is None:
+        return
+    traditional = wants_traditional(update)
+    reply = context.assistant.answer(user.id, question)
+    await send(message, answer_html(reply, traditional), traditional=False,
+               markup=answer_keyboard(reply, traditional), escape=False)
+
+
+async def on_private_text(update: Update, context: BotContext) -> None:
+    message = update.effective_message
+    if message and message.text:
+        await answer_question(update, context, message.text)
+
+
+async def on_group_text(update: Update, context: BotContext) -> None:
+    """In groups: a mention of the bot or a reply to one of its messages is a question."""
+    message = update.effective_message
+    if message is None or not message.text:
+        return
+    username = context.bot.username
+    mentioned = bool(username) and f"@{username}".lower() in message.text.lower()
+    replied = bool(message.reply_to_message and message.reply_to_message.from_user
+                   and message.reply_to_message.from_user.id == context.bot.id)
+    if not (mentioned or replied):
+        return
+    question = re.sub(rf"@{re.escape(username or '')}", "", message.text, flags=re.IGNORECASE).strip()
+    await answer_question(update, context, question)
+
+
+async def on_ask(update: Update, context: BotContext) -> None:
+    question = " ".join(context.args or []).strip()
+    if not question and update.effective_message:
+        await send(update.effective_message, strings.ASK_USAGE, wants_traditional(update))
+        return
+    await answer_question(update, context, question)
+
+
+async def on_not_text(update: Update, context: BotContext) -> None:
+    if update.effective_message:
+        await send(update.effective_message, strings.NOT_TEXT, wants_traditional(update))
+
+
+# --- buttons ----------------------------------------------------------------------------------
+async def on_suggestion(update: Update, context: BotContext) -> None:
+    query = update.callback_query
+    if query is None:
+        return
+    question = context.assistant.suggestions.recall((query.data or "").removeprefix("ask:"))
+    traditional = wants_traditional(update)
+    if question is None:
+        await query.answer(local(strings.BUTTON_EXPIRED, traditional), show_alert=True)
+        return
+    await query.answer()
+    user = update.effective_user
+    reply = context.assistant.answer(user.id if user else 0, to_traditional(question) if traditional else question)
+    if isinstance(query.message, Message):
+        await send(query.message, answer_html(reply, traditional), traditional=False,
+                   markup=answer_keyboard(reply, traditional), escape=False)
+
+
+async def on_vote(update: Update, context: BotContext) -> None:
+    query = update.callback_query
+    user = update.effective_user
+    if query is None or user is None:
+        return
+    traditional = wants_traditional(update)
+    match = re.fullmatch(r"vote:(\d{1,12}):([01])", query.data or "")
+    if not match or not context.assistant.store.questions.exists(int(match.group(1))):
+        await query.answer(local(strings.VOTE_EXPIRED, traditional))
+        return
+    context.assistant.store.questions.vote(int(match.group(1)), user.id, match.group(2) == "1")
+    await query.answer(local(strings.VOTE_THANKS, traditional))
+
+
+async def on_unknown_button(update: Update, context: BotContext) -> None:
+    """Old, foreign or forged button data: a short answer, nothing else happens."""
+    if update.callback_query:
+        await update.callback_query.answer(local(strings.BUTTON_EXPIRED, wants_traditional(update)))
+
+
+# --- browsing ---------------------------------------------------------------------------------
+def _browse_page(context: BotContext, kind: str, page: int, traditional: bool) -> tuple[str, InlineKeyboardMarkup]:
+    entries = context.assistant.knowledge.entries(kind)
+    pages = max(1, math.ceil(len(entries) / PAGE_SIZE))
+    page = min(max(page, 1), pages)
+    shown = entries[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+    head = strings.BROWSE_HEAD[kind].format(page=page, pages=pages) if entries else strings.BROWSE_EMPTY
+    rows = [[InlineKeyboardButton(local(entry.title, traditional)[:60], callback_data=f"entry:{entry.id}")]
+            for entry in shown]
+    turns = []
+    if page > 1:
+        turns.append(InlineKeyboardButton(local(strings.PREVIOUS_PAGE, traditional),
+                                          callback_data=f"browse:{kind}:{page - 1}"))
+    if page < pages:
+        turns.append(InlineKeyboardButton(local(strings.NEXT_PAGE, traditional),
+                                          callback_data=f"browse:{kind}:{page + 1}"))
+    if turns:
+        rows.append(turns)
+    return html.escape(local(head, traditional)), InlineKeyboardMarkup(rows)
+
+
+async def on_policies(update: Update, context: BotContext) -> None:
+    await _browse(update, context, "policy")
+
+
+async def on_events(update: Update, context: BotContext) -> None:
+    await _browse(update, context, "event")
+
+
+async def _browse(update: Update, context: BotContext, kind: str) -> None:
+    if update.effective_message:
+        text, markup = _browse_page(context, kind, 1, wants_traditional(update))
+        await update.effective_message.reply_text(text, parse_mode=ParseMode.HTML, reply_markup=markup)
+
+
+async def on_browse_page(update: Update, context: BotContext) -> None:
+    query = update.callback_query
+    match = re.fullmatch(r"browse:(policy|event|faq):(\d{1,4})", (query.data if query else "") or "")
+    if query is None:
+        return
+    if not match:
+        await query.answer(local(strings.BUTTON_EXPIRED, wants_traditional(update)))
+        return
+    await query.answer()
+    text, markup = _browse_page(context, match.group(1), int(match.group(2)), wants_traditional(update))
+    await query.edit_message_text(text, parse_mode=ParseMode.HTML, reply_markup=markup)
+
+
+async def on_entry(update: Update, context: BotContext) -> None:
+    query = update.callback_query
+    if query is None:
+        return
+    traditional = wants_traditional(update)
+    entry = context.assistant.knowledge.entry((query.data or "").removeprefix("entry:"))
+    if entry is None or not isinstance(query.message, Message):
+        await query.answer(local(strings.BUTTON_EXPIRED, traditional), show_alert=True)
+        return
+    await query.answer()
+    text = "\n\n".join((
+        f"<b>{html.escape(local(entry.title, traditional))}</b>",
+        html.escape(local(entry.answer, traditional)),
+        source_line(local(entry.source.title, traditional), local(entry.source.origin, traditional),
+                    entry.source.date, traditional),
+    ))
+    await send(query.message, text, traditional=False, escape=False)
+
+
+# --- inline mode ------------------------------------------------------------------------------
+async def on_inline(update: Update, context: BotContext) -> None:
+    inline = update.inline_query
+    user = update.effective_user
+    if inline is None or user is None:
+        return
+    question = inline.query.strip()
+    traditional = wants_traditional(update)
+    if not question:
+        await inline.answer([], cache_time=60)
+        return
+    reply = context.assistant.answer(user.id, question, record=False)
+    results = []
+    candidates = [(question, reply)] if reply.answer.matched else []
+    for _, text in reply.suggestions[:4]:
+        suggested = context.assistant.answer(user.id, to_traditional(text) if traditional else text, record=False)
+        if suggested.answer.matched:
+            candidates.append((text, suggested))
+    for number, (title, answered) in enumerate(candidates):
+        body = answer_html(Reply(answered.answer, 0), traditional)
+        results.append(InlineQueryResultArticle(
+            id=str(number),
+            title=local(title, traditional)[:64],
+            description=answered.answer.answer[:100],
+            input_message_content=InputTextMessageContent(body, parse_mode=ParseMode.HTML),
+        ))
+    await inline.answer(results, cache_time=30, is_personal=False)
+
+
+# --- subscriptions ----------------------------------------------------------------------------
+async def on_subscribe(update: Update, context: BotContext) -> None:
+    chat = update.effective_chat
+    if chat is None or update.effective_message is None:
+        return
+    started = context.assistant.store.subscriptions.subscribe(chat.id)
+    await send(update.effective_message, strings.SUBSCRIBED if started else strings.ALREADY_SUBSCRIBED,
+               wants_traditional(update))
+
+
+async def on_unsubscribe(update: Update, context: BotContext) -> None:
+    chat = update.effective_chat
+    if chat is None or update.effective_message is None:
+        return
+    stopped = context.assistant.store.subscriptions.unsubscribe(chat.id)
+    await send(update.effective_message, strings.UNSUBSCRIBED if stopped else strings.NOT_SUBSCRIBED,
+               wants_traditional(update))
+
+
+# --- staff and admins -------------------------------------------------------------------------
+@requires(Role.ADMIN)
+async def on_staff(update: Update, context: BotContext) -> None:
+    message = update.effective_message
+    user = update.effective_user
+    if message is None or user is None:
+        return
+    args = context.args or []
+    staff = context.assistant.store.staff
+    traditional = wants_traditional(update)
+    if args == ["list"]:
+        ids = staff.ids()
+        await send(message, strings.STAFF_LIST.format(users="、".join(map(str, ids))) if ids
+                   else strings.STAFF_NONE, traditional)
+        return
+    if len(args) != 2 or args[0] not in ("add", "remove") or not re.fullmatch(r"\d{1,15}", args[1]):
+        await send(message, strings.STAFF_USAGE, traditional)
+        return
+    target = int(args[1])
+    if args[0] == "add":
+        text = strings.STAFF_ADDED if staff.add(target, user.id) else strings.STAFF_EXISTS
+    else:
+        text = strings.STAFF_REMOVED if staff.remove(target) else strings.STAFF_MISSING
+    log.info("admin %s: staff %s %s", user.id, args[0], target)
+    await send(message, text.format(user=target), traditional)
+
+
+@requires(Role.STAFF)
+async def on_stats(update: Update, context: BotContext) -> None:
+    if update.effective_message is None:
+        return
+    stats = context.assistant.stats()
+    share = f"{stats.answered / stats.questions:.0%}" if stats.questions else "—"
+    lines = [strings.STATS.format(questions=stats.questions, answered=stats.answered, share=share, up=stats.up,
+                                  down=stats.down, subscribers=stats.subscribers, users=stats.users)]
+    if stats.top_unanswered:
+        lines.append(strings.STATS_TOP)
+        lines.extend(f"{count} × {question}" for question, count in stats.top_unanswered)
+    await send(update.effective_message, "\n".join(lines), wants_traditional(update))
+
+
+@requires(Role.ADMIN)
+async def on_unanswered(update: Update, context: BotContext) -> None:
+    if update.effective_message is None:
+        return
+    rows = context.assistant.store.questions.recent_unanswered()
+    if not rows:
+        await send(update.effective_message, strings.UNANSWERED_NONE, wants_traditional(update))
+        return
+    lines = [strings.UNANSWERED_HEAD, *(f"{row['count']} × {row['sample']}" for row in rows)]
+    await send(update.effective_message, "\n".join(lines), wants_traditional(update))
+
+
+# --- errors -----------------------------------------------------------------------------------
+async def on_error(update: object, context: BotContext) -> None:
+    """Logs the failure (never the message text) and apologises to the user, never a traceback."""
+    log.error("error while handling an update", exc_info=context.error)
+    if isinstance(update, Update) and update.effective_message:
+        try:
+            await update.effective_message.reply_text(local(strings.APOLOGY, wants_traditional(update)))
+        except Exception:  # the apology itself failed (network): nothing more to do
+            log.warning("could not send the apology")

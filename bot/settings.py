@@ -1,0 +1,107 @@
+"""Settings from the environment and an optional `.env` file, read once in main().
+
+A missing or malformed setting raises SettingsError with one line that says what to fix.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+DEFAULT_API_URL = "https://api.telegram.org"
+_TOKEN = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{10,}$")
+_ENV_LINE = re.compile(r"^\s*(?:export\s+)?([A-Z_][A-Z0-9_]*)\s*=\s*(.*?)\s*$")
+
+
+class SettingsError(ValueError):
+    """A setting is missing or malformed; the message is one line for the operator."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    token: str = field(repr=False)  # never printed
+    api_url: str = DEFAULT_API_URL
+    admins: frozenset[int] = frozenset()
+    data_dir: Path = Path("data")
+    knowledge_dir: Path = Path("knowledge")
+    timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Shanghai"))
+    flood_messages: int = 20
+    flood_seconds: float = 60.0
+
+    @property
+    def base_url(self) -> str:
+        return f"{self.api_url}/bot"
+
+    @property
+    def base_file_url(self) -> str:
+        return f"{self.api_url}/file/bot"
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """KEY=VALUE lines of a .env file; quotes around values are removed, comments skipped."""
+    values: dict[str, str] = {}
+    if not path.is_file():
+        return values
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        match = _ENV_LINE.match(line)
+        if not match:
+            raise SettingsError(f"{path}:{number}: expected KEY=VALUE")
+        key, value = match.groups()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        values[key] = value
+    return values
+
+
+def _admins(raw: str) -> frozenset[int]:
+    ids: set[int] = set()
+    for part in filter(None, (piece.strip() for piece in raw.split(","))):
+        if not re.fullmatch(r"-?\d+", part):
+            raise SettingsError(f"QBOT_ADMINS: '{part}' is not a Telegram user id (use numbers separated by commas)")
+        ids.add(int(part))
+    return frozenset(ids)
+
+
+def _positive(name: str, raw: str | None, default: float) -> float:
+    if raw is None or not raw.strip():
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name}: '{raw}' is not a number") from None
+    if value <= 0:
+        raise SettingsError(f"{name}: must be greater than 0, not {raw}")
+    return value
+
+
+def load_settings(environ: Mapping[str, str], env_file: Path | None = Path(".env")) -> Settings:
+    """Settings from `environ`, with values from `env_file` where the environment has none."""
+    merged = {**(read_env_file(env_file) if env_file else {}), **environ}
+    token = merged.get("TELEGRAM_BOT_TOKEN", "").strip()
+    if not token:
+        raise SettingsError("TELEGRAM_BOT_TOKEN is not set")
+    if not _TOKEN.match(token):
+        raise SettingsError("TELEGRAM_BOT_TOKEN is malformed (expected digits, a colon and the secret from BotFather)")
+    api_url = merged.get("TELEGRAM_API_URL", "").strip().rstrip("/") or DEFAULT_API_URL
+    if not re.match(r"^https?://[^\s/]+", api_url):
+        raise SettingsError(f"TELEGRAM_API_URL: '{api_url}' is not an http(s) URL")
+    zone = merged.get("QBOT_TZ", "").strip() or "Asia/Shanghai"
+    try:
+        timezone = ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SettingsError(f"QBOT_TZ: unknown time zone '{zone}' (e.g. Asia/Shanghai)") from None
+    return Settings(
+        token=token,
+        api_url=api_url,
+        admins=_admins(merged.get("QBOT_ADMINS", "")),
+        data_dir=Path(merged.get("QBOT_DATA_DIR", "").strip() or "data"),
+        knowledge_dir=Path(merged.get("QBOT_KNOWLEDGE_DIR", "").strip() or "knowledge"),
+        timezone=timezone,
+        flood_messages=int(_positive("QBOT_FLOOD_MESSAGES", merged.get("QBOT_FLOOD_MESSAGES"), 20)),
+        flood_seconds=_positive("QBOT_FLOOD_SECONDS", merged.get("QBOT_FLOOD_SECONDS"), 60.0),
+    )

@@ -1,0 +1,1 @@
+"""Storage: TinyDB behind small repository classes. Faces never touch TinyDB directly."""
