@@ -1,0 +1,144 @@
+"""End to end: the real bot process, over real HTTP, against the suite's own Bot API server.
+
+One bot process serves the whole module (start-up builds the index once); each test plays
+different users so the tests do not depend on each other.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import KNOWLEDGE, ROOT
+from tests.fakes import Call, FakeTelegram
+
+ADMIN = 900001
+TOKEN = "424242:E2E-SECRET-TOKEN-abcdef"
+
+
+class BotProcess:
+    def __init__(self, server: FakeTelegram, process: subprocess.Popen[str], log: Path) -> None:
+        self.server = server
+        self.process = process
+        self.log = log
+
+    def ask(self, user_id: int, text: str, **kwargs: Any) -> Call:
+        """Sends a message as a user and returns the bot's reply to that chat."""
+        mark = self.server.mark()
+        self.server.push_message(user_id, text, **kwargs)
+        chat = kwargs.get("chat_id", user_id)
+        return self.server.wait_for("sendMessage", lambda c: c.params["chat_id"] == chat, timeout=20, after=mark)
+
+    def command(self, user_id: int, text: str) -> Call:
+        mark = self.server.mark()
+        self.server.push_command(user_id, text)
+        return self.server.wait_for("sendMessage", lambda c: c.params["chat_id"] == user_id, timeout=20, after=mark)
+
+    def press(self, user_id: int, message: dict[str, Any], data: str, reply: str = "answerCallbackQuery") -> Call:
+        mark = self.server.mark()
+        self.server.push_callback(user_id, message, data)
+        return self.server.wait_for(reply, lambda c: True, timeout=20, after=mark)
+
+
+def buttons(call: Call) -> list[str]:
+    markup = call.params.get("reply_markup") or {}
+    return [button["callback_data"] for row in markup.get("inline_keyboard", []) for button in row]
+
+
+@pytest.fixture(scope="module")
+def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BotProcess]:
+    work = tmp_path_factory.mktemp("bot")
+    server = FakeTelegram(token=TOKEN)
+    server.start()
+    log = work / "bot.log"
+    env = {
+        **{key: value for key, value in os.environ.items() if not key.startswith(("TELEGRAM_", "QBOT_"))},
+        "TELEGRAM_BOT_TOKEN": TOKEN,
+        "TELEGRAM_API_URL": server.base_url,
+        "QBOT_ADMINS": str(ADMIN),
+        "QBOT_DATA_DIR": str(work / "data"),
+        "QBOT_KNOWLEDGE_DIR": str(KNOWLEDGE),
+        "QBOT_LOG_LEVEL": "INFO",
+        "PYTHONPATH": str(ROOT),
+    }
+    with log.open("w", encoding="utf-8") as output:
+        process = subprocess.Popen([sys.executable, str(ROOT / "run_bot.py")], cwd=work, env=env,
+                                   stdout=output, stderr=subprocess.STDOUT, text=True)
+    try:
+        server.wait_for("setMyCommands", timeout=90, after=0)
+        yield BotProcess(server, process, log)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        server.stop()
+
+
+def test_start_publishes_commands_and_never_logs_the_token(bot):
+    commands = [c for c in bot.server.calls if c.method == "setMyCommands"]
+    assert any("subscribe" in [item["command"] for item in c.params["commands"]] for c in commands)
+    reply = bot.command(500001, "/start")
+    assert "质量政策问答机器人" in reply.params["text"]
+    assert len(buttons(reply)) == 3
+    assert TOKEN not in bot.log.read_text(encoding="utf-8")
+    assert TOKEN.split(":")[1] not in bot.log.read_text(encoding="utf-8")
+
+
+def test_citizen_asks_and_gets_a_cited_answer(bot):
+    started = time.perf_counter()
+    reply = bot.ask(500002, "湖南2020年质量月的主题是什么")
+    elapsed = time.perf_counter() - started
+    text = reply.params["text"]
+    assert "建设质量强省" in text and "决胜全面小康" in text
+    assert "<i>来源：《" in text
+    assert any(data.startswith("vote:") for data in buttons(reply))
+    print(f"\nupdate queued -> answer sent: {elapsed * 1000:.0f} ms")
+
+
+def test_citizen_presses_a_suggestion_and_votes(bot):
+    user = 500003
+    reply = bot.ask(user, "今天天气怎么样")
+    assert "抱歉" in reply.params["text"]
+    suggestion = buttons(reply)[0]
+    mark = bot.server.mark()
+    bot.server.push_callback(user, reply.result, suggestion)
+    answer = bot.server.wait_for("sendMessage", lambda c: c.params["chat_id"] == user, timeout=20, after=mark)
+    assert "质量月" in answer.params["text"] and "来源" in answer.params["text"]
+    vote = next(data for data in buttons(answer) if data.startswith("vote:") and data.endswith(":1"))
+    thanks = bot.press(user, answer.result, vote)
+    assert "谢谢" in thanks.params["text"]
+
+
+def test_subscribe_and_unsubscribe(bot):
+    user = 500004
+    assert "已订阅" in bot.command(user, "/subscribe").params["text"]
+    assert "已取消订阅" in bot.command(user, "/unsubscribe").params["text"]
+
+
+def test_citizen_is_refused_and_admin_adds_staff(bot):
+    citizen, newcomer = 500005, 500006
+    assert "仅限" in bot.command(citizen, "/staff add 500005").params["text"]
+    assert "仅限" in bot.command(citizen, "/stats").params["text"]
+    assert "已将 500006 设为工作人员" in bot.command(ADMIN, "/staff add 500006").params["text"]
+    stats = bot.command(newcomer, "/stats").params["text"]
+    assert "提问总数" in stats
+    assert "500006" in bot.command(ADMIN, "/staff list").params["text"]
+
+
+def test_traditional_and_inline(bot):
+    reply = bot.ask(500007, "江西質量月啟動儀式在哪裡舉行")
+    assert "贛州" in reply.params["text"] and "來源" in reply.params["text"]
+    mark = bot.server.mark()
+    bot.server.push_inline_query(500007, "质量月是每年几月")
+    answer = bot.server.wait_for("answerInlineQuery", timeout=20, after=mark)
+    assert "9月" in answer.params["results"][0]["input_message_content"]["message_text"]
