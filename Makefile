@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test bench-answers clean
+.PHONY: install run test bench-answers bench-telegram clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -24,6 +24,9 @@ test: $(STAMP)
 
 bench-answers: $(STAMP)
 	$(BIN)/python -m bench.answers
+
+bench-telegram: $(STAMP)
+	$(BIN)/python -m bench.telegram_latency
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
