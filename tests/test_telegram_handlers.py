@@ -230,3 +230,27 @@ def test_long_messages_are_split_under_the_limit():
     assert len(pieces) > 1 and all(len(piece) <= 4096 for piece in pieces)
     assert "\n".join(pieces) == text
     assert all(piece.count("<i>") == piece.count("</i>") for piece in pieces)
+
+
+async def test_knowledge_and_user_text_is_escaped(tmp_path: Path):
+    from bot.knowledge.loader import load_folder
+    from bot.search.engine import Engine
+
+    folder = tmp_path / "knowledge"
+    folder.mkdir()
+    (folder / "faq.yaml").write_text(
+        "entries:\n  - id: faq-markup\n    type: faq\n    title: 标签<b>测试</b>\n    question: 标记符号测试是什么\n"
+        "    answer: 标记符号测试的答案是 A<B & C>D。\n    source:\n      title: 《来源<i>》\n      origin: 网站&公司\n",
+        encoding="utf-8")
+    store = Store(tmp_path / "data")
+    settings = Settings(token="123456:TEST-TOKEN-ABCDEF", api_url="http://127.0.0.1:9", data_dir=tmp_path)
+    assistant = Assistant(KnowledgeBase(Engine(load_folder(folder).snapshot)), store, Roles(frozenset(), store),
+                          FloodGuard(20, 60), SuggestionBook())
+    request = RecordingRequest()
+    application = build_application(settings, assistant, request=request)
+    await application.initialize()
+    harness = Harness(application, request, store)
+    texts = await harness.say(CITIZEN, "标记符号测试是什么")
+    await application.shutdown()
+    assert "A&lt;B &amp; C&gt;D" in texts[0]
+    assert "网站&amp;公司" in texts[0] and "来源&lt;i&gt;" in texts[0]
