@@ -240,7 +240,8 @@ async def test_knowledge_and_user_text_is_escaped(tmp_path: Path):
     folder.mkdir()
     (folder / "faq.yaml").write_text(
         "entries:\n  - id: faq-markup\n    type: faq\n    title: 标签<b>测试</b>\n    question: 标记符号测试是什么\n"
-        "    answer: 标记符号测试的答案是 A<B & C>D。\n    source:\n      title: 《来源<i>》\n      origin: 网站&公司\n",
+        "    answer: 标记符号测试的答案是 A<B & C>D。\n"
+        "    source:\n      title: 《来源<i>》\n      origin: 网站&公司\n",
         encoding="utf-8")
     store = Store(tmp_path / "data")
     settings = Settings(token="123456:TEST-TOKEN-ABCDEF", api_url="http://127.0.0.1:9", data_dir=tmp_path)
