@@ -70,3 +70,16 @@ def test_entry_point_runs_as_a_script():
     answer = json.loads(result.stdout)
     assert answer["matched"] and "质量发展与质量驱动力" in answer["answer"]
     assert "Traceback" not in result.stderr
+
+
+def test_malformed_setting_stops_start_up_with_one_line(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)  # no .env here
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "not-a-token")
+    code, out, err = run([])
+    assert code == 2
+    assert err.strip().count("\n") == 0 and "TELEGRAM_BOT_TOKEN is malformed" in err
+    assert "not-a-token" not in err
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123456:ABCdefGHIjklMNOpqr")
+    monkeypatch.setenv("QBOT_ADMINS", "root")
+    code, _, err = run([])
+    assert code == 2 and "QBOT_ADMINS" in err
