@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -30,6 +31,8 @@ class Settings:
     timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Shanghai"))
     flood_messages: int = 20
     flood_seconds: float = 60.0
+    broadcast_rate: float = 25.0
+    misfire_grace: timedelta = timedelta(hours=6)
 
     @property
     def base_url(self) -> str:
@@ -79,6 +82,17 @@ def _positive(name: str, raw: str | None, default: float) -> float:
     return value
 
 
+def _duration(name: str, raw: str | None, default: timedelta) -> timedelta:
+    """'6h', '90m', '30s' or a number of seconds."""
+    if raw is None or not raw.strip():
+        return default
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([hms]?)\s*", raw.lower())
+    if not match:
+        raise SettingsError(f"{name}: '{raw}' is not a duration (e.g. 6h, 90m, 3600)")
+    unit = {"h": 3600, "m": 60, "s": 1, "": 1}[match.group(2)]
+    return timedelta(seconds=float(match.group(1)) * unit)
+
+
 def load_settings(environ: Mapping[str, str], env_file: Path | None = Path(".env")) -> Settings:
     """Settings from `environ`, with values from `env_file` where the environment has none."""
     merged = {**(read_env_file(env_file) if env_file else {}), **environ}
@@ -104,4 +118,6 @@ def load_settings(environ: Mapping[str, str], env_file: Path | None = Path(".env
         timezone=timezone,
         flood_messages=int(_positive("QBOT_FLOOD_MESSAGES", merged.get("QBOT_FLOOD_MESSAGES"), 20)),
         flood_seconds=_positive("QBOT_FLOOD_SECONDS", merged.get("QBOT_FLOOD_SECONDS"), 60.0),
+        broadcast_rate=_positive("QBOT_BROADCAST_RATE", merged.get("QBOT_BROADCAST_RATE"), 25.0),
+        misfire_grace=_duration("QBOT_MISFIRE_GRACE", merged.get("QBOT_MISFIRE_GRACE"), timedelta(hours=6)),
     )

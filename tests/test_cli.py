@@ -75,7 +75,7 @@ def test_entry_point_runs_as_a_script():
 def test_malformed_setting_stops_start_up_with_one_line(monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)  # no .env here
     monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "not-a-token")
-    code, out, err = run([])
+    code, _, err = run([])
     assert code == 2
     assert err.strip().count("\n") == 0 and "TELEGRAM_BOT_TOKEN is malformed" in err
     assert "not-a-token" not in err

@@ -6,81 +6,27 @@ different users so the tests do not depend on each other.
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
 
 import pytest
 
-from tests.conftest import KNOWLEDGE, ROOT
-from tests.fakes import Call, FakeTelegram
+from tests.botproc import BotProcess, buttons
+from tests.fakes import FakeTelegram
 
 ADMIN = 900001
 TOKEN = "424242:E2E-SECRET-TOKEN-abcdef"
 
 
-class BotProcess:
-    def __init__(self, server: FakeTelegram, process: subprocess.Popen[str], log: Path) -> None:
-        self.server = server
-        self.process = process
-        self.log = log
-
-    def ask(self, user_id: int, text: str, **kwargs: Any) -> Call:
-        """Sends a message as a user and returns the bot's reply to that chat."""
-        mark = self.server.mark()
-        self.server.push_message(user_id, text, **kwargs)
-        chat = kwargs.get("chat_id", user_id)
-        return self.server.wait_for("sendMessage", lambda c: c.params["chat_id"] == chat, timeout=20, after=mark)
-
-    def command(self, user_id: int, text: str) -> Call:
-        mark = self.server.mark()
-        self.server.push_command(user_id, text)
-        return self.server.wait_for("sendMessage", lambda c: c.params["chat_id"] == user_id, timeout=20, after=mark)
-
-    def press(self, user_id: int, message: dict[str, Any], data: str, reply: str = "answerCallbackQuery") -> Call:
-        mark = self.server.mark()
-        self.server.push_callback(user_id, message, data)
-        return self.server.wait_for(reply, lambda c: True, timeout=20, after=mark)
-
-
-def buttons(call: Call) -> list[str]:
-    markup = call.params.get("reply_markup") or {}
-    return [button["callback_data"] for row in markup.get("inline_keyboard", []) for button in row]
-
-
 @pytest.fixture(scope="module")
 def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BotProcess]:
-    work = tmp_path_factory.mktemp("bot")
     server = FakeTelegram(token=TOKEN)
     server.start()
-    log = work / "bot.log"
-    env = {
-        **{key: value for key, value in os.environ.items() if not key.startswith(("TELEGRAM_", "QBOT_"))},
-        "TELEGRAM_BOT_TOKEN": TOKEN,
-        "TELEGRAM_API_URL": server.base_url,
-        "QBOT_ADMINS": str(ADMIN),
-        "QBOT_DATA_DIR": str(work / "data"),
-        "QBOT_KNOWLEDGE_DIR": str(KNOWLEDGE),
-        "QBOT_LOG_LEVEL": "INFO",
-        "PYTHONPATH": str(ROOT),
-    }
-    with log.open("w", encoding="utf-8") as output:
-        process = subprocess.Popen([sys.executable, str(ROOT / "run_bot.py")], cwd=work, env=env,
-                                   stdout=output, stderr=subprocess.STDOUT, text=True)
+    process = BotProcess(server, tmp_path_factory.mktemp("bot"), admins=(ADMIN,))
     try:
-        server.wait_for("setMyCommands", timeout=90, after=0)
-        yield BotProcess(server, process, log)
+        yield process.start()
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        process.stop()
         server.stop()
 
 

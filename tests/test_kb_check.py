@@ -43,6 +43,7 @@ def test_shipped_knowledge_is_clean_and_counted():
     assert code == 0, out
     assert out.startswith("ok: ")
     assert "5 article" in out and "faq" in out and "policy" in out and "event" in out
+    assert out.rstrip().endswith(", 4 reminder")
 
 
 @pytest.mark.parametrize(
@@ -69,6 +70,52 @@ def test_entry_file_problems_name_file_and_line(tmp_path, content, line, message
     first = out.splitlines()[0]
     assert first.startswith(f"{tmp_path / 'faq.yaml'}:{line}: "), first
     assert message in first
+
+
+GOOD_CALENDAR = """reminders:
+  - id: opening-day
+    date: "09-01"
+    time: "09:00"
+    text: "{year}年全国“质量月”今天开始。{theme_line}"
+"""
+
+
+def test_calendar_is_read_as_reminders_not_entries(tmp_path):
+    write(tmp_path, "faq.yaml", GOOD_ENTRY)
+    write(tmp_path, "calendar.yaml", GOOD_CALENDAR)
+    code, out = check(tmp_path)
+    assert code == 0, out
+    assert "1 faq" in out and "1 reminder" in out
+
+
+@pytest.mark.parametrize(
+    ("content", "line", "message"),
+    [
+        (GOOD_CALENDAR.replace('"09-01"', '"02-30"'), 3, "bad date '02-30'"),
+        (GOOD_CALENDAR.replace('"09:00"', '"9 am"'), 4, "bad time '9 am'"),
+        (GOOD_CALENDAR.replace("{theme_line}", "{theme}"), 5, "unknown placeholder {theme}"),
+        (GOOD_CALENDAR.replace("    time:", "    weekday: monday\n    time:"), 4, "not both"),
+        (GOOD_CALENDAR + "  - id: opening-day\n    date: '09-02'\n    time: '09:00'\n    text: x\n", 6,
+         "duplicate id 'opening-day' (first used at calendar.yaml:2)"),
+        ("entries: []\n", 1, "unknown top-level key 'entries'"),
+        ("# nothing but a comment\n", 1, "file is empty"),
+    ],
+)
+def test_calendar_problems_name_file_and_line(tmp_path, content, line, message):
+    write(tmp_path, "calendar.yaml", content)
+    code, out = check(tmp_path)
+    assert code == 1
+    first = out.splitlines()[0]
+    assert first.startswith(f"{tmp_path / 'calendar.yaml'}:{line}: "), first
+    assert message in first
+
+
+def test_only_one_calendar_file(tmp_path):
+    write(tmp_path, "calendar.yaml", GOOD_CALENDAR)
+    write(tmp_path, "calendar.yml", GOOD_CALENDAR)
+    code, out = check(tmp_path)
+    assert code == 1
+    assert f"{tmp_path / 'calendar.yml'}:1: a second calendar file; only calendar.yaml is used" in out
 
 
 def test_duplicate_ids_across_files(tmp_path):

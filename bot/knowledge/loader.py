@@ -1,7 +1,8 @@
 """Loads a knowledge folder (or an in-memory set of files) into a validated Snapshot.
 
-Layout: `*.yaml` / `*.yml` files hold curated entries; `articles/*.txt` / `articles/*.md` hold raw
-scraped pages, cleaned on load. Folders whose names start with '.' or '_' (history, drafts) are skipped.
+Layout: `*.yaml` / `*.yml` files hold curated entries, except a top-level `calendar.yaml` (or `.yml`), which
+holds the Quality Month reminder calendar; `articles/*.txt` / `articles/*.md` hold raw scraped pages, cleaned
+on load. Folders whose names start with '.' or '_' (history, drafts) are skipped.
 """
 
 from __future__ import annotations
@@ -12,11 +13,13 @@ from pathlib import Path, PurePosixPath
 from bot.knowledge.cleaning import clean_page
 from bot.knowledge.model import Article, Entry, Snapshot, Source, content_version
 from bot.knowledge.schema import Problem, build_entry, parse_entries_file
+from bot.reminders.calendar import Calendar, parse_calendar
 
 MAX_FILE_BYTES = 1_000_000
 ENTRY_SUFFIXES = (".yaml", ".yml")
 ARTICLE_SUFFIXES = (".txt", ".md")
 ARTICLE_FOLDER = "articles"
+CALENDAR_FILES = ("calendar.yaml", "calendar.yml")
 
 
 @dataclass
@@ -87,6 +90,8 @@ def build_snapshot(files: dict[str, bytes]) -> LoadResult:
     entries: list[Entry] = []
     articles: list[Article] = []
     first_seen: dict[str, Entry] = {}
+    calendar: Calendar | None = None
+    calendar_path = ""
     for relative in sorted(files):
         text, problem = decode(relative, files[relative])
         if problem or text is None:
@@ -98,6 +103,14 @@ def build_snapshot(files: dict[str, bytes]) -> LoadResult:
                 problems.append(problem)
             elif article:
                 articles.append(article)
+            continue
+        if relative in CALENDAR_FILES:
+            if calendar is not None:
+                problems.append(Problem(relative, 1, f"a second calendar file; only {calendar_path} is used"))
+                continue
+            calendar, file_problems = parse_calendar(relative, text)
+            calendar_path = relative
+            problems.extend(file_problems)
             continue
         raw_entries, file_problems = parse_entries_file(relative, text)
         problems.extend(file_problems)
@@ -112,7 +125,8 @@ def build_snapshot(files: dict[str, bytes]) -> LoadResult:
                 continue
             first_seen[entry.id] = entry
             entries.append(entry)
-    snapshot = Snapshot(entries=tuple(entries), articles=tuple(articles), version=content_version(files))
+    snapshot = Snapshot(entries=tuple(entries), articles=tuple(articles), version=content_version(files),
+                        calendar=calendar if calendar is not None else Calendar())
     return LoadResult(snapshot=snapshot, problems=problems)
 
 

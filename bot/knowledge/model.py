@@ -5,6 +5,10 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bot.reminders.calendar import Calendar
 
 ENTRY_TYPES = ("policy", "event", "faq")
 
@@ -63,6 +67,14 @@ class Article:
     dropped_lines: int = 0
 
 
+def _empty_calendar() -> Calendar:
+    # Imported here, not at the top: the calendar module reports Problems from bot.knowledge.schema,
+    # which imports this module, so a top-level import would be circular.
+    from bot.reminders.calendar import Calendar
+
+    return Calendar()
+
+
 @dataclass(frozen=True)
 class Snapshot:
     """One consistent version of the knowledge; swapped whole, never mutated."""
@@ -70,11 +82,13 @@ class Snapshot:
     entries: tuple[Entry, ...] = ()
     articles: tuple[Article, ...] = ()
     version: str = field(default="")
+    calendar: Calendar = field(default_factory=_empty_calendar)
 
     def counts(self) -> dict[str, int]:
         counts = Counter(entry.type for entry in self.entries)
         result = {kind: counts.get(kind, 0) for kind in ENTRY_TYPES}
         result["article"] = len(self.articles)
+        result["reminder"] = len(self.calendar.rules)
         return result
 
 

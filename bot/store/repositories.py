@@ -76,6 +76,18 @@ class Subscriptions:
         active = (_Q.chat_id == chat_id) & (_Q.active == True)  # noqa: E712
         return bool(self.table.update({"active": False, "until": _now()}, active))
 
+    def deactivate(self, chat_id: int, reason: str) -> None:
+        """The chat blocked the bot or is gone: stop sending to it, keep the record."""
+        self.table.update({"active": False, "until": _now(), "reason": reason}, _Q.chat_id == chat_id)
+
+    def migrate(self, old_chat_id: int, new_chat_id: int) -> None:
+        """A group became a supergroup: its subscription follows it to the new id."""
+        if self.table.contains(_Q.chat_id == new_chat_id):
+            self.table.update({"active": True}, _Q.chat_id == new_chat_id)
+            self.table.remove(_Q.chat_id == old_chat_id)
+        else:
+            self.table.update({"chat_id": new_chat_id}, _Q.chat_id == old_chat_id)
+
     def is_active(self, chat_id: int) -> bool:
         return self.table.contains((_Q.chat_id == chat_id) & (_Q.active == True))  # noqa: E712
 
@@ -160,6 +172,73 @@ class Store:
         self.staff = Staff(self.db)
         self.subscriptions = Subscriptions(self.db)
         self.questions = Questions(self.db)
+        self.reminders = Reminders(self.db)
+        self.broadcasts = Broadcasts(self.db)
 
     def close(self) -> None:
         self.db.close()
+
+
+class Reminders:
+    """One-off reminders (staff) and calendar occurrences, each fired at most once."""
+
+    STATUSES = ("scheduled", "sent", "missed", "cancelled")
+
+    def __init__(self, db: TinyDB) -> None:
+        self.table = db.table("reminders")
+
+    def add(self, reminder_id: str, text: str, fire_at: float, kind: str, created_by: int | None = None) -> bool:
+        """Adds a scheduled reminder; False (and no change) when the id exists already."""
+        if self.table.contains(_Q.id == reminder_id):
+            return False
+        self.table.insert({"id": reminder_id, "text": text, "fire_at": fire_at, "kind": kind,
+                           "created_by": created_by, "status": "scheduled", "at": _now()})
+        return True
+
+    def get(self, reminder_id: str) -> dict[str, Any] | None:
+        return self.table.get(_Q.id == reminder_id)  # type: ignore[return-value]
+
+    def set_status(self, reminder_id: str, status: str, only_if: str | None = None) -> bool:
+        """Changes the status; with `only_if`, only from that status (a compare-and-set)."""
+        condition = _Q.id == reminder_id
+        if only_if is not None:
+            condition &= _Q.status == only_if
+        return bool(self.table.update({"status": status, "changed": _now()}, condition))
+
+    def with_status(self, status: str) -> list[dict[str, Any]]:
+        return sorted(self.table.search(_Q.status == status), key=lambda row: row["fire_at"])
+
+    def next_staff_number(self) -> int:
+        return 1 + sum(1 for row in self.table.all() if row["kind"] == "staff")
+
+
+class Broadcasts:
+    """Broadcast records. Deliveries are not stored here but in a journal per broadcast (see
+    bot.reminders.broadcast): TinyDB rewrites its whole file on every write."""
+
+    def __init__(self, db: TinyDB) -> None:
+        self.table = db.table("broadcasts")
+
+    def create(self, broadcast_id: str, text: str, created_by: int | None, status: str = "draft",
+               source: str = "staff") -> bool:
+        if self.table.contains(_Q.id == broadcast_id):
+            return False
+        self.table.insert({"id": broadcast_id, "text": text, "created_by": created_by, "status": status,
+                           "source": source, "at": _now()})
+        return True
+
+    def get(self, broadcast_id: str) -> dict[str, Any] | None:
+        return self.table.get(_Q.id == broadcast_id)  # type: ignore[return-value]
+
+    def update(self, broadcast_id: str, **fields: Any) -> bool:
+        return bool(self.table.update(fields, _Q.id == broadcast_id))
+
+    def update_if(self, broadcast_id: str, expected: str, **fields: Any) -> bool:
+        """Updates only while the broadcast's status is `expected` (a compare-and-set)."""
+        return bool(self.table.update(fields, (_Q.id == broadcast_id) & (_Q.status == expected)))
+
+    def with_status(self, status: str) -> list[dict[str, Any]]:
+        return sorted(self.table.search(_Q.status == status), key=lambda row: row["at"])
+
+    def next_number(self) -> int:
+        return 1 + sum(1 for row in self.table.all() if row.get("source") == "staff")

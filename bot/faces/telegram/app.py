@@ -21,10 +21,12 @@ from telegram.ext import (
 from telegram.request import BaseRequest
 
 from bot import strings
+from bot.reminders.broadcast import Broadcaster
+from bot.reminders.service import ReminderService
 from bot.services import Assistant, Role
 from bot.settings import Settings
 
-from . import handlers
+from . import delivery, handlers
 from .handlers import BotContext, Handler, send
 from .render import local, wants_traditional
 
@@ -76,6 +78,10 @@ COMMANDS: tuple[Command, ...] = (
     Command("subscribe", strings.CMD_SUBSCRIBE, Role.CITIZEN, handlers.on_subscribe),
     Command("unsubscribe", strings.CMD_UNSUBSCRIBE, Role.CITIZEN, handlers.on_unsubscribe),
     Command("stats", strings.CMD_STATS, Role.STAFF, handlers.on_stats),
+    Command("broadcast", strings.CMD_BROADCAST, Role.STAFF, delivery.on_broadcast),
+    Command("schedule", strings.CMD_SCHEDULE, Role.STAFF, delivery.on_schedule),
+    Command("reminders", strings.CMD_REMINDERS, Role.STAFF, delivery.on_reminders),
+    Command("cancel", strings.CMD_CANCEL, Role.STAFF, delivery.on_cancel),
     Command("staff", strings.CMD_STAFF, Role.ADMIN, handlers.on_staff),
     Command("unanswered", strings.CMD_UNANSWERED, Role.ADMIN, handlers.on_unanswered),
 )
@@ -94,6 +100,7 @@ def routing_table() -> list[tuple[int, BaseHandler]]:
         (0, CallbackQueryHandler(handlers.on_vote, pattern=r"^vote:")),
         (0, CallbackQueryHandler(handlers.on_browse_page, pattern=r"^browse:")),
         (0, CallbackQueryHandler(handlers.on_entry, pattern=r"^entry:")),
+        (0, CallbackQueryHandler(delivery.on_broadcast_button, pattern=r"^bc:")),
         (0, CallbackQueryHandler(handlers.on_unknown_button)),
         (0, InlineQueryHandler(handlers.on_inline)),
         (0, MessageHandler(private_text & filters.UpdateType.MESSAGE, handlers.on_private_text)),
@@ -101,6 +108,11 @@ def routing_table() -> list[tuple[int, BaseHandler]]:
         (0, MessageHandler(filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE & ~filters.TEXT,
                            handlers.on_not_text)),
     ]
+
+
+async def on_start_up(application: Application) -> None:
+    await publish_commands(application)
+    await delivery.start_reminders(application)
 
 
 async def publish_commands(application: Application) -> None:
@@ -125,13 +137,22 @@ def build_application(settings: Settings, assistant: Assistant, request: BaseReq
         .base_url(settings.base_url)
         .base_file_url(settings.base_file_url)
         .context_types(ContextTypes(context=BotContext))
-        .post_init(publish_commands)
+        .post_init(on_start_up)
+        .post_shutdown(delivery.stop_reminders)
     )
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
     application = builder.build()
     application.bot_data["assistant"] = assistant
     application.bot_data["settings"] = settings
+    store = assistant.store
+    broadcaster = Broadcaster(store, delivery.TelegramSender(application.bot), settings.data_dir / "broadcasts",
+                              rate=settings.broadcast_rate)
+    application.bot_data["broadcaster"] = broadcaster
+    application.bot_data["reminders"] = ReminderService(
+        store, broadcaster, settings.timezone, settings.misfire_grace,
+        calendar=lambda: assistant.knowledge.engine.snapshot.calendar,
+    )
     for group, handler in routing_table():
         application.add_handler(handler, group=group)
     application.add_error_handler(handlers.on_error)
