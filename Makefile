@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test bench-answers bench-telegram clean
+.PHONY: install run test bench-answers bench-telegram bench-broadcast clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -27,6 +27,9 @@ bench-answers: $(STAMP)
 
 bench-telegram: $(STAMP)
 	$(BIN)/python -m bench.telegram_latency
+
+bench-broadcast: $(STAMP)
+	$(BIN)/python -m bench.broadcast
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
