@@ -13,7 +13,7 @@ from collections import OrderedDict, defaultdict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from bot.knowledge.model import Entry
+from bot.knowledge.model import Entry, Snapshot
 from bot.search.engine import Answer, Engine
 from bot.store.repositories import Stats, Store
 
@@ -103,10 +103,18 @@ class SuggestionBook:
 
 
 class KnowledgeBase:
-    """Holds the engine for the current knowledge; replacing it is one assignment (atomic)."""
+    """Holds the engine for the current knowledge; replacing it is one assignment (atomic), done
+    only after the new engine is fully built, so no question ever sees a half-built index."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+
+    def replace(self, snapshot: Snapshot) -> None:
+        self.engine = Engine(snapshot)
+
+    @property
+    def snapshot(self) -> Snapshot:
+        return self.engine.snapshot
 
     def ask(self, question: str) -> Answer:
         return self.engine.ask(question)

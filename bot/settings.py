@@ -33,6 +33,7 @@ class Settings:
     flood_seconds: float = 60.0
     broadcast_rate: float = 25.0
     misfire_grace: timedelta = timedelta(hours=6)
+    watch_seconds: float = 5.0
 
     @property
     def base_url(self) -> str:
@@ -120,4 +121,5 @@ def load_settings(environ: Mapping[str, str], env_file: Path | None = Path(".env
         flood_seconds=_positive("QBOT_FLOOD_SECONDS", merged.get("QBOT_FLOOD_SECONDS"), 60.0),
         broadcast_rate=_positive("QBOT_BROADCAST_RATE", merged.get("QBOT_BROADCAST_RATE"), 25.0),
         misfire_grace=_duration("QBOT_MISFIRE_GRACE", merged.get("QBOT_MISFIRE_GRACE"), timedelta(hours=6)),
+        watch_seconds=_positive("QBOT_WATCH_SECONDS", merged.get("QBOT_WATCH_SECONDS"), 5.0),
     )

@@ -191,6 +191,13 @@ class Engine:
                        self._suggestions(rivals, exclude=best.unit) if rivals else ())
         return self._localise(question, reply)
 
+    def guesses(self, question: str, limit: int = 3) -> list[tuple[str, str]]:
+        """The curated entries closest to a question, even below the answer threshold: what an admin
+        may attach an unanswered question to. (entry id, title) pairs, best first."""
+        query = self.analyzer.analyse(clean_control(question or ""))
+        found = [c.unit for c in self.candidates(query) if c.unit.kind == "entry"] if query.words else []
+        return [(unit.key, unit.title) for unit in found[:limit]]
+
     def _suggestions(self, found: list[Candidate], exclude: Unit | None, limit: int = 3) -> tuple[str, ...]:
         titles: list[str] = []
         for candidate in found:

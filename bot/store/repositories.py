@@ -142,9 +142,21 @@ class Questions:
             self.votes.insert({"answer": answer_id, "user": user_id, "helpful": helpful, "at": _now()})
 
     def recent_unanswered(self, limit: int = 20) -> list[dict[str, Any]]:
-        rows = [row for row in self.unanswered.all() if row.get("status") == "open"]
+        """Open unanswered questions, newest first, each with its record id under "id"."""
+        rows = [{**row, "id": row.doc_id} for row in self.unanswered.all() if row.get("status") == "open"]
         rows.sort(key=lambda row: row["last"], reverse=True)
         return rows[:limit]
+
+    def unanswered_sample(self, row_id: int) -> str | None:
+        row = self.unanswered.get(doc_id=row_id)
+        return str(row["sample"]) if row and row.get("status") == "open" else None
+
+    def close_unanswered(self, row_ids: list[int], status: str) -> int:
+        """Marks unanswered questions attached or dismissed; returns how many were still open."""
+        open_ids = [i for i in row_ids if (row := self.unanswered.get(doc_id=i)) and row.get("status") == "open"]
+        if open_ids:
+            self.unanswered.update({"status": status, "closed": _now()}, doc_ids=open_ids)
+        return len(open_ids)
 
     def stats(self, subscribers: int, users: int, top: int = 5) -> Stats:
         asked = self.asked.all()

@@ -21,12 +21,13 @@ from telegram.ext import (
 from telegram.request import BaseRequest
 
 from bot import strings
+from bot.curation import KnowledgeManager
 from bot.reminders.broadcast import Broadcaster
 from bot.reminders.service import ReminderService
 from bot.services import Assistant, Role
 from bot.settings import Settings
 
-from . import delivery, handlers
+from . import admin, delivery, handlers
 from .handlers import BotContext, Handler, send
 from .render import local, wants_traditional
 
@@ -83,7 +84,10 @@ COMMANDS: tuple[Command, ...] = (
     Command("reminders", strings.CMD_REMINDERS, Role.STAFF, delivery.on_reminders),
     Command("cancel", strings.CMD_CANCEL, Role.STAFF, delivery.on_cancel),
     Command("staff", strings.CMD_STAFF, Role.ADMIN, handlers.on_staff),
-    Command("unanswered", strings.CMD_UNANSWERED, Role.ADMIN, handlers.on_unanswered),
+    Command("unanswered", strings.CMD_UNANSWERED, Role.ADMIN, admin.on_unanswered),
+    Command("kb", strings.CMD_KB, Role.ADMIN, admin.on_kb),
+    Command("reload", strings.CMD_RELOAD, Role.ADMIN, admin.on_reload),
+    Command("rollback", strings.CMD_ROLLBACK, Role.ADMIN, admin.on_rollback),
 )
 
 
@@ -101,8 +105,13 @@ def routing_table() -> list[tuple[int, BaseHandler]]:
         (0, CallbackQueryHandler(handlers.on_browse_page, pattern=r"^browse:")),
         (0, CallbackQueryHandler(handlers.on_entry, pattern=r"^entry:")),
         (0, CallbackQueryHandler(delivery.on_broadcast_button, pattern=r"^bc:")),
+        (0, CallbackQueryHandler(admin.on_upload_button, pattern=r"^up:")),
+        (0, CallbackQueryHandler(admin.on_rollback_button, pattern=r"^rb:")),
+        (0, CallbackQueryHandler(admin.on_unanswered_button, pattern=r"^ua:")),
         (0, CallbackQueryHandler(handlers.on_unknown_button)),
         (0, InlineQueryHandler(handlers.on_inline)),
+        (0, MessageHandler(filters.Document.ALL & filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE,
+                           admin.on_document)),
         (0, MessageHandler(private_text & filters.UpdateType.MESSAGE, handlers.on_private_text)),
         (0, MessageHandler(group_text & filters.UpdateType.MESSAGE, handlers.on_group_text)),
         (0, MessageHandler(filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE & ~filters.TEXT,
@@ -113,6 +122,7 @@ def routing_table() -> list[tuple[int, BaseHandler]]:
 async def on_start_up(application: Application) -> None:
     await publish_commands(application)
     await delivery.start_reminders(application)
+    admin.start_watching(application, application.bot_data["settings"].watch_seconds)
 
 
 async def publish_commands(application: Application) -> None:
@@ -122,11 +132,11 @@ async def publish_commands(application: Application) -> None:
     await bot.set_my_commands(citizen)
     settings: Settings = application.bot_data["settings"]
     everything = [BotCommand(c.name, c.description[:256]) for c in COMMANDS]
-    for admin in settings.admins:
+    for admin_id in settings.admins:
         try:
-            await bot.set_my_commands(everything, scope=BotCommandScopeChat(admin))
+            await bot.set_my_commands(everything, scope=BotCommandScopeChat(admin_id))
         except TelegramError as error:  # the admin has not opened a chat with the bot yet
-            log.info("could not set admin commands for %s: %s", admin, error.__class__.__name__)
+            log.info("could not set admin commands for %s: %s", admin_id, error.__class__.__name__)
 
 
 def build_application(settings: Settings, assistant: Assistant, request: BaseRequest | None = None) -> Application:
@@ -149,6 +159,9 @@ def build_application(settings: Settings, assistant: Assistant, request: BaseReq
     broadcaster = Broadcaster(store, delivery.TelegramSender(application.bot), settings.data_dir / "broadcasts",
                               rate=settings.broadcast_rate)
     application.bot_data["broadcaster"] = broadcaster
+    knowledge = assistant.knowledge
+    application.bot_data["curation"] = KnowledgeManager(settings.knowledge_dir, lambda: knowledge.snapshot,
+                                                        knowledge.replace)
     application.bot_data["reminders"] = ReminderService(
         store, broadcaster, settings.timezone, settings.misfire_grace,
         calendar=lambda: assistant.knowledge.engine.snapshot.calendar,

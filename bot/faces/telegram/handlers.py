@@ -348,18 +348,6 @@ async def on_stats(update: Update, context: BotContext) -> None:
     await send(update.effective_message, "\n".join(lines), wants_traditional(update))
 
 
-@requires(Role.ADMIN)
-async def on_unanswered(update: Update, context: BotContext) -> None:
-    if update.effective_message is None:
-        return
-    rows = context.assistant.store.questions.recent_unanswered()
-    if not rows:
-        await send(update.effective_message, strings.UNANSWERED_NONE, wants_traditional(update))
-        return
-    lines = [strings.UNANSWERED_HEAD, *(f"{row['count']} × {row['sample']}" for row in rows)]
-    await send(update.effective_message, "\n".join(lines), wants_traditional(update))
-
-
 # --- errors -----------------------------------------------------------------------------------
 async def on_error(update: object, context: BotContext) -> None:
     """Logs the failure (never the message text) and apologises to the user, never a traceback."""

@@ -1,0 +1,314 @@
+"""Curation: changing the knowledge while the bot runs. Plan a change, apply it with history, roll
+back, attach unanswered questions to entries.
+
+Every change is validated against the whole knowledge before anything is written. Files are
+replaced atomically (temporary file, fsync, rename), the previous content is kept under
+`.history/`, and the live engine is swapped in one assignment only after the new knowledge has
+loaded and indexed, so a question is answered from the old or the new knowledge, never a mix.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path, PurePosixPath
+
+from rapidfuzz import fuzz
+
+from bot.knowledge.loader import (
+    ARTICLE_FOLDER,
+    ARTICLE_SUFFIXES,
+    ENTRY_SUFFIXES,
+    MAX_FILE_BYTES,
+    LoadResult,
+    build_snapshot,
+    is_knowledge_file,
+    read_folder,
+)
+from bot.knowledge.model import Entry, Snapshot
+from bot.knowledge.schema import Problem
+from bot.search.units import article_units
+
+log = logging.getLogger(__name__)
+
+HISTORY = ".history"
+_SAFE_NAME = re.compile(r"^[0-9A-Za-z\u4e00-\u9fff][0-9A-Za-z_\u4e00-\u9fff .()（）+-]{0,99}$")
+
+
+class UploadRefused(ValueError):
+    """A file that is not even looked at: wrong type, too big, unsafe name. The message says why."""
+
+
+@dataclass(frozen=True)
+class Change:
+    """What writing `data` to `path` would do, worked out before anything is written."""
+
+    path: str
+    data: bytes
+    problems: tuple[Problem, ...] = ()
+    added: tuple[str, ...] = ()
+    changed: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+    article: tuple[str, str | None, int] | None = None  # title, date, passages of a raw page
+    replaces: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+@dataclass(frozen=True)
+class HistoryRecord:
+    id: str
+    when: float
+    who: int | None
+    action: str  # upload | attach | rollback | cli
+    path: str
+    summary: str
+    existed: bool
+    undone: bool = False
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with temporary.open("wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temporary, path)
+    descriptor = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def target_path(name: str, size: int) -> str:
+    """Where an uploaded file goes, or UploadRefused with the reason."""
+    name = name.strip()
+    if size > MAX_FILE_BYTES:
+        raise UploadRefused(f"文件太大（{size} 字节），上限为 {MAX_FILE_BYTES} 字节。")
+    if "/" in name or "\\" in name or ".." in name or not _SAFE_NAME.match(name):
+        raise UploadRefused(f"文件名“{name[:60]}”不安全：只能包含文字、数字、空格、-_.()，不能含路径。")
+    suffix = PurePosixPath(name).suffix.lower()
+    if suffix in ENTRY_SUFFIXES:
+        return name
+    if suffix in ARTICLE_SUFFIXES:
+        return f"{ARTICLE_FOLDER}/{name}"
+    raise UploadRefused(f"不支持的文件类型“{suffix or '无扩展名'}”：请上传 .yaml、.yml、.txt 或 .md 文件。")
+
+
+def _comparable(entry: Entry) -> Entry:
+    return replace(entry, line=0)
+
+
+def diff(before: Snapshot, after: Snapshot) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    old = {entry.id: _comparable(entry) for entry in before.entries}
+    new = {entry.id: _comparable(entry) for entry in after.entries}
+    added = tuple(sorted(set(new) - set(old)))
+    removed = tuple(sorted(set(old) - set(new)))
+    changed = tuple(sorted(key for key in set(old) & set(new) if old[key] != new[key]))
+    return added, changed, removed
+
+
+class KnowledgeManager:
+    """Owns the knowledge folder while the bot runs. `swap` installs a new snapshot (the face builds
+    and swaps the engine); changes are serialised by one lock."""
+
+    def __init__(self, folder: Path, current: Callable[[], Snapshot], swap: Callable[[Snapshot], None]) -> None:
+        self.folder = folder
+        self.current = current
+        self.swap = swap
+        self.history_folder = folder / HISTORY
+        self.lock = threading.Lock()
+        self.signature = self.disk_signature()
+
+    # --- planning ---------------------------------------------------------------------------
+    def plan(self, path: str, data: bytes) -> Change:
+        files = read_folder(self.folder)
+        before = build_snapshot(files)
+        proposed = {**files, path: data}
+        after = build_snapshot(proposed)
+        known = {str(problem) for problem in before.problems}
+        problems = tuple(problem for problem in after.problems if str(problem) not in known)
+        added, changed, removed = diff(before.snapshot, after.snapshot)
+        article = None
+        if PurePosixPath(path).suffix in ARTICLE_SUFFIXES:
+            page = next((a for a in after.snapshot.articles if a.path == path), None)
+            if page is not None:
+                article = (page.title, page.source.date, len(article_units(page, 0)))
+        return Change(path, data, problems, added, changed, removed, article, replaces=path in files)
+
+    # --- applying ---------------------------------------------------------------------------
+    def apply(self, change: Change, who: int | None, action: str = "upload") -> HistoryRecord:
+        if not change.ok:
+            raise ValueError("refusing to apply a change with problems")
+        with self.lock:
+            target = self.folder / change.path
+            before = target.read_bytes() if target.exists() else None
+            record = self._record(action, change.path, who, before, self._summary(change))
+            atomic_write(target, change.data)
+            result = self._reload_locked()
+            if not result.ok:  # cannot happen after a clean plan, unless the disk changed meanwhile
+                self._restore(change.path, before)
+                self._reload_locked()
+                raise ValueError("; ".join(map(str, result.problems[:3])))
+            log.info("knowledge %s by %s: %s", action, who, record.summary)
+            return record
+
+    def rollback(self, who: int | None) -> HistoryRecord | None:
+        """Undoes the latest change not yet undone; None when there is nothing to undo."""
+        with self.lock:
+            last = next((r for r in self.history() if r.action != "rollback" and not r.undone), None)
+            if last is None:
+                return None
+            folder = self.history_folder / last.id
+            before = (folder / "before").read_bytes() if last.existed else None
+            target = self.folder / last.path
+            current = target.read_bytes() if target.exists() else None
+            record = self._record("rollback", last.path, who, current, f"撤销 {last.id}：{last.summary}")
+            self._restore(last.path, before)
+            meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+            atomic_write(folder / "meta.json", json.dumps({**meta, "undone": True}, ensure_ascii=False).encode())
+            result = self._reload_locked()
+            if not result.ok:
+                log.error("rollback left problems: %s", "; ".join(map(str, result.problems[:3])))
+            return record
+
+    def reload(self) -> LoadResult:
+        """Loads the folder as it is on disk; swaps only if every file is valid."""
+        with self.lock:
+            return self._reload_locked()
+
+    def _reload_locked(self) -> LoadResult:
+        result = build_snapshot(read_folder(self.folder))
+        self.signature = self.disk_signature()
+        if result.ok:
+            self.swap(result.snapshot)
+        return result
+
+    def _restore(self, path: str, content: bytes | None) -> None:
+        target = self.folder / path
+        if content is None:
+            target.unlink(missing_ok=True)
+        else:
+            atomic_write(target, content)
+
+    # --- disk watching ----------------------------------------------------------------------
+    def disk_signature(self) -> tuple[tuple[str, int, int], ...]:
+        """Names, sizes and modification times of the knowledge files: cheap to poll."""
+        signature = []
+        for path in sorted(self.folder.rglob("*")):
+            relative = path.relative_to(self.folder).as_posix()
+            if path.is_file() and is_knowledge_file(relative):
+                stat = path.stat()
+                signature.append((relative, stat.st_size, stat.st_mtime_ns))
+        return tuple(signature)
+
+    def changed_on_disk(self) -> bool:
+        return self.disk_signature() != self.signature
+
+    # --- unanswered questions -------------------------------------------------------------
+    def attach(self, entry_id: str, question: str, who: int | None) -> HistoryRecord:
+        """Adds `question` to an entry's alternatives in its YAML file, validated and with history."""
+        entry = next((e for e in self.current().entries if e.id == entry_id), None)
+        if entry is None:
+            raise ValueError(f"没有编号为 {entry_id} 的条目")
+        text = (self.folder / entry.path).read_text(encoding="utf-8")
+        change = self.plan(entry.path, add_alternative(text, entry.line, question).encode("utf-8"))
+        if not change.ok:
+            raise ValueError("; ".join(map(str, change.problems[:3])))
+        return self.apply(change, who, action="attach")
+
+    # --- history ----------------------------------------------------------------------------
+    def _record(self, action: str, path: str, who: int | None, before: bytes | None, summary: str) -> HistoryRecord:
+        self.history_folder.mkdir(parents=True, exist_ok=True)
+        number = 1 + max((int(p.name) for p in self.history_folder.iterdir() if p.name.isdigit()), default=0)
+        record = HistoryRecord(f"{number:05d}", time.time(), who, action, path, summary, before is not None)
+        folder = self.history_folder / record.id
+        folder.mkdir()
+        if before is not None:
+            atomic_write(folder / "before", before)
+        atomic_write(folder / "meta.json", json.dumps(record.__dict__, ensure_ascii=False).encode())
+        return record
+
+    def history(self) -> list[HistoryRecord]:
+        """Newest first."""
+        if not self.history_folder.is_dir():
+            return []
+        records = []
+        for folder in sorted(self.history_folder.iterdir(), reverse=True):
+            meta = folder / "meta.json"
+            if folder.name.isdigit() and meta.exists():
+                records.append(HistoryRecord(**json.loads(meta.read_text(encoding="utf-8"))))
+        return records
+
+    @staticmethod
+    def _summary(change: Change) -> str:
+        parts = []
+        if change.article:
+            parts.append(f"文章《{change.article[0]}》{change.article[2]}段")
+        for label, ids in (("新增", change.added), ("修改", change.changed), ("删除", change.removed)):
+            if ids:
+                parts.append(f"{label}{len(ids)}条")
+        return f"{change.path}：" + ("，".join(parts) or "内容未变")
+
+
+def add_alternative(text: str, entry_line: int, question: str) -> str:
+    """The YAML text with `question` appended to the `alternatives` of the entry that starts at
+    `entry_line` (1-based, the line of its "- "). Edits the text in place, so comments and layout
+    stay as the admin wrote them."""
+    lines = text.splitlines(keepends=True)
+    start = entry_line - 1
+    dash = len(lines[start]) - len(lines[start].lstrip(" "))
+    field_indent = dash + 2
+    end = start + 1
+    while end < len(lines):
+        line = lines[end]
+        if line.strip() and not line.lstrip().startswith("#") and len(line) - len(line.lstrip(" ")) <= dash:
+            break
+        end += 1
+    while end > start + 1 and not lines[end - 1].strip():
+        end -= 1  # keep blank lines between entries after the insertion
+    item = json.dumps(question.strip(), ensure_ascii=False)
+    key = re.compile(rf"^ {{{field_indent}}}alternatives:\s*(#.*)?$")
+    for number in range(start + 1, end):
+        if key.match(lines[number].rstrip("\n")):
+            last = number
+            item_indent = None
+            for follower in range(number + 1, end):
+                stripped = lines[follower].lstrip(" ")
+                indent = len(lines[follower]) - len(stripped)
+                if stripped.startswith("- ") and indent >= field_indent:
+                    item_indent = item_indent if item_indent is not None else indent
+                    last = follower
+                elif stripped.strip() and indent <= field_indent:
+                    break
+            prefix = " " * (item_indent if item_indent is not None else field_indent + 2)
+            lines.insert(last + 1, f"{prefix}- {item}\n")
+            return "".join(lines)
+    if not lines[end - 1].endswith("\n"):
+        lines[end - 1] += "\n"
+    lines[end:end] = [f"{' ' * field_indent}alternatives:\n", f"{' ' * (field_indent + 2)}- {item}\n"]
+    return "".join(lines)
+
+
+def group_similar(rows: list[dict], threshold: float = 85.0) -> list[dict]:
+    """Unanswered questions merged when their normal forms are near-identical, counts summed."""
+    groups: list[dict] = []
+    for row in rows:
+        for group in groups:
+            if fuzz.ratio(row["key"], group["key"]) >= threshold:
+                group["count"] += row["count"]
+                group["ids"].append(row["id"])
+                break
+        else:
+            groups.append({"key": row["key"], "sample": row["sample"], "count": row["count"], "ids": [row["id"]]})
+    return sorted(groups, key=lambda group: -group["count"])

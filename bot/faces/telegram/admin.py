@@ -1,0 +1,262 @@
+"""Admins keep the knowledge current from chat: uploads, /reload, /kb, /rollback, unanswered review,
+and a job that reloads when files change on disk. Roles are checked when each action runs."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import logging
+import re
+import secrets
+from typing import Any
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.error import TelegramError
+from telegram.ext import Application, ContextTypes
+
+from bot import strings
+from bot.curation import Change, HistoryRecord, KnowledgeManager, UploadRefused, group_similar, target_path
+from bot.services import Role
+
+from .handlers import BotContext, requires, send
+from .render import local, wants_traditional
+
+log = logging.getLogger(__name__)
+MAX_LISTED_PROBLEMS = 15
+
+
+def manager(context: BotContext | ContextTypes.DEFAULT_TYPE) -> KnowledgeManager:
+    return context.application.bot_data["curation"]
+
+
+def _counts(context: BotContext) -> str:
+    return "，".join(f"{kind} {count}" for kind, count in context.assistant.knowledge.snapshot.counts().items())
+
+
+def _describe(change: Change) -> list[str]:
+    lines = []
+    if change.article:
+        title, date, passages = change.article
+        lines.append(strings.UPLOAD_ARTICLE.format(title=title, date=date or strings.UNKNOWN_DATE, passages=passages))
+    for template, ids in ((strings.UPLOAD_ADDED, change.added), (strings.UPLOAD_CHANGED, change.changed),
+                          (strings.UPLOAD_REMOVED, change.removed)):
+        if ids:
+            lines.append(template.format(ids="、".join(ids[:20]) + ("…" if len(ids) > 20 else "")))
+    return lines or [strings.UPLOAD_NOTHING]
+
+
+def _problems(problems: Any) -> str:
+    listed = [str(problem) for problem in list(problems)[:MAX_LISTED_PROBLEMS]]
+    more = len(list(problems)) - len(listed)
+    return "\n".join(listed + ([f"……另有 {more} 个问题"] if more > 0 else []))
+
+
+# --- upload -----------------------------------------------------------------------------------
+@requires(Role.ADMIN)
+async def on_document(update: Update, context: BotContext) -> None:
+    message = update.effective_message
+    if message is None or message.document is None:
+        return
+    traditional = wants_traditional(update)
+    document = message.document
+    name = document.file_name or ""
+    try:
+        path = target_path(name, document.file_size or 0)
+    except UploadRefused as refused:
+        await send(message, str(refused), traditional)
+        return
+    file = await document.get_file()
+    data = bytes(await file.download_as_bytearray())
+    try:
+        path = target_path(name, len(data))  # the size Telegram announced may be missing or wrong
+    except UploadRefused as refused:
+        await send(message, str(refused), traditional)
+        return
+    change = await asyncio.to_thread(manager(context).plan, path, data)
+    if not change.ok:
+        await send(message, strings.UPLOAD_PROBLEMS.format(name=name, problems=_problems(change.problems)),
+                   traditional)
+        return
+    token = secrets.token_hex(6)
+    context.application.bot_data.setdefault("uploads", {})[token] = change
+    markup = InlineKeyboardMarkup([[
+        InlineKeyboardButton(local(strings.UPLOAD_CONFIRM, traditional), callback_data=f"up:go:{token}"),
+        InlineKeyboardButton(local(strings.UPLOAD_CANCEL, traditional), callback_data=f"up:no:{token}"),
+    ]])
+    summary = strings.UPLOAD_SUMMARY.format(name=name, replace=strings.UPLOAD_REPLACES if change.replaces else "",
+                                            lines="\n".join(_describe(change)))
+    await send(message, summary, traditional, markup)
+
+
+@requires(Role.ADMIN)
+async def on_upload_button(update: Update, context: BotContext) -> None:
+    query, user = update.callback_query, update.effective_user
+    if query is None or user is None:
+        return
+    traditional = wants_traditional(update)
+    match = re.fullmatch(r"up:(go|no):([0-9a-f]{12})", query.data or "")
+    change = context.application.bot_data.get("uploads", {}).pop(match.group(2), None) if match else None
+    if match is None or change is None:
+        await query.answer(local(strings.UPLOAD_EXPIRED, traditional), show_alert=True)
+        return
+    await query.answer()
+    if match.group(1) == "no":
+        await query.edit_message_text(local(strings.UPLOAD_CANCELLED, traditional))
+        return
+    try:
+        record = await asyncio.to_thread(manager(context).apply, change, user.id)
+    except (OSError, ValueError) as error:
+        await query.edit_message_text(local(strings.UPLOAD_FAILED.format(error=error), traditional))
+        return
+    await query.edit_message_text(local(strings.UPLOAD_DONE.format(
+        record=record.id, summary=record.summary, version=context.assistant.knowledge.snapshot.version), traditional))
+
+
+# --- reload, status, rollback -----------------------------------------------------------------
+@requires(Role.ADMIN)
+async def on_reload(update: Update, context: BotContext) -> None:
+    if update.effective_message is None:
+        return
+    result = await asyncio.to_thread(manager(context).reload)
+    version = context.assistant.knowledge.snapshot.version
+    text = (strings.RELOADED.format(version=version, counts=_counts(context)) if result.ok
+            else strings.RELOAD_PROBLEMS.format(version=version, problems=_problems(result.problems)))
+    await send(update.effective_message, text, wants_traditional(update))
+
+
+def _change_line(record: HistoryRecord, tz: Any) -> str:
+    when = dt.datetime.fromtimestamp(record.when, tz)
+    return strings.KB_CHANGE.format(id=record.id, when=f"{when:%Y-%m-%d %H:%M}", who=record.who or "—",
+                                    action=strings.KB_ACTIONS.get(record.action, record.action),
+                                    summary=record.summary)
+
+
+@requires(Role.ADMIN)
+async def on_kb(update: Update, context: BotContext) -> None:
+    if update.effective_message is None:
+        return
+    history = manager(context).history()
+    last = _change_line(history[0], context.settings.timezone) if history else strings.KB_NO_CHANGES
+    text = strings.KB_STATUS.format(version=context.assistant.knowledge.snapshot.version, counts=_counts(context),
+                                    last=last)
+    await send(update.effective_message, text, wants_traditional(update))
+
+
+@requires(Role.ADMIN)
+async def on_rollback(update: Update, context: BotContext) -> None:
+    message = update.effective_message
+    if message is None:
+        return
+    traditional = wants_traditional(update)
+    last = next((r for r in manager(context).history() if r.action != "rollback" and not r.undone), None)
+    if last is None:
+        await send(message, strings.ROLLBACK_NOTHING, traditional)
+        return
+    markup = InlineKeyboardMarkup([[
+        InlineKeyboardButton(local(strings.ROLLBACK_CONFIRM, traditional), callback_data=f"rb:{last.id}"),
+    ]])
+    await send(message, strings.ROLLBACK_PROMPT.format(id=last.id, summary=last.summary), traditional, markup)
+
+
+@requires(Role.ADMIN)
+async def on_rollback_button(update: Update, context: BotContext) -> None:
+    query, user = update.callback_query, update.effective_user
+    if query is None or user is None:
+        return
+    traditional = wants_traditional(update)
+    wanted = (query.data or "").removeprefix("rb:")
+    last = next((r for r in manager(context).history() if r.action != "rollback" and not r.undone), None)
+    if last is None or last.id != wanted:
+        await query.answer(local(strings.ROLLBACK_STALE, traditional), show_alert=True)
+        return
+    await query.answer()
+    record = await asyncio.to_thread(manager(context).rollback, user.id)
+    await query.edit_message_text(local(strings.ROLLBACK_DONE.format(
+        summary=record.summary if record else "", version=context.assistant.knowledge.snapshot.version), traditional))
+
+
+# --- unanswered review ------------------------------------------------------------------------
+@requires(Role.ADMIN)
+async def on_unanswered(update: Update, context: BotContext) -> None:
+    message = update.effective_message
+    if message is None:
+        return
+    traditional = wants_traditional(update)
+    groups = group_similar(context.assistant.store.questions.recent_unanswered(limit=100))[:8]
+    if not groups:
+        await send(message, strings.UNANSWERED_NONE, traditional)
+        return
+    book = context.assistant.suggestions
+    lines = [strings.UNANSWERED_HEAD]
+    rows = []
+    engine = context.assistant.knowledge.engine
+    for number, group in enumerate(groups, start=1):
+        lines.append(strings.UNANSWERED_GROUP.format(number=number, sample=group["sample"], count=group["count"]))
+        for entry_id, title in engine.guesses(group["sample"]):
+            token = book.remember(json.dumps({"a": entry_id, "ids": group["ids"]}))
+            rows.append([InlineKeyboardButton(local(strings.ATTACH_TO.format(number=number, title=title)[:60],
+                                                    traditional), callback_data=f"ua:{token}")])
+        token = book.remember(json.dumps({"a": None, "ids": group["ids"]}))
+        rows.append([InlineKeyboardButton(local(strings.DISMISS.format(number=number), traditional),
+                                          callback_data=f"ua:{token}")])
+    lines.append(strings.UNANSWERED_HINT)
+    await send(message, "\n".join(lines), traditional, InlineKeyboardMarkup(rows))
+
+
+@requires(Role.ADMIN)
+async def on_unanswered_button(update: Update, context: BotContext) -> None:
+    query, user = update.callback_query, update.effective_user
+    if query is None or user is None or not isinstance(query.message, Message):
+        return
+    traditional = wants_traditional(update)
+    raw = context.assistant.suggestions.recall((query.data or "").removeprefix("ua:"))
+    payload = json.loads(raw) if raw else None
+    questions = context.assistant.store.questions
+    sample = next((s for i in (payload or {}).get("ids", []) if (s := questions.unanswered_sample(int(i)))), None)
+    if payload is None or sample is None:
+        await query.answer(local(strings.BUTTON_EXPIRED, traditional), show_alert=True)
+        return
+    await query.answer()
+    if payload["a"] is None:
+        questions.close_unanswered(payload["ids"], "dismissed")
+        await send(query.message, strings.DISMISSED.format(question=sample), traditional)
+        return
+    try:
+        await asyncio.to_thread(manager(context).attach, payload["a"], sample, user.id)
+    except (OSError, ValueError) as error:
+        await send(query.message, strings.ATTACH_FAILED.format(error=error), traditional)
+        return
+    questions.close_unanswered(payload["ids"], "attached")
+    entry = context.assistant.knowledge.entry(payload["a"])
+    await send(query.message, strings.ATTACHED.format(question=sample, title=entry.title if entry else payload["a"]),
+               traditional)
+
+
+# --- watching the disk ------------------------------------------------------------------------
+async def watch_disk(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Reloads when knowledge files change on disk; tells admins, and keeps the old knowledge if the
+    new files are invalid."""
+    curation: KnowledgeManager = context.application.bot_data["curation"]
+    if not curation.changed_on_disk():
+        return
+    result = await asyncio.to_thread(curation.reload)
+    version = context.application.bot_data["assistant"].knowledge.snapshot.version
+    text = (strings.DISK_RELOADED.format(version=version) if result.ok
+            else strings.RELOAD_PROBLEMS.format(version=version, problems=_problems(result.problems)))
+    log.info("knowledge changed on disk: %s", "reloaded" if result.ok else f"{len(result.problems)} problems")
+    await notify_admins(context.application, text)
+
+
+async def notify_admins(application: Application, text: str) -> None:
+    for admin in application.bot_data["settings"].admins:
+        try:
+            await application.bot.send_message(admin, text)
+        except TelegramError as error:
+            log.info("could not notify admin %s: %s", admin, error.__class__.__name__)
+
+
+def start_watching(application: Application, interval: float) -> None:
+    if application.job_queue is not None:
+        application.job_queue.run_repeating(watch_disk, interval=interval, first=interval, name="watch-knowledge",
+                                            job_kwargs={"id": "watch-knowledge", "replace_existing": True})
