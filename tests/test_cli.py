@@ -83,3 +83,24 @@ def test_malformed_setting_stops_start_up_with_one_line(monkeypatch, tmp_path):
     monkeypatch.setenv("QBOT_ADMINS", "root")
     code, _, err = run([])
     assert code == 2 and "QBOT_ADMINS" in err
+
+
+def test_kb_add_imports_a_raw_page_with_history(tmp_path):
+    import shutil
+
+    from tests.conftest import DATA
+
+    folder = tmp_path / "knowledge"
+    shutil.copytree(KNOWLEDGE, folder)
+    page = DATA / "holdout" / "pages" / "page_b.txt"
+    code, out, _ = run(["kb", "add", str(page), "--knowledge", str(folder)])
+    assert code == 0
+    assert "title: " in out and "passages: " in out and "宿迁" in out
+    assert (folder / "articles" / "page_b.txt").exists() and (folder / ".history").is_dir()
+    code, out, _ = run(["ask", "--knowledge", str(folder), "宿迁市政府质量奖获奖组织奖励多少钱"])
+    assert code == 0 and "50万" in out
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("entries:\n  - id: [x\n", encoding="utf-8")
+    code, out, err = run(["kb", "add", str(bad), "--knowledge", str(folder)])
+    assert code == 1 and "bad.yaml:" in out and "nothing was changed" in err
+    assert not (folder / "bad.yaml").exists()

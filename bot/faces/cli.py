@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
+from bot.curation import KnowledgeManager, UploadRefused, target_path
 from bot.faces.console import run_console
 from bot.faces.plain import render
 from bot.knowledge.loader import load_folder
@@ -71,6 +72,36 @@ def cmd_kb_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         return 1
     counts = result.snapshot.counts()
     print("ok: " + ", ".join(f"{count} {kind}" for kind, count in counts.items()), file=out)
+    return 0
+
+
+def cmd_kb_add(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """Imports a raw page (or an entries file) with the same checks and cleaning as a chat upload."""
+    source: Path = args.file
+    if not source.is_file():
+        print(f"{source}: file not found", file=err)
+        return 1
+    data = source.read_bytes()
+    try:
+        path = target_path(source.name, len(data))
+    except UploadRefused as refused:
+        print(f"{source}: {refused}", file=err)
+        return 1
+    manager = KnowledgeManager(args.knowledge, lambda: load_folder(args.knowledge).snapshot, lambda _: None)
+    change = manager.plan(path, data)
+    for problem in change.problems:
+        print(problem, file=out)
+    if not change.ok:
+        print(f"{len(change.problems)} problem(s): nothing was changed", file=err)
+        return 1
+    if change.article:
+        title, date, passages = change.article
+        print(f"title: {title}\ndate: {date or 'unknown'}\npassages: {passages}", file=out)
+    for label, ids in (("added", change.added), ("changed", change.changed), ("removed", change.removed)):
+        if ids:
+            print(f"{label}: {', '.join(ids)}", file=out)
+    record = manager.apply(change, who=None, action="cli")
+    print(f"written to {args.knowledge / path} (history {record.id})", file=out)
     return 0
 
 
@@ -141,6 +172,9 @@ def parser() -> argparse.ArgumentParser:
     kb_commands = kb.add_subparsers(dest="kb_command", required=True)
     check = kb_commands.add_parser("check", help="validate every knowledge file")
     knowledge_option(check)
+    add = kb_commands.add_parser("add", help="import a raw page (.txt/.md) or entries file (.yaml) into the knowledge")
+    add.add_argument("file", type=Path)
+    knowledge_option(add)
     return top
 
 
@@ -160,4 +194,6 @@ def main(argv: Sequence[str] | None = None, stdin: TextIO | None = None, out: Te
         return cmd_console(args, stdin, out, err)
     if args.command == "ask":
         return cmd_ask(args, stdin, out, err)
+    if args.kb_command == "add":
+        return cmd_kb_add(args, out, err)
     return cmd_kb_check(args, out, err)

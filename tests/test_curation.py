@@ -1,0 +1,169 @@
+"""Knowledge changes while running: refusal rules, validation and diff, atomic apply with history,
+rollback, attaching unanswered questions, disk reloads, answering during reloads."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+
+from bot.curation import KnowledgeManager, UploadRefused, add_alternative, group_similar, target_path
+from bot.knowledge.loader import load_folder
+from bot.search.engine import Engine
+from bot.services import KnowledgeBase
+from tests.conftest import DATA, KNOWLEDGE
+
+PAGE = (DATA / "holdout" / "pages" / "page_a.txt").read_bytes()
+QUESTION = "柳州2021年质量月启动仪式在哪里举行"
+
+
+@pytest.fixture
+def setup(tmp_path: Path):
+    folder = tmp_path / "knowledge"
+    shutil.copytree(KNOWLEDGE, folder)
+    knowledge = KnowledgeBase(Engine(load_folder(folder).snapshot))
+    return folder, knowledge, KnowledgeManager(folder, lambda: knowledge.snapshot, knowledge.replace)
+
+
+@pytest.mark.parametrize(
+    ("name", "size", "reason"),
+    [
+        ("../../etc/passwd.txt", 10, "不安全"),
+        ("sub/dir.yaml", 10, "不安全"),
+        (".hidden.yaml", 10, "不安全"),
+        ("page.pdf", 10, "不支持"),
+        ("page", 10, "不支持"),
+        ("page.txt", 2_000_000, "太大"),
+    ],
+)
+def test_unsafe_or_unsupported_uploads_are_refused(name, size, reason):
+    with pytest.raises(UploadRefused, match=reason):
+        target_path(name, size)
+
+
+def test_targets():
+    assert target_path("新闻 页面(1).txt", 100) == "articles/新闻 页面(1).txt"
+    assert target_path("faq2.yaml", 100) == "faq2.yaml"
+
+
+def test_a_new_page_is_planned_applied_and_answered(setup):
+    folder, knowledge, manager = setup
+    assert not knowledge.engine.ask(QUESTION).matched
+    change = manager.plan("articles/liuzhou.txt", PAGE)
+    assert change.ok and change.article is not None
+    title, date, passages = change.article
+    assert "柳州" in title and date == "2021-09-06" and passages >= 3
+    record = manager.apply(change, who=42)
+    assert (folder / "articles" / "liuzhou.txt").read_bytes() == PAGE
+    answer = knowledge.engine.ask(QUESTION)
+    assert answer.matched and "柳东新区" in answer.answer
+    assert manager.history()[0] == record and record.who == 42 and not record.existed
+
+
+def test_invalid_yaml_reports_its_line_and_changes_nothing(setup):
+    folder, knowledge, manager = setup
+    version = knowledge.snapshot.version
+    change = manager.plan("faq.yaml", b"entries:\n  - id: x\n    type: faq\n    title: [oops\n")
+    assert not change.ok
+    assert str(change.problems[0]).startswith("faq.yaml:5: YAML syntax error") or ":4:" in str(change.problems[0])
+    with pytest.raises(ValueError):
+        manager.apply(change, who=1)
+    assert knowledge.snapshot.version == version
+    assert (folder / "faq.yaml").read_bytes() == (KNOWLEDGE / "faq.yaml").read_bytes()
+
+
+def test_duplicate_ids_from_an_upload_are_caught(setup):
+    _, _, manager = setup
+    duplicate = (b"entries:\n  - id: faq-what-is-quality-month\n    type: faq\n    title: t\n    question: q\n"
+                 b"    answer: a\n    source:\n      title: s\n      origin: o\n")
+    change = manager.plan("extra.yaml", duplicate)
+    assert any("duplicate id 'faq-what-is-quality-month'" in str(problem) for problem in change.problems)
+
+
+def test_entry_changes_are_listed(setup):
+    folder, _, manager = setup
+    text = (folder / "faq.yaml").read_text(encoding="utf-8")
+    edited = text.replace("每年9月开展", "每年九月开展", 1)
+    change = manager.plan("faq.yaml", edited.encode())
+    assert change.ok and change.changed and not change.added and not change.removed
+    assert change.replaces
+
+
+def test_rollback_restores_the_previous_answers(setup):
+    folder, knowledge, manager = setup
+    manager.apply(manager.plan("articles/liuzhou.txt", PAGE), who=1)
+    assert knowledge.engine.ask(QUESTION).matched
+    record = manager.rollback(who=1)
+    assert record is not None and record.action == "rollback"
+    assert not (folder / "articles" / "liuzhou.txt").exists()
+    assert not knowledge.engine.ask(QUESTION).matched
+    assert manager.rollback(who=1) is None  # the rollback itself is not undone by another rollback
+
+
+def test_attaching_an_unanswered_question_makes_it_answerable(setup):
+    folder, knowledge, manager = setup
+    question = "每年秋天的质量节叫什么"
+    assert not knowledge.engine.ask(question).matched
+    guesses = knowledge.engine.guesses(question)
+    assert guesses
+    manager.attach("faq-what-is-quality-month", question, who=7)
+    answer = knowledge.engine.ask(question)
+    assert answer.matched and "质量月" in answer.answer
+    assert f'"{question}"' in (folder / "faq.yaml").read_text(encoding="utf-8")
+    assert manager.history()[0].action == "attach"
+
+
+def test_add_alternative_keeps_comments_and_layout():
+    text = "entries:\n  # the first\n  - id: a\n    title: T  # keep me\n    answer: A\n\n  - id: b\n    answer: B\n"
+    edited = add_alternative(text, 3, "新问法")
+    assert "# the first" in edited and "# keep me" in edited
+    assert edited.index('    alternatives:\n      - "新问法"\n') < edited.index("  - id: b")
+    again = add_alternative(edited, 3, "又一个")
+    assert again.count("alternatives:") == 1 and '      - "又一个"\n' in again
+
+
+def test_similar_unanswered_questions_are_merged():
+    rows = [{"id": 1, "key": "质量月有什么活动", "sample": "质量月有什么活动", "count": 2},
+            {"id": 2, "key": "质量月有什么活动吗", "sample": "质量月有什么活动吗", "count": 1},
+            {"id": 3, "key": "护照怎么办", "sample": "护照怎么办", "count": 1}]
+    groups = group_similar(rows)
+    assert groups[0]["count"] == 3 and groups[0]["ids"] == [1, 2]
+    assert len(groups) == 2
+
+
+def test_disk_edits_reload_only_when_valid(setup):
+    folder, knowledge, manager = setup
+    assert not manager.changed_on_disk()
+    (folder / "articles" / "liuzhou.txt").write_bytes(PAGE)
+    assert manager.changed_on_disk()
+    assert manager.reload().ok and knowledge.engine.ask(QUESTION).matched
+    good = knowledge.snapshot.version
+    (folder / "events.yaml").write_text("entries:\n  - id: [broken\n", encoding="utf-8")
+    result = manager.reload()
+    assert not result.ok and any(p.path == "events.yaml" for p in result.problems)
+    assert knowledge.snapshot.version == good and knowledge.engine.ask(QUESTION).matched
+    assert not manager.changed_on_disk()  # reported once, not on every poll
+
+
+def test_questions_are_answered_correctly_while_reloads_run(setup):
+    _, knowledge, manager = setup
+    stop = threading.Event()
+    reloads = 0
+
+    def reload_loop() -> None:
+        nonlocal reloads
+        while not stop.is_set():
+            manager.reload()
+            reloads += 1
+
+    thread = threading.Thread(target=reload_loop)
+    thread.start()
+    try:
+        answers = [knowledge.engine.ask("郴州质量开放日发放了多少宣传单") for _ in range(60)]
+    finally:
+        stop.set()
+        thread.join()
+    assert reloads >= 1
+    assert all(answer.matched and "6000" in answer.answer for answer in answers)
