@@ -83,7 +83,8 @@ class Journal:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.handle = path.open("a", encoding="utf-8")
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)  # private, like the database
+        self.handle = os.fdopen(descriptor, "a", encoding="utf-8")
         self.unsynced = 0
 
     @staticmethod
@@ -180,8 +181,10 @@ class Broadcaster:
         if not path.exists():
             recipients = self.store.subscriptions.active_ids()
             temporary = path.with_suffix(".tmp")
-            temporary.write_text(json.dumps(recipients), encoding="utf-8")
-            with temporary.open("rb") as handle:
+            descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+                handle.write(json.dumps(recipients))
+                handle.flush()
                 os.fsync(handle.fileno())
             os.replace(temporary, path)
         self.store.broadcasts.update(broadcast_id, status="running", started=time.time())
