@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test bench-answers bench-telegram bench-broadcast clean
+.PHONY: install run test bench-answers bench-telegram bench-broadcast bench-abuse clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -30,6 +30,9 @@ bench-telegram: $(STAMP)
 
 bench-broadcast: $(STAMP)
 	$(BIN)/python -m bench.broadcast
+
+bench-abuse: $(STAMP)
+	$(BIN)/python -m bench.abuse
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
