@@ -16,8 +16,10 @@ from pathlib import Path
 from tests.botproc import BotProcess
 from tests.fakes import FakeTelegram
 
-QUESTIONS = ["质量月是每年几月", "郴州质量开放日发放了多少宣传单", "湖南有多少家检验检测机构", "金华市政府质量奖奖金多少钱",
-             "2017年全国质量月的主题", "郑长征讲座的题目是什么"] * 3  # 18: under the flood limit of 20 a minute
+QUESTIONS = [
+    "质量月是每年几月", "郴州质量开放日发放了多少宣传单", "湖南有多少家检验检测机构",
+    "金华市政府质量奖奖金多少钱", "2017年全国质量月的主题", "郑长征讲座的题目是什么",
+] * 3  # 18: under the flood limit of 20 a minute
 QUIET_CITIZEN, BUSY_CITIZEN, FLOODER = 20_001, 20_003, 20_002
 
 
