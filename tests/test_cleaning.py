@@ -3,6 +3,8 @@
 import re
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.knowledge.cleaning import clean_page, is_boilerplate, is_spam, repair_mojibake
 from bot.text import display_form
@@ -77,3 +79,11 @@ def test_line_rules():
     assert is_boilerplate("罗亮 摄")
     assert is_boilerplate("学习啦 > 实用范文 > 致辞讲话 > 会议发言稿")
     assert not is_boilerplate("讲座由市委党校副校长周铁涛主持,市市场监管局党组成员王猛出席。")
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=2000))
+def test_any_page_text_is_cleaned_without_exception(text):
+    page = clean_page(text, "page.txt")
+    assert isinstance(page.title, str) and page.origin
+    assert all(isinstance(paragraph, str) for paragraph in page.paragraphs)

@@ -6,6 +6,8 @@ import io
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.faces.cli import main
 from tests.conftest import KNOWLEDGE
@@ -168,3 +170,20 @@ def test_history_and_hidden_folders_are_ignored(tmp_path):
 def test_missing_folder(tmp_path):
     code, out = check(tmp_path / "nope")
     assert code == 1 and "knowledge folder not found" in out
+
+
+def test_billion_laughs_is_refused_before_anything_expands(tmp_path):
+    lines = ["entries:", '  - a0: &a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    lines += [f"    a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]" for i in range(1, 12)]
+    write(tmp_path, "faq.yaml", "\n".join(lines) + "\n")
+    code, out = check(tmp_path)  # 9**12 strings if expanded: only a refusal can finish
+    assert code == 1 and "aliases" in out
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.binary(max_size=3000))
+def test_any_bytes_in_a_knowledge_file_give_problems_not_exceptions(data):
+    from bot.knowledge.loader import build_snapshot
+
+    result = build_snapshot({"faq.yaml": data, "articles/page.txt": data})
+    assert all(problem.line >= 0 and problem.message for problem in result.problems)

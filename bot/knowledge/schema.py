@@ -53,7 +53,7 @@ class _Loader(yaml.SafeLoader):
     }
 
 
-class _Reader:
+class NodeReader:
     """Turns a node tree into plain values, refusing aliases, duplicate keys and runaway nesting."""
 
     def __init__(self, path: str, loader: yaml.SafeLoader) -> None:
@@ -94,24 +94,36 @@ class _Reader:
         return self.loader.construct_object(node, deep=True)
 
 
-def parse_entries_file(path: str, text: str) -> tuple[list[tuple[dict[str, Any], dict[str, int], int]], list[Problem]]:
-    """Parses one YAML file into raw entries: (fields, line of each field, line of the entry)."""
-    loader = _Loader(text)
+def compose_checked(path: str, text: str) -> tuple[yaml.Node | None, NodeReader | None, list[Problem]]:
+    """The checked node tree of YAML text, or the problems that stop it being read at all."""
+    try:
+        loader = _Loader(text)
+    except yaml.reader.ReaderError as error:  # a character YAML does not allow, found before parsing
+        line = text[: error.position].count("\n") + 1
+        return None, None, [Problem(path, line, f"YAML error: character {error.character!r} is not allowed")]
     try:
         root = loader.get_single_node()
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line = mark.line + 1 if mark else 1
-        return [], [Problem(path, line, f"YAML syntax error: {error.problem or error}")]
+        return None, None, [Problem(path, line, f"YAML syntax error: {error.problem or error}")]
     except yaml.YAMLError as error:
-        return [], [Problem(path, 1, f"YAML error: {error}")]
+        return None, None, [Problem(path, 1, f"YAML error: {error}")]
     finally:
         loader.dispose()
     if root is None:
-        return [], [Problem(path, 1, "file is empty")]
-    reader = _Reader(path, loader)
+        return None, None, [Problem(path, 1, "file is empty")]
+    reader = NodeReader(path, loader)
     if not reader.check_tree(root):
-        return [], reader.problems
+        return None, None, reader.problems
+    return root, reader, []
+
+
+def parse_entries_file(path: str, text: str) -> tuple[list[tuple[dict[str, Any], dict[str, int], int]], list[Problem]]:
+    """Parses one YAML file into raw entries: (fields, line of each field, line of the entry)."""
+    root, reader, problems = compose_checked(path, text)
+    if root is None or reader is None:
+        return [], problems
     entries_node = None
     if isinstance(root, yaml.MappingNode):
         for key, value in root.value:

@@ -27,7 +27,7 @@ import yaml
 
 # The calendar shares the entry files' node-tree reader so it refuses aliases, duplicate keys and
 # deep nesting in exactly the same way.
-from bot.knowledge.schema import Problem, _Loader, _Reader
+from bot.knowledge.schema import NodeReader, Problem, compose_checked
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _ID_LIMIT = 40
@@ -91,27 +91,6 @@ class Calendar:
 
 
 # --- parsing ------------------------------------------------------------------------------------
-
-
-def _compose(path: str, text: str) -> tuple[yaml.Node | None, _Reader | None, list[Problem]]:
-    """The checked node tree of `text`, or the problems that stop it being read at all."""
-    loader = _Loader(text)
-    try:
-        root = loader.get_single_node()
-    except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        line = mark.line + 1 if mark else 1
-        return None, None, [Problem(path, line, f"YAML syntax error: {error.problem or error}")]
-    except yaml.YAMLError as error:
-        return None, None, [Problem(path, 1, f"YAML error: {error}")]
-    finally:
-        loader.dispose()
-    if root is None:
-        return None, None, [Problem(path, 1, "file is empty")]
-    reader = _Reader(path, loader)
-    if not reader.check_tree(root):
-        return None, None, reader.problems
-    return root, reader, []
 
 
 def _line(node: yaml.Node) -> int:
@@ -182,7 +161,7 @@ def _check_text(value: str) -> str:
     return value
 
 
-def _themes(reader: _Reader, node: yaml.Node) -> tuple[tuple[int, str], ...]:
+def _themes(reader: NodeReader, node: yaml.Node) -> tuple[tuple[int, str], ...]:
     if isinstance(node, yaml.ScalarNode) and node.tag == _NULL_TAG:
         return ()
     if not isinstance(node, yaml.MappingNode):
@@ -208,7 +187,7 @@ def _themes(reader: _Reader, node: yaml.Node) -> tuple[tuple[int, str], ...]:
     return tuple(sorted(themes.items()))
 
 
-def _rule(reader: _Reader, item: yaml.MappingNode) -> CalendarRule | None:
+def _rule(reader: NodeReader, item: yaml.MappingNode) -> CalendarRule | None:
     """Validates one reminder; reports every problem and returns None if there is any."""
     path, line = reader.path, _line(item)
     before = len(reader.problems)
@@ -267,7 +246,7 @@ def _rule(reader: _Reader, item: yaml.MappingNode) -> CalendarRule | None:
 
 def parse_calendar(path: str, text: str) -> tuple[Calendar, list[Problem]]:
     """Reads a calendar file: the Calendar holds every valid reminder, the list names each problem."""
-    root, reader, problems = _compose(path, text)
+    root, reader, problems = compose_checked(path, text)
     if root is None or reader is None:
         return Calendar(), problems
     if not isinstance(root, yaml.MappingNode):
