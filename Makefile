@@ -2,8 +2,9 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+BENCH_STAMP := $(VENV)/.installed-bench
 
-.PHONY: install run test bench-answers bench-telegram bench-broadcast bench-abuse clean
+.PHONY: install run test bench-answers bench-telegram bench-broadcast bench-abuse bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -33,6 +34,15 @@ bench-broadcast: $(STAMP)
 
 bench-abuse: $(STAMP)
 	$(BIN)/python -m bench.abuse
+
+$(BENCH_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev,bench]"
+	touch $(BENCH_STAMP)
+
+# Search at scale: ours vs rank_bm25 vs tantivy at 1k/10k/100k passages; `make bench BENCH_ARGS="--sizes 1000"`.
+bench: $(BENCH_STAMP)
+	$(BIN)/python -m bench.scale $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
