@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from functools import cache
+from functools import cache, lru_cache
 
 import opencc
 from pypinyin import Style, lazy_pinyin
@@ -50,6 +50,8 @@ def to_traditional(text: str) -> str:
 def clean_control(text: str) -> str:
     """Drops control and invisible characters, keeping line breaks and tabs as spaces."""
     text = _INVISIBLE.sub("", text)
+    if text.isprintable():  # the common case, checked in C: nothing to drop
+        return text
     return "".join(
         ch if unicodedata.category(ch)[0] != "C" else (" " if ch in "\n\r\t" else "") for ch in text
     )
@@ -62,8 +64,10 @@ def display_form(text: str) -> str:
     return _SPACES.sub(" ", to_simplified(text)).strip()
 
 
+@lru_cache(maxsize=65_536)
 def normalise(text: str) -> str:
-    """The canonical matching form of any text (queries, passages, titles)."""
+    """The canonical matching form of any text (queries, passages, titles). Cached: the same
+    sentences and titles are compared again and again as candidates of different questions."""
     return display_form(text).lower()
 
 

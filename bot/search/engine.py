@@ -24,7 +24,8 @@ from bot.text import clean_control, in_script_of, is_traditional, normalise, to_
 
 log = logging.getLogger(__name__)
 
-CANDIDATES = 60
+CANDIDATES = 40
+IMPACT_LIMIT = 3000  # postings read per query term at most (the highest-weighted ones)
 ANSWER_AT = 0.72  # confidence needed to answer
 SUGGEST_AT = 0.40  # below ANSWER_AT but above this: "did you mean" suggestions
 MIN_EVIDENCE = 2.0  # matched weight needed, so one common word cannot carry an answer
@@ -91,7 +92,7 @@ class Engine:
         self.snapshot = snapshot
         self.index = SearchIndex(snapshot)
         self.analyzer = QueryAnalyzer(self.index, domain_words(snapshot))
-        self.skip_above = max(2000, self.index.size // 5)
+        self.impact_limit = IMPACT_LIMIT
         # Entry phrasings reduced to their content words, as questions are, for fuzzy comparison.
         self.phrasing_cores: dict[str, tuple[str, ...]] = {
             unit.key: tuple("".join(self.analyzer.analyse(p).words) for p in unit.phrasings)
@@ -153,7 +154,7 @@ class Engine:
                           + (0.03 if unit.kind == "entry" else 0.0) + (0.02 if unit.key.endswith("#0") else 0.0))
 
     def candidates(self, query: Query) -> list[Candidate]:
-        ranked = self.index.score(query.bm25_terms, CANDIDATES, self.skip_above)
+        ranked = self.index.score(query.bm25_terms, CANDIDATES, self.impact_limit)
         if not ranked:
             return []
         top = ranked[0][1] or 1.0

@@ -11,7 +11,7 @@ import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 import jieba
@@ -79,7 +79,7 @@ class Query:
         pattern = self.patterns.get(word)
         return bool(pattern.search(text)) if pattern else word in text
 
-    @property
+    @cached_property
     def total_weight(self) -> float:
         return sum(self.words.values())
 
