@@ -26,6 +26,7 @@ BM25_B = 0.75
 _ASCII_TOKEN = re.compile(r"[a-z]+|\d+(?:\.\d+)?")
 _CJK_CHAR = re.compile(r"[\u3400-\u9fff]")
 QUESTION_CHARS = "谁哪什么几吗呢多少时候里儿怎样是的了有在年月日"
+SPOKEN_READINGS = {"shei": "谁", "sha": "啥", "zha": "咋", "nei": "哪"}  # readings pypinyin does not give first
 
 
 def index_terms(text: str) -> list[str]:
@@ -92,6 +93,10 @@ class SearchIndex:
             syllable = lazy_pinyin(char)[0]
             if syllable.isascii() and syllable.isalpha():
                 by_syllable[syllable].append(char)
+                if "ve" in syllable:  # pypinyin writes ü as v (lve); people type lue
+                    by_syllable[syllable.replace("ve", "ue")].append(char)
+        for syllable, char in SPOKEN_READINGS.items():
+            by_syllable[syllable].append(char)
         self.chars_by_syllable = dict(by_syllable)
 
     def idf(self, df: int) -> float:
