@@ -36,6 +36,8 @@ CUE_MISSED = 0.85  # the answer holds no fact of the kind asked for (no number f
 CONSTRAINT_PENALTY = 0.55
 PHRASING_MATCH = 0.82
 NEAR_TIE = 0.03
+BINDING_DISTANCE = 16  # characters between a year and a place asked together
+_ADMIN_SUFFIX = re.compile("[省市县]")
 _QUOTED = re.compile(r"《([^》]{2,20})》|“([^”]{2,12})”")
 
 
@@ -131,13 +133,18 @@ class Engine:
             if year not in context and year not in title:
                 confidence *= CONSTRAINT_PENALTY
                 candidate.notes.append(f"year {year} missing")
-        # An entry must name the place itself; a passage may take it from its page.
-        where = unit.text if unit.kind == "entry" else context
+        # An entry must name the place itself; a passage may take it from its page, unless the
+        # passage itself is about another place ("2022年益阳市…" does not answer "2022年湖南省…").
+        others = self._other_places(unit.text, query) if unit.kind == "passage" else False
+        where = unit.text if unit.kind == "entry" or others else context
         for place in query.places:
             stem = place[:-1] if len(place) > 2 and place[-1] in "省市县区" else place
             if stem not in where and stem not in title:
                 confidence *= CONSTRAINT_PENALTY
                 candidate.notes.append(f"place {place} missing")
+        if query.years and query.places and not self._bound(unit.text, query):
+            confidence *= CONSTRAINT_PENALTY
+            candidate.notes.append("year and place apart")
         candidate.answer = compose(unit, query)
         shown = normalise(candidate.answer)
         cue_share = cues_met(shown, query) / len(query.cues) if query.cues else 0.0
@@ -152,6 +159,29 @@ class Engine:
         candidate.rank = (confidence + 0.3 * (in_unit / total if total else 0.0) + 0.1 * cue_share
                           + 0.2 * focus((candidate.answer,), query) + 0.15 * similarity
                           + (0.03 if unit.kind == "entry" else 0.0) + (0.02 if unit.key.endswith("#0") else 0.0))
+
+    @staticmethod
+    def _bound(text: str, query: Query) -> bool:
+        """A year and a place asked together must be written together when the unit names both:
+        "湖南省2020年…，益阳市2022年…" does not answer "2022年湖南省…"."""
+        stems = [place.rstrip("省市县区") for place in query.places]
+        for year in query.years:
+            year_at = [m.start() for m in re.finditer(year, text)]
+            place_at = [m.start() for stem in stems for m in re.finditer(re.escape(stem), text)]
+            if year_at and place_at and min(abs(y - p) for y in year_at for p in place_at) > BINDING_DISTANCE:
+                return False
+        return True
+
+    def _other_places(self, text: str, query: Query) -> bool:
+        """Whether a passage names a place (with its 省/市/县) that the question does not."""
+        asked = {place.rstrip("省市县区") for place in query.places}
+        places = self.analyzer.places
+        for suffix in _ADMIN_SUFFIX.finditer(text):
+            end = suffix.start()
+            for stem in (text[max(0, end - 2) : end], text[max(0, end - 3) : end]):
+                if len(stem) >= 2 and stem in places and stem not in asked:
+                    return True
+        return False
 
     def candidates(self, query: Query) -> list[Candidate]:
         ranked = self.index.score(query.bm25_terms, CANDIDATES, self.impact_limit)
