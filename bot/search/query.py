@@ -73,11 +73,16 @@ class Query:
     # Names of things (places, years, numbers, names the segmenter did not know, domain terms): the
     # words a page states once and then means throughout, so they count anywhere on the page.
     anchors: set[str] = field(default_factory=set)
+    parts: dict[str, list[str]] = field(default_factory=dict)  # sub-words of long words
 
     def found(self, word: str, text: str) -> bool:
-        """Whether a content word, or a word meaning the same, occurs in normalised text."""
+        """Whether a content word, or a word meaning the same, occurs in normalised text. A long
+        word also counts when all its parts do: 质量月活动 in “质量月”活动."""
         pattern = self.patterns.get(word)
-        return bool(pattern.search(text)) if pattern else word in text
+        if pattern.search(text) if pattern else word in text:
+            return True
+        parts = self.parts.get(word)
+        return bool(parts) and all(part in text for part in parts)
 
     @cached_property
     def total_weight(self) -> float:
@@ -207,8 +212,9 @@ class QueryAnalyzer:
                 if fixed:
                     corrections.append((token, fixed))
                     return [fixed]
-        if glued:
-            # Two characters jieba glued together by guesswork ("人去", "奖给") are two words.
+        if glued or (len(token) == 2 and any(char in STOPWORDS for char in token)):
+            # Two characters glued together by guesswork ("人去"), or a content character with a
+            # function word ("奖给"), are two words.
             return [char for char in token if char not in STOPWORDS]
         return self._split_unknown(token) or [token]
 
@@ -258,7 +264,13 @@ class QueryAnalyzer:
             if word in places or word in self.domain_words or any(c.isdigit() for c in word)
             or (len(word) >= 2 and self._guessed(word))
         }
-        return Query(text, words, bm25_terms, cues, years, places, corrections, patterns, anchors)
+        parts = {word: self._parts(word) for word in words if len(word) >= 4 and _CJK_WORD.match(word)}
+        return Query(text, words, bm25_terms, cues, years, places, corrections, patterns, anchors,
+                     {word: found for word, found in parts.items() if len(found) > 1})
+
+    def _parts(self, word: str) -> list[str]:
+        """The dictionary words inside a long word: 质量月活动 -> 质量, 质量月, 活动."""
+        return [part for part in self.tokenizer.cut_for_search(word, HMM=False) if part != word]
 
     def _is_place(self, word: str) -> bool:
         """A place name: in jieba's gazetteer, or written on the pages with an administrative suffix
