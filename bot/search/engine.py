@@ -36,7 +36,7 @@ CUE_MISSED = 0.85  # the answer holds no fact of the kind asked for (no number f
 CONSTRAINT_PENALTY = 0.55
 PHRASING_MATCH = 0.82
 NEAR_TIE = 0.03
-BINDING_DISTANCE = 16  # characters between a year and a place asked together
+BINDING_DISTANCE = 8  # characters around a year in which the place it belongs to is written
 _ADMIN_SUFFIX = re.compile("[省市县]")
 _QUOTED = re.compile(r"《([^》]{2,20})》|“([^”]{2,12})”")
 
@@ -160,17 +160,18 @@ class Engine:
                           + 0.2 * focus((candidate.answer,), query) + 0.15 * similarity
                           + (0.03 if unit.kind == "entry" else 0.0) + (0.02 if unit.key.endswith("#0") else 0.0))
 
-    @staticmethod
-    def _bound(text: str, query: Query) -> bool:
-        """A year and a place asked together must be written together when the unit names both:
-        "湖南省2020年…，益阳市2022年…" does not answer "2022年湖南省…"."""
+    def _bound(self, text: str, query: Query) -> bool:
+        """A year asked together with a place must not be written next to another place in the
+        unit: "益阳市2022年…" does not answer "2022年湖南省…" even if 湖南 is named elsewhere."""
         stems = [place.rstrip("省市县区") for place in query.places]
+        verdicts = []
         for year in query.years:
-            year_at = [m.start() for m in re.finditer(year, text)]
-            place_at = [m.start() for stem in stems for m in re.finditer(re.escape(stem), text)]
-            if year_at and place_at and min(abs(y - p) for y in year_at for p in place_at) > BINDING_DISTANCE:
-                return False
-        return True
+            for match in re.finditer(year, text):
+                near = text[max(0, match.start() - BINDING_DISTANCE) : match.end() + BINDING_DISTANCE]
+                if any(stem in near for stem in stems):
+                    return True
+                verdicts.append(not self._other_places(near, query))
+        return all(verdicts)
 
     def _other_places(self, text: str, query: Query) -> bool:
         """Whether a passage names a place (with its 省/市/县) that the question does not."""

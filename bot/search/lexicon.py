@@ -29,7 +29,7 @@ STOPWORDS = frozenset(
 # expected in the answer's wording, so they neither count for nor against a candidate.
 FRAME_WORDS = frozenset(
     """
-    题目 名称 名字 标题 期限 年限 时间 时候 日期 日子 地点 地方 位置 场所 人数 数量 数目
+    题目 名称 名字 标题 期限 年限 时间 时候 日期 日子 地点 场所 人数 数量 数目
     金额 钱 费用 规模 期间 时段 年份 月份 号 哪一天 哪一年 什么时候 几号 日 成员 组成 目的
     作用 原因 每年 每年度 文件 政策文件 文件名 全称 简称 具体内容
     """.split()
@@ -71,7 +71,7 @@ CUE_EVIDENCE: dict[str, re.Pattern[str]] = {
 }
 
 # Generic nouns that only name the kind of answer after a question word: 哪个*部门*, 什么*机构*.
-ASKED_KINDS = frozenset("部门 单位 机构 组织 地方 城市 人 领导 文件 时候 名字 东西 方面 内容".split())
+ASKED_KINDS = frozenset("部门 单位 机构 组织 地方 城市 人 领导 文件 时候 时间 位置 名字 东西 方面 内容".split())
 QUESTION_WORDS = frozenset("哪个 哪些 什么 哪家 哪所 哪位 哪 哪几个 何 什么样".split())
 
 CHINESE_DIGITS = {"一": "1", "二": "2", "两": "2", "三": "3", "四": "4", "五": "5", "六": "6", "七": "7",
@@ -91,6 +91,7 @@ SYNONYM_GROUPS: tuple[tuple[str, ...], ...] = (
     ("签订", "签署", "签约"),
     ("组成", "构成"),
     ("目标", "任务"),
+    ("提到", "提高到", "提升到", "增加到", "提高至", "提升至"),
     ("口号", "主题"),
     ("领导", "负责人"),
     ("政策", "政策文件", "意见", "办法", "规定", "措施", "纲要"),

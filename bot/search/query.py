@@ -48,16 +48,24 @@ def standing_domain_words() -> frozenset[str]:
 
 
 @lru_cache(maxsize=1)
-def place_names() -> frozenset[str]:
-    """Place names from jieba's own dictionary (words tagged 'ns'), read once when first needed."""
+def _dictionary_tags() -> tuple[frozenset[str], frozenset[str]]:
+    """From jieba's own dictionary, read once when first needed: place names (tag ns), and all
+    proper nouns (ns, nr, nz, nt), since jieba tags some cities as person or other names."""
     path = Path(jieba.__file__).with_name("dict.txt")
     places: set[str] = set()
+    proper: set[str] = set()
     with path.open(encoding="utf-8") as handle:
         for line in handle:
             parts = line.split()
-            if len(parts) == 3 and parts[2] == "ns" and 2 <= len(parts[0]) <= 6:
-                places.add(parts[0])
-    return frozenset(places - NATIONAL)
+            if len(parts) == 3 and 2 <= len(parts[0]) <= 6 and parts[2] in ("ns", "nr", "nz", "nt"):
+                proper.add(parts[0])
+                if parts[2] == "ns":
+                    places.add(parts[0])
+    return frozenset(places - NATIONAL), frozenset(proper - NATIONAL)
+
+
+def place_names() -> frozenset[str]:
+    return _dictionary_tags()[0]
 
 
 @dataclass
@@ -273,13 +281,15 @@ class QueryAnalyzer:
         return [part for part in self.tokenizer.cut_for_search(word, HMM=False) if part != word]
 
     def _is_place(self, word: str) -> bool:
-        """A place name: in jieba's gazetteer, or written on the pages with an administrative suffix
-        (金华 -> 金华市, 湖南 -> 湖南省)."""
+        """A place name: in jieba's gazetteer, or a proper noun (or unknown word) that the pages
+        write with an administrative suffix (金华 -> 金华市; but not 按照 in 按照市委…)."""
         if word in self.places:
             return True
-        return 2 <= len(word) <= 4 and _CJK_WORD.match(word) is not None and any(
-            self.index.phrase_df(word + suffix) > 0 for suffix in "省市县区"
-        ) and word[-1] not in "省市县区"
+        if not (2 <= len(word) <= 4 and _CJK_WORD.match(word)) or word[-1] in "省市县区":
+            return False
+        if self.tokenizer.FREQ.get(word, 0) > 0 and word not in _dictionary_tags()[1]:
+            return False
+        return any(self.index.phrase_df(word + suffix) > 0 for suffix in "省市县区")
 
     @staticmethod
     def _pattern(word: str, text: str) -> re.Pattern[str] | None:
