@@ -13,7 +13,6 @@ SUGGEST_HEAD = "您是不是想问："
 TRY_HEAD = "您可以试试这样问："
 ALSO_HEAD = "相关问题："
 SOURCE_LABEL = "来源"
-SCORE_LABEL = "匹配度"
 CONSOLE_WELCOME = "质量政策问答机器人（本地对话）。输入问题后回车；/help 查看帮助；Ctrl-D 退出。"
 CONSOLE_HELP = (
     "直接输入问题即可，例如：\n"
@@ -91,8 +90,6 @@ BROWSE_HEAD = {
 BROWSE_EMPTY = "暂无内容。"
 PREVIOUS_PAGE = "‹ 上一页"
 NEXT_PAGE = "下一页 ›"
-INLINE_NO_ANSWER = "没有找到可靠的答案"
-INLINE_HINT = "输入问题，例如：质量月"
 NOT_TEXT = "目前我只能回答文字问题，请用文字描述您想了解的内容。"
 
 # --- Reminders and broadcasts (staff) ---------------------------------------------------------

@@ -88,9 +88,6 @@ class Subscriptions:
         else:
             self.table.update({"chat_id": new_chat_id}, _Q.chat_id == old_chat_id)
 
-    def is_active(self, chat_id: int) -> bool:
-        return self.table.contains((_Q.chat_id == chat_id) & (_Q.active == True))  # noqa: E712
-
     def active_ids(self) -> list[int]:
         return sorted(int(row["chat_id"]) for row in self.table.search(_Q.active == True))  # noqa: E712
 
