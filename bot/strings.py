@@ -9,6 +9,12 @@ NO_CONTENT = (
 )
 UNKNOWN = "抱歉，我在现有资料中没有找到可靠的答案。"
 UNSURE = "抱歉，我不能确定您问的是哪一项。"
+NOT_A_QUESTION = "这看起来不是一个问题。请用文字描述您想了解的内容，例如：“质量月是什么时候？”"
+# The knowledge has the topic, but not for the year or place asked: say so, and what it does have.
+NO_RECORD = "抱歉，资料中没有{asked}的相关记录。已收录的相近资料：{known}。"
+AMBIGUOUS = "资料中有几条相近的记录，您问的是哪一条？"
+POINTER_HEAD = "这个问题不在质量政策问答的范围内。"
+NATIONAL_LABEL = "全国"
 SUGGEST_HEAD = "您是不是想问："
 TRY_HEAD = "您可以试试这样问："
 ALSO_HEAD = "相关问题："

@@ -32,9 +32,11 @@ def engine() -> Engine:
 
 @pytest.fixture(scope="session")
 def articles_only_engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
-    """The raw pages alone, as if an admin had dropped them in without writing any entries."""
+    """The raw pages alone (with the word lists questions are read with), as if an admin had dropped
+    them in without writing any entries."""
     folder = tmp_path_factory.mktemp("articles_only")
     (folder / "articles").mkdir()
+    (folder / "lexicon.yaml").write_bytes((KNOWLEDGE / "lexicon.yaml").read_bytes())
     for page in (KNOWLEDGE / "articles").glob("*.txt"):
         (folder / "articles" / page.name).write_bytes(page.read_bytes())
     return Engine(load_folder(folder).snapshot)

@@ -40,7 +40,7 @@ def test_ask_json_reads_one_question_per_line_in_order():
     assert lines[2]["matched"] is False
     assert lines[3]["matched"] and "6000" in lines[3]["answer"]
     for line in lines:
-        assert set(line) == {"matched", "answer", "score", "sources", "suggestions"}
+        assert set(line) == {"matched", "answer", "score", "reason", "sources", "suggestions"}
 
 
 def test_console_answers_helps_picks_suggestions_and_exits_on_eof():

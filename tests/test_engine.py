@@ -87,7 +87,7 @@ def test_very_long_input_is_answered_quickly(engine):
 
 def test_json_shape(engine):
     data = engine.ask("湖南2020年质量月的主题是什么").as_json()
-    assert set(data) == {"matched", "answer", "score", "sources", "suggestions"}
+    assert set(data) == {"matched", "answer", "score", "reason", "sources", "suggestions"}
     assert isinstance(data["score"], int)
     assert set(data["sources"][0]) == {"title", "date", "origin"}
 

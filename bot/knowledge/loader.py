@@ -1,8 +1,9 @@
 """Loads a knowledge folder (or an in-memory set of files) into a validated Snapshot.
 
 Layout: `*.yaml` / `*.yml` files hold curated entries, except a top-level `calendar.yaml` (or `.yml`), which
-holds the Quality Month reminder calendar; `articles/*.txt` / `articles/*.md` hold raw scraped pages, cleaned
-on load. Folders whose names start with '.' or '_' (history, drafts) are skipped.
+holds the Quality Month reminder calendar, `lexicon.yaml` the word lists questions are read with and
+`pointers.yaml` where to send questions outside quality policy; `articles/*.txt` / `articles/*.md` hold raw
+scraped pages, cleaned on load. Folders whose names start with '.' or '_' (history, drafts) are skipped.
 """
 
 from __future__ import annotations
@@ -11,8 +12,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 
 from bot.knowledge.cleaning import clean_page
-from bot.knowledge.model import Article, Entry, Snapshot, Source, content_version
+from bot.knowledge.model import Article, Entry, Lexicon, Pointer, Snapshot, Source, content_version
 from bot.knowledge.schema import Problem, build_entry, parse_entries_file
+from bot.knowledge.wordlists import LEXICON_FILES, POINTER_FILES, parse_lexicon, parse_pointers
 from bot.reminders.calendar import Calendar, parse_calendar
 
 MAX_FILE_BYTES = 1_000_000
@@ -92,6 +94,8 @@ def build_snapshot(files: dict[str, bytes]) -> LoadResult:
     first_seen: dict[str, Entry] = {}
     calendar: Calendar | None = None
     calendar_path = ""
+    lexicon = Lexicon()
+    pointers: tuple[Pointer, ...] = ()
     for relative in sorted(files):
         text, problem = decode(relative, files[relative])
         if problem or text is None:
@@ -112,6 +116,14 @@ def build_snapshot(files: dict[str, bytes]) -> LoadResult:
             calendar_path = relative
             problems.extend(file_problems)
             continue
+        if relative in LEXICON_FILES:
+            lexicon, file_problems = parse_lexicon(relative, text)
+            problems.extend(file_problems)
+            continue
+        if relative in POINTER_FILES:
+            pointers, file_problems = parse_pointers(relative, text)
+            problems.extend(file_problems)
+            continue
         raw_entries, file_problems = parse_entries_file(relative, text)
         problems.extend(file_problems)
         for fields, lines, line in raw_entries:
@@ -126,7 +138,8 @@ def build_snapshot(files: dict[str, bytes]) -> LoadResult:
             first_seen[entry.id] = entry
             entries.append(entry)
     snapshot = Snapshot(entries=tuple(entries), articles=tuple(articles), version=content_version(files),
-                        calendar=calendar if calendar is not None else Calendar())
+                        calendar=calendar if calendar is not None else Calendar(), lexicon=lexicon,
+                        pointers=pointers)
     return LoadResult(snapshot=snapshot, problems=problems)
 
 

@@ -11,6 +11,9 @@ if TYPE_CHECKING:
     from bot.reminders.calendar import Calendar
 
 ENTRY_TYPES = ("policy", "event", "faq")
+# What kind of page a fact comes from; answers prefer official ones.
+SOURCE_KINDS = ("official_doc", "official_news", "media", "qa", "template")
+ASKED_KINDS = ("number", "day", "date", "place", "person", "title", "theme", "organisation", "list")
 
 
 @dataclass(frozen=True)
@@ -22,6 +25,7 @@ class Source:
     date: str | None = None
     url: str | None = None
     article: str | None = None
+    kind: str | None = None  # one of SOURCE_KINDS, when known
 
     def as_json(self) -> dict[str, str | None]:
         return {"title": self.title, "date": self.date, "origin": self.origin}
@@ -76,6 +80,32 @@ def _empty_calendar() -> Calendar:
 
 
 @dataclass(frozen=True)
+class Lexicon:
+    """The word lists questions are read with (knowledge/lexicon.yaml), in normalised form."""
+
+    stopwords: frozenset[str] = frozenset()
+    frame_words: frozenset[str] = frozenset()
+    question_words: frozenset[str] = frozenset()
+    asked_kinds: frozenset[str] = frozenset()
+    titles: tuple[str, ...] = ()
+    synonyms: tuple[tuple[str, ...], ...] = ()
+    asked: tuple[tuple[str, tuple[str, ...]], ...] = ()  # kind of fact -> words that ask for it
+
+
+@dataclass(frozen=True)
+class Pointer:
+    """Where to go with a question this bot does not answer (knowledge/pointers.yaml)."""
+
+    id: str
+    topic: str
+    keywords: tuple[str, ...]
+    answer: str
+    source: Source
+    path: str
+    line: int
+
+
+@dataclass(frozen=True)
 class Snapshot:
     """One consistent version of the knowledge; swapped whole, never mutated."""
 
@@ -83,6 +113,8 @@ class Snapshot:
     articles: tuple[Article, ...] = ()
     version: str = field(default="")
     calendar: Calendar = field(default_factory=_empty_calendar)
+    lexicon: Lexicon = field(default_factory=Lexicon)
+    pointers: tuple[Pointer, ...] = ()
 
     def counts(self) -> dict[str, int]:
         counts = Counter(entry.type for entry in self.entries)

@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 
 import yaml
 
-from bot.knowledge.model import ENTRY_TYPES, Entry, Source
+from bot.knowledge.model import ENTRY_TYPES, SOURCE_KINDS, Entry, Source
 
 MAX_NODES = 50_000
 MAX_DEPTH = 12
@@ -31,7 +31,7 @@ _TYPE_FIELDS = {
 _REQUIRED = ("id", "type", "title", "answer", "source")
 _LIST_FIELDS = {"tags", "alternatives", "key_points", "organisers", "key_figures"}
 _TEXT_LIMITS = {"title": 80, "answer": 500, "details": 5000, "question": 200}
-_SOURCE_FIELDS = {"title", "origin", "date", "url", "article"}
+_SOURCE_FIELDS = {"title", "origin", "date", "url", "article", "kind"}
 
 
 @dataclass(frozen=True)
@@ -205,7 +205,15 @@ def _text_list(name: str, value: Any) -> tuple[str, ...]:
     return items
 
 
-def _source(value: Any) -> Source:
+def _source_kind(value: Any) -> str | None:
+    if value is None:
+        return None
+    if value not in SOURCE_KINDS:
+        raise ValueError(f"bad source.kind {value!r}: use one of {', '.join(SOURCE_KINDS)}")
+    return str(value)
+
+
+def check_source(value: Any) -> Source:
     if not isinstance(value, dict):
         raise ValueError("field 'source' must be a mapping with at least 'title' and 'origin'")
     unknown = set(value) - _SOURCE_FIELDS
@@ -217,6 +225,7 @@ def _source(value: Any) -> Source:
         date=_check_date(value["date"]) if value.get("date") is not None else None,
         url=_text("source.url", value.get("url")) or None,
         article=_text("source.article", value.get("article")) or None,
+        kind=_source_kind(value.get("kind")),
     )
 
 
@@ -257,7 +266,7 @@ def build_entry(
         "question": lambda v: _text("question", v, required=True),
         "date": _check_date,
         "year": _check_year,
-        "source": _source,
+        "source": check_source,
     }
     for name, value in fields.items():
         try:

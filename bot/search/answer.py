@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 
-from bot.search.lexicon import CUE_EVIDENCE
 from bot.search.query import Query
 from bot.search.units import Unit
 from bot.text import normalise
@@ -15,6 +14,27 @@ CLAUSE_WINDOW = 180
 SHORT_SENTENCE = 40
 _CLAUSE = re.compile(r"[^,，]+[,，]?")
 
+# What a sentence must hold for each kind of fact asked for to count as answered: the shapes of
+# numbers, dates, names and titles in Chinese text, not words of any topic.
+CUE_EVIDENCE: dict[str, re.Pattern[str]] = {
+    "number": re.compile(r"\d|[一二两三四五六七八九十百千万]+[个位家项名次年天月人场届份条种万]"),
+    "day": re.compile(r"\d{1,2}月\d{1,2}日|[一二三四五六七八九十]+月[一二三四五六七八九十]+日"),
+    "date": re.compile(r"\d{1,2}月|\d{4}|[一二三四五六七八九十]+月"),
+    "place": re.compile(r"在.{1,12}(举行|召开|开展|举办|拉开|签订)|[省市县区镇]"),
+    "person": re.compile(
+        r"(局长|市长|省长|书记|教授|主任|同志|副市长|副局长|副校长|校长|专家|主编)[\u4e00-\u9fff]{2,3}|"
+        r"[\u4e00-\u9fff]{2,3}(局长|市长|省长|书记|教授|主任|同志)|主持|宣布|颁布|印发|出台"
+    ),
+    "title": re.compile(r"《[^》]+》"),
+    "theme": re.compile(r"“[^”]+”|\"[^\"]+\""),
+    "organisation": re.compile(r"大学|学院|研究院|国务院|政府|[局委厅部办]|公司|集团|协会|中心"),
+    # Three or more short items in one clause: "知识产权战略、标准化战略、品牌战略".
+    "list": re.compile(
+        r"[^、,，。;；]{1,14}、[^、,，。;；]{1,14}[、和及与][^、,，。;；]{1,14}|一是.*二是|[;；].*[;；]"
+        r"|(“[^”]{1,14}”[、]?){3,}|(《[^》]{1,30}》[、]?){2,}"
+    ),
+}
+
 
 def evidence(text: str, query: Query) -> float:
     """Weight of the query's words found in (normalised) text."""
@@ -23,6 +43,17 @@ def evidence(text: str, query: Query) -> float:
 
 def cues_met(text: str, query: Query) -> int:
     return sum(1 for cue in query.cues if CUE_EVIDENCE[cue].search(text))
+
+
+_RELATIVE_IN_PAGE = re.compile("(今年|去年|前年|明年|日前|近日|本届|当年)(?![（(]\\d)")
+
+
+def date_relative_words(text: str, year: int | None) -> str:
+    """A page's own 今年/日前 shown with the page's year, so an old page does not read as current."""
+    if year is None:
+        return text
+    offsets = {"去年": -1, "前年": -2, "明年": 1}
+    return _RELATIVE_IN_PAGE.sub(lambda m: f"{m.group(1)}（{year + offsets.get(m.group(1), 0)}年）", text)
 
 
 def _sentence_score(sentence: str, query: Query) -> float:

@@ -1,44 +1,53 @@
-"""Answer selection: candidates from the index, reranked by how much of the question they cover.
+"""Answer selection: candidates from the index, checked against the question's slots, reranked by how
+much of the question they cover, then one decision: answer, ask which one, say what is missing, point
+elsewhere, or decline.
 
-A candidate's confidence is the share of the question's content (weighted by rarity) that it, or
-the page it comes from, contains. Words the knowledge has never seen weigh the most, so a question
-about something we do not know (天气, 护照, 机票) gets an honest "I don't know" instead of the
-nearest passage. Years and places in the question must appear on the candidate's page.
+A candidate's confidence is the share of the question's content (weighted by rarity) that it, or the
+page it comes from, contains. Words the knowledge has never seen weigh the most, so a question about
+something we do not know gets an honest "I don't know" instead of the nearest passage. Slots are hard
+constraints: a year or place the question states must be the unit's own, never borrowed from a
+neighbour; when only other years or places are known, the reply says so and names them.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
 
 from rapidfuzz import fuzz
 
 from bot import strings
-from bot.knowledge.model import Snapshot, Source
-from bot.search.answer import compose, cues_met, focus
+from bot.knowledge.model import Pointer, Snapshot, Source
+from bot.search.answer import compose, cues_met, date_relative_words, focus
 from bot.search.index import SearchIndex
-from bot.search.query import Query, QueryAnalyzer
+from bot.search.query import Query, QueryAnalyzer, make_tokenizer, standing_domain_words
+from bot.search.slots import Gazetteer, Place, is_national, relative_years, written_years
 from bot.search.units import Unit
 from bot.text import clean_control, in_script_of, is_traditional, normalise, to_traditional
 
 log = logging.getLogger(__name__)
 
-CANDIDATES = 40
-IMPACT_LIMIT = 3000  # postings read per query term at most (the highest-weighted ones)
+CANDIDATES = 50
 ANSWER_AT = 0.72  # confidence needed to answer
+TOPIC_AT = 0.6  # and the share of what is asked about, apart from years and places, that it covers
 SUGGEST_AT = 0.40  # below ANSWER_AT but above this: "did you mean" suggestions
 MIN_EVIDENCE = 2.0  # matched weight needed, so one common word cannot carry an answer
+POINTER_YIELDS_AT = 0.9  # a question that names a pointer's topic goes there unless we hold it firmly
 # A word found elsewhere on the same page, not in the passage itself, counts for less; in an entry's
 # details even less, since its answer is meant to stand alone.
 CONTEXT_CREDIT = {"passage": 0.75, "entry": 0.5}
+PARTIAL_CREDIT = 0.3
+CUE_EVIDENCE_WEIGHT = 1.5
 CUE_MISSED = 0.85  # the answer holds no fact of the kind asked for (no number for 多少, ...)
-CONSTRAINT_PENALTY = 0.55
 PHRASING_MATCH = 0.82
 NEAR_TIE = 0.03
-BINDING_DISTANCE = 8  # characters around a year in which the place it belongs to is written
-_ADMIN_SUFFIX = re.compile("[省市县]")
+CHINA = ZoneInfo("Asia/Shanghai")
 _QUOTED = re.compile(r"《([^》]{2,20})》|“([^”]{2,12})”")
+_WORDS = re.compile(r"[a-zA-Z\u3400-\u9fff\uf900-\ufaff]")  # a question has at least one letter or character
 
 
 @dataclass(frozen=True)
@@ -48,13 +57,15 @@ class Answer:
     score: int
     sources: tuple[Source, ...] = ()
     suggestions: tuple[str, ...] = ()
-    reason: str = "answered"  # answered | unsure | unknown | empty
+    # answered | unsure | unknown | empty | no_record | ambiguous | pointer | not_question
+    reason: str = "answered"
 
     def as_json(self) -> dict[str, object]:
         return {
             "matched": self.matched,
             "answer": self.answer,
             "score": self.score,
+            "reason": self.reason,
             "sources": [source.as_json() for source in self.sources],
             "suggestions": list(self.suggestions),
         }
@@ -65,41 +76,65 @@ class Candidate:
     unit: Unit
     bm25: float
     confidence: float = 0.0
+    topic: float = 0.0  # confidence over the words that are not years or places
     rank: float = 0.0
     evidence: float = 0.0
     answer: str = ""
-    notes: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)  # asked slots this unit does not have
 
 
 def domain_words(snapshot: Snapshot) -> set[str]:
-    """Names the segmenter must keep whole: tags, regions, titles in 《》 and short quoted terms."""
-    words: set[str] = set()
+    """Names the segmenter must keep whole: tags, titles in 《》 and short quoted terms, and the
+    field's standing vocabulary."""
+    words: set[str] = set(standing_domain_words())
     for entry in snapshot.entries:
         words.update(normalise(tag) for tag in entry.tags)
-        texts = [entry.title, entry.answer, entry.details, entry.question]
-        for text in texts:
+        for text in (entry.title, entry.answer, entry.details, entry.question):
             for match in _QUOTED.finditer(normalise(text)):
                 words.add(match.group(1) or match.group(2))
     for article in snapshot.articles:
         for paragraph in article.paragraphs:
             for match in _QUOTED.finditer(normalise(paragraph)):
                 words.add(match.group(1) or match.group(2))
-    return {word.strip() for word in words if word and " " not in word.strip()}
+    return {word.strip() for word in words if word and " " not in word.strip() and 2 <= len(word.strip()) <= 12}
+
+
+def today_in_china() -> dt.date:
+    return dt.datetime.now(CHINA).date()
 
 
 class Engine:
-    """Answers questions from one knowledge snapshot. Build a new Engine to change knowledge."""
+    """Answers questions from one knowledge snapshot. Build a new Engine to change knowledge.
+    `today` resolves 今年/去年 in questions; tests pass a fixed date."""
 
-    def __init__(self, snapshot: Snapshot) -> None:
+    def __init__(self, snapshot: Snapshot, today: Callable[[], dt.date] = today_in_china) -> None:
         self.snapshot = snapshot
-        self.index = SearchIndex(snapshot)
-        self.analyzer = QueryAnalyzer(self.index, domain_words(snapshot))
-        self.impact_limit = IMPACT_LIMIT
+        self.today = today
+        words = domain_words(snapshot)
+        self.tokenizer = make_tokenizer(words)
+        self.index = SearchIndex(snapshot, lambda text: self.tokenizer.lcut(text, HMM=False))
+        self.analyzer = QueryAnalyzer(self.index, self.tokenizer, words, snapshot.lexicon)
+        self.pointers = tuple((pointer, tuple(normalise(k) for k in pointer.keywords)) for pointer in snapshot.pointers)
         # Entry phrasings reduced to their content words, as questions are, for fuzzy comparison.
         self.phrasing_cores: dict[str, tuple[str, ...]] = {
             unit.key: tuple("".join(self.analyzer.analyse(p).words) for p in unit.phrasings)
             for unit in self.index.units if unit.kind == "entry"
         }
+
+    # --- slots --------------------------------------------------------------------------------
+    @staticmethod
+    def _missing(unit: Unit, query: Query) -> list[str]:
+        """The asked years and places a unit does not speak of."""
+        slots = unit.slots
+        if slots is None:
+            return []
+        missing = [f"{year}年" for year in sorted(query.years) if year not in slots.years]
+        for group in query.places:
+            if not any(_covers(slots.scope, slots.named, asked) for asked in group):
+                missing.append(group[0].name)
+        if query.national and not slots.national:
+            missing.append(strings.NATIONAL_LABEL)
+        return missing
 
     # --- scoring ------------------------------------------------------------------------------
     def _assess(self, candidate: Candidate, query: Query) -> None:
@@ -107,17 +142,29 @@ class Engine:
         context = self.index.contexts[unit.context]
         title = normalise(unit.title)
         total = query.total_weight
-        covered = evidence = in_unit = 0.0
+        covered = evidence = in_unit = topic = 0.0
         credit = CONTEXT_CREDIT[unit.kind]
         for word, weight in query.words.items():
             if query.found(word, unit.text):
-                covered += weight
-                evidence += weight
+                gained = weight
                 in_unit += weight
             elif query.found(word, title) or (word in query.anchors and query.found(word, context)):
-                covered += weight * credit
-                evidence += weight * credit
+                gained = weight * credit
+            elif len(word) >= 2 and word not in query.slot_words:
+                # A word written differently on the page (主讲 for 主讲人) earns a little for each
+                # of its pieces there (characters of a two-character word, else its bigrams).
+                pieces = list(word) if len(word) == 2 else [word[i : i + 2] for i in range(len(word) - 1)]
+                gained = weight * PARTIAL_CREDIT * sum(1 for p in pieces if p in unit.text) / len(pieces)
+                if not gained:
+                    continue
+            else:
+                continue
+            covered += gained
+            evidence += gained
+            if word not in query.slot_words:
+                topic += gained
         confidence = covered / total if total else 0.0
+        candidate.topic = topic / query.topic_weight if query.topic_weight else confidence
         similarity = 0.0
         cores = self.phrasing_cores.get(unit.key)
         if cores:
@@ -129,70 +176,38 @@ class Engine:
                 evidence = max(evidence, MIN_EVIDENCE)
             else:
                 similarity = 0.0
-        for year in query.years:
-            if year not in context and year not in title:
-                confidence *= CONSTRAINT_PENALTY
-                candidate.notes.append(f"year {year} missing")
-        # An entry must name the place itself; a passage may take it from its page, unless the
-        # passage itself is about another place ("2022年益阳市…" does not answer "2022年湖南省…").
-        others = self._other_places(unit.text, query) if unit.kind == "passage" else False
-        where = unit.text if unit.kind == "entry" or others else context
-        for place in query.places:
-            stem = place[:-1] if len(place) > 2 and place[-1] in "省市县区" else place
-            if stem not in where and stem not in title:
-                confidence *= CONSTRAINT_PENALTY
-                candidate.notes.append(f"place {place} missing")
-        if query.years and query.places and not self._bound(unit.text, query):
-            confidence *= CONSTRAINT_PENALTY
-            candidate.notes.append("year and place apart")
         candidate.answer = compose(unit, query)
         shown = normalise(candidate.answer)
+        candidate.missing = self._missing(unit, query) or _shown_missing(shown, unit, query)
         cue_share = cues_met(shown, query) / len(query.cues) if query.cues else 0.0
         if query.cues and not cue_share:
             confidence *= CUE_MISSED
-            candidate.notes.append("cue missed")
+            candidate.topic *= CUE_MISSED
         candidate.confidence = confidence
-        candidate.evidence = evidence
+        # Holding the kind of fact asked for (a month for 几月) supports a short question made only
+        # of common words as much as a rare word would.
+        candidate.evidence = evidence + CUE_EVIDENCE_WEIGHT * cue_share
         # Among equally confident candidates prefer the one whose own text holds the words, whose
         # answer meets the question's cue and holds the words close together, that is asked for in
         # those words, that is curated, or that opens its article (news leads summarise).
         candidate.rank = (confidence + 0.3 * (in_unit / total if total else 0.0) + 0.1 * cue_share
                           + 0.2 * focus((candidate.answer,), query) + 0.15 * similarity
-                          + (0.03 if unit.kind == "entry" else 0.0) + (0.02 if unit.key.endswith("#0") else 0.0))
-
-    def _bound(self, text: str, query: Query) -> bool:
-        """A year asked together with a place must not be written next to another place in the
-        unit: "益阳市2022年…" does not answer "2022年湖南省…" even if 湖南 is named elsewhere."""
-        stems = [place.rstrip("省市县区") for place in query.places]
-        verdicts = []
-        for year in query.years:
-            for match in re.finditer(year, text):
-                near = text[max(0, match.start() - BINDING_DISTANCE) : match.end() + BINDING_DISTANCE]
-                if any(stem in near for stem in stems):
-                    return True
-                verdicts.append(not self._other_places(near, query))
-        return all(verdicts)
-
-    def _other_places(self, text: str, query: Query) -> bool:
-        """Whether a passage names a place (with its 省/市/县) that the question does not."""
-        asked = {place.rstrip("省市县区") for place in query.places}
-        places = self.analyzer.places
-        for suffix in _ADMIN_SUFFIX.finditer(text):
-            end = suffix.start()
-            for stem in (text[max(0, end - 2) : end], text[max(0, end - 3) : end]):
-                if len(stem) >= 2 and stem in places and stem not in asked:
-                    return True
-        return False
+                          + (0.03 if unit.kind == "entry" else 0.0) + (0.02 if unit.key.endswith("#0") else 0.0)
+                          + 0.05 * candidate.bm25)
 
     def candidates(self, query: Query) -> list[Candidate]:
-        ranked = self.index.score(query.bm25_terms, CANDIDATES, self.impact_limit)
+        grams = dict.fromkeys(query.bm25_terms, 1.0)
+        words = {word: 1.5 for word in query.words if len(word) >= 2}
+        for word in list(words):
+            for form in self.analyzer.synonyms.get(word, ()):
+                words.setdefault(form, 1.0)
+        ranked = self.index.search(words, grams, CANDIDATES)
         if not ranked:
             return []
         top = ranked[0][1] or 1.0
         found = [Candidate(self.index.units[number], score / top) for number, score in ranked]
         for candidate in found:
             self._assess(candidate, query)
-            candidate.rank += 0.05 * candidate.bm25
         found.sort(key=lambda c: c.rank, reverse=True)
         return found
 
@@ -202,41 +217,71 @@ class Engine:
         if not question.strip():
             return Answer(False, strings.EMPTY_QUESTION, 0, suggestions=strings.DEFAULT_SUGGESTIONS,
                           reason="empty")
-        query = self.analyzer.analyse(question)
+        if not _WORDS.search(question):
+            return self._localise(question, Answer(False, strings.NOT_A_QUESTION, 0,
+                                                   suggestions=strings.DEFAULT_SUGGESTIONS, reason="not_question"))
+        query = self.analyzer.analyse(question, self.today())
         if not query.words:
             return self._localise(question, Answer(False, strings.NO_CONTENT, 0,
                                                    suggestions=strings.DEFAULT_SUGGESTIONS, reason="empty"))
-        found = self.candidates(query)
-        best = found[0] if found else None
-        if best is None or best.confidence < SUGGEST_AT:
-            # Weak candidates make poor suggestions; offer questions we know we answer well.
-            reply = Answer(False, strings.UNKNOWN, round(100 * best.confidence) if best else 0,
-                           suggestions=strings.DEFAULT_SUGGESTIONS, reason="unknown")
-            return self._localise(question, reply)
-        if best.confidence < ANSWER_AT or best.evidence < MIN_EVIDENCE:
-            reply = Answer(False, strings.UNSURE, round(100 * best.confidence),
-                           suggestions=self._suggestions(found, exclude=None), reason="unsure")
-            return self._localise(question, reply)
-        text = best.answer
-        rivals = [c for c in found[1:] if c.rank >= best.rank - NEAR_TIE and c.confidence >= ANSWER_AT]
-        reply = Answer(True, text, min(100, round(100 * best.confidence)), (best.unit.source,),
-                       self._suggestions(rivals, exclude=best.unit) if rivals else ())
-        return self._localise(question, reply)
+        return self._localise(question, self._decide(query, self.candidates(query)))
+
+    def _decide(self, query: Query, found: list[Candidate]) -> Answer:
+        fitting = [c for c in found if not c.missing]
+        best = fitting[0] if fitting else None
+        sure = (best is not None and best.confidence >= ANSWER_AT and best.topic >= TOPIC_AT
+                and best.evidence >= MIN_EVIDENCE)
+        pointer = self._pointer(query)
+        if pointer is not None and not (sure and best is not None and best.confidence >= POINTER_YIELDS_AT):
+            return Answer(False, f"{strings.POINTER_HEAD}{pointer.answer}", 0, (pointer.source,), reason="pointer")
+        if sure and best is not None:
+            rivals = [c for c in fitting[1:] if c.rank >= best.rank - NEAR_TIE and c.confidence >= ANSWER_AT]
+            differing = [c for c in rivals if _open_difference(best.unit, c.unit, query)]
+            if differing:
+                labels = self._labels([best, *differing], with_slots=True)
+                return Answer(False, strings.AMBIGUOUS, round(100 * best.confidence), suggestions=labels,
+                              reason="ambiguous")
+            slots = best.unit.slots
+            text = date_relative_words(best.answer, slots.page_year if slots else None)
+            return Answer(True, text, min(100, round(100 * best.confidence)), (best.unit.source,),
+                          self._labels([c for c in rivals if c.unit.label != best.unit.label]))
+        # The topic is known but not for the asked year or place: say which ones are.
+        elsewhere = [c for c in found if c.missing and c.topic >= ANSWER_AT]
+        if elsewhere and query.topic_weight:
+            known = "、".join(dict.fromkeys(_slot_label(c.unit) for c in elsewhere[:4] if _slot_label(c.unit)))
+            asked = _asked_label(query)
+            if known and asked:
+                text = strings.NO_RECORD.format(asked=asked, known=known)
+                return Answer(False, text, round(100 * elsewhere[0].topic), reason="no_record",
+                              suggestions=self._labels(elsewhere, with_slots=True))
+        if best is not None and best.confidence >= SUGGEST_AT:
+            return Answer(False, strings.UNSURE, round(100 * best.confidence), suggestions=self._labels(fitting),
+                          reason="unsure")
+        return Answer(False, strings.UNKNOWN, round(100 * best.confidence) if best else 0,
+                      suggestions=strings.DEFAULT_SUGGESTIONS, reason="unknown")
+
+    def _pointer(self, query: Query) -> Pointer | None:
+        """The first pointer one of whose keywords the question uses."""
+        for pointer, keywords in self.pointers:
+            if any(keyword in query.text for keyword in keywords):
+                return pointer
+        return None
 
     def guesses(self, question: str, limit: int = 3) -> list[tuple[str, str]]:
         """The curated entries closest to a question, even below the answer threshold: what an admin
         may attach an unanswered question to. (entry id, title) pairs, best first."""
-        query = self.analyzer.analyse(clean_control(question or ""))
+        query = self.analyzer.analyse(clean_control(question or ""), self.today())
         found = [c.unit for c in self.candidates(query) if c.unit.kind == "entry"] if query.words else []
         return [(unit.key, unit.title) for unit in found[:limit]]
 
-    def _suggestions(self, found: list[Candidate], exclude: Unit | None, limit: int = 3) -> tuple[str, ...]:
+    @staticmethod
+    def _labels(found: list[Candidate], limit: int = 3, with_slots: bool = False) -> tuple[str, ...]:
+        """Suggestion texts; with slots, each names what sets it apart (2017年 江西省: …)."""
         titles: list[str] = []
         for candidate in found:
-            unit = candidate.unit
-            if exclude is not None and (unit.key == exclude.key or unit.title == exclude.title):
-                continue
-            label = unit.label
+            label = candidate.unit.label
+            if with_slots and (slots := _slot_label(candidate.unit)) and slots not in label:
+                label = f"{slots}：{label}"
             if label and label not in titles:
                 titles.append(label)
             if len(titles) == limit:
@@ -248,7 +293,53 @@ class Engine:
         if not is_traditional(question):
             return answer
         sources = tuple(
-            Source(to_traditional(s.title), to_traditional(s.origin), s.date, s.url, s.article) for s in answer.sources
+            Source(to_traditional(s.title), to_traditional(s.origin), s.date, s.url, s.article, s.kind)
+            for s in answer.sources
         )
         return Answer(answer.matched, in_script_of(question, answer.answer), answer.score, sources,
                       tuple(to_traditional(s) for s in answer.suggestions), answer.reason)
+
+
+def _covers(scope: tuple[Place, ...], named: frozenset[str], asked: Place) -> bool:
+    """A unit answers for an asked place when it is about that place, or about a place inside it and
+    names the asked place itself (a 金华 award is not a 浙江 provincial one)."""
+    return any(place.within(asked) and (place.level == asked.level or asked.code in named) for place in scope)
+
+
+def _shown_missing(shown: str, unit: Unit, query: Query) -> list[str]:
+    """The sentences actually shown must not speak of another year, or of a place when the whole
+    country was asked about: a national entry's aside about one province is not a national fact."""
+    missing = []
+    if query.years:
+        stated = written_years(shown) | relative_years(shown, unit.slots.page_year if unit.slots else None)
+        if stated and not query.years <= stated:
+            missing.extend(f"{year}年" for year in sorted(query.years - stated))
+    if query.national and not is_national(shown) and Gazetteer.shared().find(shown):
+        missing.append(strings.NATIONAL_LABEL)
+    return missing
+
+
+def _slot_label(unit: Unit) -> str:
+    return unit.slots.describe() if unit.slots else ""
+
+
+def _asked_label(query: Query) -> str:
+    parts = [f"{year}年" for year in sorted(query.years)]
+    parts.extend(group[0].name for group in query.places)
+    if query.national:
+        parts.append(strings.NATIONAL_LABEL)
+    return "".join(parts)
+
+
+def _open_difference(first: Unit, second: Unit, query: Query) -> bool:
+    """Two fitting units differ in something the question left open: a year when none was asked, a
+    place when none was named."""
+    a, b = first.slots, second.slots
+    if a is None or b is None:
+        return False
+    if not query.years and a.years and b.years and not (a.years & b.years):
+        return True
+    if query.places or query.national or not a.scope or not b.scope:
+        return False
+    # Nested places are one topic seen at two levels (益阳 is in 湖南), not two different ones.
+    return not any(x.within(y) or y.within(x) for x in a.scope for y in b.scope)

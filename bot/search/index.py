@@ -1,28 +1,26 @@
-"""An inverted index over character bigrams with BM25 weights, and the corpus statistics the query
-analysis needs (document frequencies, which characters each pinyin syllable stands for).
+"""Retrieval and corpus statistics.
 
-Bigrams rather than words are indexed: they need no segmentation (fast to build at 100k passages)
-and are robust to the segmenter splitting a query differently from a page. Words come in at query
-time, where jieba runs on a few characters only.
+Candidates come from a tantivy (compiled BM25) index holding two views of every unit: its words as
+the segmenter cuts them, and its character bigrams, which need no segmentation and so survive a
+question cut differently from a page. The Python side keeps only what the question analysis needs:
+document frequencies of bigrams and which characters each pinyin syllable stands for.
 """
 
 from __future__ import annotations
 
-import heapq
 import math
 import re
-from array import array
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from collections.abc import Callable
 
+import tantivy
 from pypinyin import lazy_pinyin
 
 from bot.knowledge.model import Snapshot
 from bot.search.units import Unit, build_units
 from bot.text import cjk_bigrams
 
-BM25_K1 = 1.2
-BM25_B = 0.75
+_INDEXED_WORD = re.compile(r"[0-9a-z\u3400-\u9fff]")
 _ASCII_TOKEN = re.compile(r"[a-z]+|\d+(?:\.\d+)?")
 _CJK_CHAR = re.compile(r"[\u3400-\u9fff]")
 QUESTION_CHARS = "谁哪什么几吗呢多少时候里儿怎样是的了有在年月日"
@@ -34,48 +32,53 @@ def index_terms(text: str) -> list[str]:
     return cjk_bigrams(text) + _ASCII_TOKEN.findall(text)
 
 
-@dataclass
-class Postings:
-    units: array  # unit numbers, ascending
-    weights: array  # BM25 weight of the term in each unit
-
-
 class SearchIndex:
     """Immutable once built; a new snapshot gets a new index, swapped in whole."""
 
-    def __init__(self, snapshot: Snapshot) -> None:
+    def __init__(self, snapshot: Snapshot, segment: Callable[[str], list[str]]) -> None:
         self.snapshot = snapshot
         self.units: list[Unit]
         self.contexts: list[str]
         self.units, self.contexts = build_units(snapshot)
         self.size = len(self.units)
         self.df: dict[str, int] = {}
-        self.postings: dict[str, Postings] = {}
-        self.impact: dict[str, Postings] = {}  # truncated postings of very common terms, made on first use
-        self._build_postings()
         self.chars_by_syllable: dict[str, list[str]] = {}
         self.char_weight: dict[str, int] = {}
+        self._build(segment)
         self._build_pinyin_map()
 
-    def _build_postings(self) -> None:
-        lengths: list[int] = []
-        unit_lists: dict[str, array] = defaultdict(lambda: array("i"))
-        tf_lists: dict[str, array] = defaultdict(lambda: array("H"))
+    def _build(self, segment: Callable[[str], list[str]]) -> None:
+        df: Counter[str] = Counter()
+        builder = tantivy.SchemaBuilder()
+        builder.add_text_field("words", tokenizer_name="whitespace")  # already normalised and segmented
+        builder.add_text_field("grams", tokenizer_name="whitespace")
+        builder.add_unsigned_field("unit", stored=True)
+        self.schema = builder.build()
+        self.tantivy = tantivy.Index(self.schema)  # in memory
+        writer = self.tantivy.writer(num_threads=1)
         for number, unit in enumerate(self.units):
-            terms = index_terms(unit.text)
-            lengths.append(len(terms))
-            for term, count in Counter(terms).items():
-                unit_lists[term].append(number)
-                tf_lists[term].append(min(count, 65535))
-        average = (sum(lengths) / len(lengths)) if lengths else 1.0
-        norms = [BM25_K1 * (1 - BM25_B + BM25_B * length / average) for length in lengths]
-        for term, units in unit_lists.items():
-            df = len(units)
-            self.df[term] = df
-            idf = self.idf(df)
-            tfs = tf_lists[term]
-            weights = array("f", (idf * tf * (BM25_K1 + 1) / (tf + norms[u]) for u, tf in zip(units, tfs, strict=True)))
-            self.postings[term] = Postings(units, weights)
+            grams = index_terms(unit.text)
+            df.update(set(grams))
+            words = [word for word in segment(unit.text) if _INDEXED_WORD.search(word)]
+            writer.add_document(tantivy.Document(words=" ".join(words), grams=" ".join(grams), unit=number))
+        writer.commit()
+        writer.wait_merging_threads()
+        self.tantivy.reload()
+        self.searcher = self.tantivy.searcher()
+        self.df = dict(df)
+
+    def search(self, words: dict[str, float], grams: dict[str, float], limit: int) -> list[tuple[int, float]]:
+        """The best `limit` units by BM25 over both views, each term boosted by its query weight."""
+        should = tantivy.Occur.Should
+        clauses = [
+            (should, tantivy.Query.boost_query(tantivy.Query.term_query(self.schema, field, term), boost))
+            for field, terms in (("words", words), ("grams", grams))
+            for term, boost in terms.items() if term and not any(c.isspace() for c in term)
+        ]
+        if not clauses:
+            return []
+        hits = self.searcher.search(tantivy.Query.boolean_query(clauses), limit=limit, count=False).hits
+        return [(self.searcher.doc(address)["unit"][0], score) for score, address in hits]
 
     def _build_pinyin_map(self) -> None:
         """Which corpus characters each toneless syllable can stand for, most frequent first."""
@@ -112,28 +115,3 @@ class SearchIndex:
         if not terms:
             return min((self.char_weight.get(char, 0) for char in phrase), default=0)
         return min(self.df.get(term, 0) for term in terms)
-
-    def score(self, terms: dict[str, float], limit: int, impact_limit: int) -> list[tuple[int, float]]:
-        """Top units by summed BM25 over weighted query terms. A term in more than `impact_limit`
-        units contributes only its `impact_limit` highest-weighted postings (impact ordering), so a
-        query costs the same at 100k passages as at 10k, and a question made only of common words
-        (质量月) still finds candidates."""
-        totals: dict[int, float] = defaultdict(float)
-        for term, query_weight in terms.items():
-            postings = self.postings.get(term)
-            if postings is None:
-                continue
-            if len(postings.units) > impact_limit:
-                postings = self._top_impact(term, postings, impact_limit)
-            for unit, weight in zip(postings.units, postings.weights, strict=True):
-                totals[unit] += weight * query_weight
-        best = heapq.nlargest(limit, totals, key=totals.__getitem__)
-        return [(unit, totals[unit]) for unit in best]
-
-    def _top_impact(self, term: str, postings: Postings, size: int) -> Postings:
-        cached = self.impact.get(term)
-        if cached is None or len(cached.units) != size:
-            best = heapq.nlargest(size, zip(postings.weights, postings.units, strict=True))
-            cached = Postings(array("i", (unit for _, unit in best)), array("f", (weight for weight, _ in best)))
-            self.impact[term] = cached
-        return cached

@@ -7,6 +7,7 @@ typos (the commonest kind with a pinyin input method) -> weight words by rarity 
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import re
 from collections.abc import Iterable
@@ -14,27 +15,21 @@ from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from pathlib import Path
 
+import cn2an
 import jieba
 from pypinyin import lazy_pinyin
 
+from bot.knowledge.model import Lexicon
 from bot.search.index import SearchIndex, index_terms
-from bot.search.lexicon import (
-    ASKED_KINDS,
-    CHINESE_DIGITS,
-    CUE_PATTERNS,
-    FRAME_WORDS,
-    QUESTION_WORDS,
-    STOPWORDS,
-    SYNONYM_GROUPS,
-    TITLES,
-)
+from bot.search.slots import Gazetteer, Place, has_relative_year, is_national, relative_years, written_years
 from bot.text import MAX_QUERY_CHARS, normalise, pinyin_initials
 
 _LATIN_RUN = re.compile(r"[a-z]+(?:[ '][a-z]+)*")
 _CJK_WORD = re.compile(r"^[\u3400-\u9fff]+$")
-_YEAR = re.compile(r"(?<!\d)((?:19|20)\d\d)(?!\d)")
 _CONTENT = re.compile(r"[\w\u3400-\u9fff]")
-NATIONAL = frozenset({"中国", "全国", "我国", "国家", "中华", "中华人民共和国"})
+_SMALL_NUMBER = re.compile("[一二两三四五六七八九十]+")
+# "哪六大…", "哪三个…": asking for a list of a stated size, whatever the numeral.
+_COUNTED_LIST = re.compile(r"哪[一二两三四五六七八九十\d]+[个项大条种类]")
 SINGLE_CHAR_WEIGHT = 0.6
 MAX_SYLLABLE = 6
 
@@ -48,24 +43,35 @@ def standing_domain_words() -> frozenset[str]:
 
 
 @lru_cache(maxsize=1)
-def _dictionary_tags() -> tuple[frozenset[str], frozenset[str]]:
-    """From jieba's own dictionary, read once when first needed: place names (tag ns), and all
-    proper nouns (ns, nr, nz, nt), since jieba tags some cities as person or other names."""
-    path = Path(jieba.__file__).with_name("dict.txt")
-    places: set[str] = set()
-    proper: set[str] = set()
-    with path.open(encoding="utf-8") as handle:
-        for line in handle:
-            parts = line.split()
-            if len(parts) == 3 and 2 <= len(parts[0]) <= 6 and parts[2] in ("ns", "nr", "nz", "nt"):
-                proper.add(parts[0])
-                if parts[2] == "ns":
-                    places.add(parts[0])
-    return frozenset(places - NATIONAL), frozenset(proper - NATIONAL)
+def _base_tokenizer() -> jieba.Tokenizer:
+    """jieba's dictionary, loaded once per process; each engine gets a copy with its own words."""
+    tokenizer = jieba.Tokenizer()
+    tokenizer.initialize()
+    return tokenizer
 
 
-def place_names() -> frozenset[str]:
-    return _dictionary_tags()[0]
+def make_tokenizer(words: Iterable[str]) -> jieba.Tokenizer:
+    """A segmenter that keeps the knowledge's own terms whole."""
+    base = _base_tokenizer()
+    tokenizer = jieba.Tokenizer()
+    tokenizer.FREQ = dict(base.FREQ)
+    tokenizer.total = base.total
+    tokenizer.initialized = True
+    for word in words:
+        tokenizer.add_word(word, freq=20000)
+    return tokenizer
+
+
+def cue_patterns(lexicon: Lexicon) -> dict[str, re.Pattern[str]]:
+    """One matcher per kind of fact asked for, from the lexicon's word lists (literal words only, so
+    matching stays linear whatever an admin writes)."""
+    patterns = {
+        kind: re.compile("|".join(re.escape(word) for word in sorted(words, key=len, reverse=True)))
+        for kind, words in lexicon.asked if words
+    }
+    if "list" in patterns:
+        patterns["list"] = re.compile(f"{patterns['list'].pattern}|{_COUNTED_LIST.pattern}")
+    return patterns
 
 
 @dataclass
@@ -74,14 +80,17 @@ class Query:
     words: dict[str, float]  # content word -> weight
     bm25_terms: dict[str, float]
     cues: set[str] = field(default_factory=set)
-    years: list[str] = field(default_factory=list)
-    places: list[str] = field(default_factory=list)
+    years: set[int] = field(default_factory=set)  # asked years, relative ones resolved
+    places: list[tuple[Place, ...]] = field(default_factory=list)  # each name read as any of its places
     corrections: list[tuple[str, str]] = field(default_factory=list)
     patterns: dict[str, re.Pattern[str]] = field(default_factory=dict)
     # Names of things (places, years, numbers, names the segmenter did not know, domain terms): the
     # words a page states once and then means throughout, so they count anywhere on the page.
     anchors: set[str] = field(default_factory=set)
     parts: dict[str, list[str]] = field(default_factory=dict)  # sub-words of long words
+    national: bool = False  # asks about the whole country (全国, 国家 …) and names no place
+    relative: bool = False  # said 今年/去年/本届 …
+    slot_words: set[str] = field(default_factory=set)  # the words that state a year or a place
 
     def found(self, word: str, text: str) -> bool:
         """Whether a content word, or a word meaning the same, occurs in normalised text. A long
@@ -96,20 +105,29 @@ class Query:
     def total_weight(self) -> float:
         return sum(self.words.values())
 
+    @cached_property
+    def topic_weight(self) -> float:
+        """Weight of what is asked about, leaving out the words that only state a year or place."""
+        return sum(weight for word, weight in self.words.items() if word not in self.slot_words)
+
 
 class QueryAnalyzer:
-    def __init__(self, index: SearchIndex, domain_words: Iterable[str]) -> None:
+    def __init__(self, index: SearchIndex, tokenizer: jieba.Tokenizer, domain_words: set[str],
+                 lexicon: Lexicon) -> None:
         self.index = index
-        self.tokenizer = jieba.Tokenizer()
-        self.tokenizer.initialize()
-        self.domain_words = {word for word in (*domain_words, *standing_domain_words()) if 2 <= len(word) <= 12}
-        for word in self.domain_words:
-            self.tokenizer.add_word(word, freq=20000)
+        self.tokenizer = tokenizer
+        self.domain_words = domain_words
+        self.lexicon = lexicon
+        self.cues = cue_patterns(lexicon)
+        self.synonyms: dict[str, set[str]] = {}
+        for group in lexicon.synonyms:
+            for word in group:
+                self.synonyms.setdefault(word, set()).update(group)
         self.by_initials: dict[str, str] = {}
         for word in sorted(self.domain_words, key=lambda w: -index.phrase_df(w)):
             if _CJK_WORD.match(word) and len(word) >= 2:
                 self.by_initials.setdefault(pinyin_initials(word), word)
-        self.places = place_names()
+        self.gazetteer = Gazetteer.shared()
 
     # --- Latin pinyin -------------------------------------------------------------------------
     def _syllables(self, run: str) -> list[str] | None:
@@ -151,7 +169,7 @@ class QueryAnalyzer:
             run = re.sub(r"[ ']", "", typed)
             if len(run) < 2 or self.index.term_df(run) > 0:
                 return None  # a Latin word the knowledge itself uses
-            return self._from_pinyin(run) or self.by_initials.get(run)
+            return self.gazetteer.by_pinyin(run) or self._from_pinyin(run) or self.by_initials.get(run)
 
         def replace(match: re.Match[str]) -> str:
             typed = match.group(0)
@@ -187,7 +205,7 @@ class QueryAnalyzer:
 
     def _digit_variant(self, word: str) -> str | None:
         """六大 -> 6大: pages write small numbers either way."""
-        variant = "".join(CHINESE_DIGITS.get(char, char) for char in word)
+        variant = _SMALL_NUMBER.sub(lambda m: str(cn2an.cn2an(m.group(0), "smart")), word)
         return variant if variant != word and self.index.phrase_df(variant) > 0 else None
 
     def _guessed(self, word: str) -> bool:
@@ -201,12 +219,12 @@ class QueryAnalyzer:
         if not self._guessed(word):
             for head, tail in ((word[:-1], word[-1:]), (word[1:], word[:1])):
                 if len(head) >= 2 and self.index.phrase_df(head) > 0:
-                    return [head] if tail in STOPWORDS else [head, tail]
+                    return [head] if tail in self.lexicon.stopwords else [head, tail]
             return None
         for cut in range(1, len(word)):
             left, right = word[:cut], word[cut:]
-            if all(part in STOPWORDS or self.index.phrase_df(part) > 0 for part in (left, right)):
-                return [part for part in (left, right) if part not in STOPWORDS]
+            if all(part in self.lexicon.stopwords or self.index.phrase_df(part) > 0 for part in (left, right)):
+                return [part for part in (left, right) if part not in self.lexicon.stopwords]
         return None
 
     def _resolve(self, token: str, corrections: list[tuple[str, str]]) -> list[str]:
@@ -220,10 +238,10 @@ class QueryAnalyzer:
                 if fixed:
                     corrections.append((token, fixed))
                     return [fixed]
-        if glued or (len(token) == 2 and any(char in STOPWORDS for char in token)):
+        if glued or (len(token) == 2 and any(char in self.lexicon.stopwords for char in token)):
             # Two characters glued together by guesswork ("人去"), or a content character with a
             # function word ("奖给"), are two words.
-            return [char for char in token if char not in STOPWORDS]
+            return [char for char in token if char not in self.lexicon.stopwords]
         return self._split_unknown(token) or [token]
 
     # --- Weights ------------------------------------------------------------------------------
@@ -236,10 +254,12 @@ class QueryAnalyzer:
     def _content_words(self, text: str, corrections: list[tuple[str, str]]) -> dict[str, float]:
         words: dict[str, float] = {}
         previous = ""
+        lexicon = self.lexicon
+        skipped = lexicon.stopwords | lexicon.frame_words
         for token in self.tokenizer.lcut(text):
-            token, asked_kind = token.strip(), previous in QUESTION_WORDS and token in ASKED_KINDS
+            token, asked_kind = token.strip(), previous in lexicon.question_words and token in lexicon.asked_kinds
             previous = token or previous
-            if not token or not _CONTENT.search(token) or token in STOPWORDS or token in FRAME_WORDS or asked_kind:
+            if not token or not _CONTENT.search(token) or token in skipped or asked_kind:
                 continue
             if len(token) < 2:
                 words[token] = self.weight(token)
@@ -248,11 +268,11 @@ class QueryAnalyzer:
                 words[word] = self.weight(word)
         return words
 
-    def analyse(self, question: str) -> Query:
+    def analyse(self, question: str, today: dt.date | None = None) -> Query:
         text = normalise(question)[:MAX_QUERY_CHARS]
         corrections: list[tuple[str, str]] = []
         text = self._convert_latin(text, corrections)
-        cues = {name for name, pattern in CUE_PATTERNS.items() if pattern.search(text)}
+        cues = {name for name, pattern in self.cues.items() if pattern.search(text)}
         latin = len(corrections)
         words = self._content_words(text, corrections)
         if len(corrections) > latin:
@@ -264,41 +284,45 @@ class QueryAnalyzer:
         for word in words:
             for term in index_terms(word):
                 bm25_terms[term] = bm25_terms.get(term, 0.0) + 1.0
-        years = _YEAR.findall(text)
-        places = [word for word in words if self._is_place(word)]
+        years = written_years(text) | relative_years(text, today.year if today else None)
+        found_places = self.gazetteer.find(text)
+        places = self._place_groups(found_places)
+        place_forms = {form for place in found_places for form in (place.name, place.short)}
+        slot_words = {
+            word for word in words
+            if any(word in form or form in word for form in place_forms) or written_years(word) & years
+        }
         patterns = {word: pattern for word in words if (pattern := self._pattern(word, text))}
         anchors = {
             word for word in words
-            if word in places or word in self.domain_words or any(c.isdigit() for c in word)
+            if word in slot_words or word in self.domain_words or any(c.isdigit() for c in word)
             or (len(word) >= 2 and self._guessed(word))
         }
         parts = {word: self._parts(word) for word in words if len(word) >= 4 and _CJK_WORD.match(word)}
         return Query(text, words, bm25_terms, cues, years, places, corrections, patterns, anchors,
-                     {word: found for word, found in parts.items() if len(found) > 1})
+                     {word: found for word, found in parts.items() if len(found) > 1},
+                     national=not places and is_national(text), relative=has_relative_year(text),
+                     slot_words=slot_words)
+
+    @staticmethod
+    def _place_groups(places: list[Place]) -> list[tuple[Place, ...]]:
+        """Places named in a question, one group per name (朝阳 is several places); a place inside
+        another named one narrows it (湖南郴州 asks about 郴州)."""
+        groups: dict[str, list[Place]] = {}
+        for place in places:
+            groups.setdefault(place.short, []).append(place)
+        result = [tuple(group) for group in groups.values()]
+        return [g for g in result if not any(o is not g and any(x.within(p) and x.level != p.level
+                                                                  for x in o for p in g) for o in result)]
 
     def _parts(self, word: str) -> list[str]:
         """The dictionary words inside a long word: 质量月活动 -> 质量, 质量月, 活动."""
         return [part for part in self.tokenizer.cut_for_search(word, HMM=False) if part != word]
 
-    def _is_place(self, word: str) -> bool:
-        """A place name: in jieba's gazetteer, or a proper noun (or unknown word) that the pages
-        write with an administrative suffix (金华 -> 金华市; but not 按照 in 按照市委…)."""
-        if word in self.places:
-            return True
-        if not (2 <= len(word) <= 4 and _CJK_WORD.match(word)) or word[-1] in "省市县区":
-            return False
-        if self.tokenizer.FREQ.get(word, 0) > 0 and word not in _dictionary_tags()[1]:
-            return False
-        return any(self.index.phrase_df(word + suffix) > 0 for suffix in "省市县区")
-
-    @staticmethod
-    def _pattern(word: str, text: str) -> re.Pattern[str] | None:
+    def _pattern(self, word: str, text: str) -> re.Pattern[str] | None:
         """A matcher for words with synonyms or titles; plain words are matched as substrings."""
-        forms = {word}
-        for group in SYNONYM_GROUPS:
-            if word in group:
-                forms.update(group)
-        titled = word.endswith(TITLES) and f"副{word}" not in text
+        forms = {word} | self.synonyms.get(word, set())
+        titled = bool(self.lexicon.titles) and word.endswith(self.lexicon.titles) and f"副{word}" not in text
         if len(forms) == 1 and not titled:
             return None
         alternation = "|".join(re.escape(form) for form in sorted(forms, key=len, reverse=True))

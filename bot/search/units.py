@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 
 from bot.knowledge.model import Article, Entry, Snapshot, Source
+from bot.search.slots import NATIONAL, Gazetteer, Place, is_national, relative_years, written_years, year_of
 from bot.text import normalise
 
 PASSAGE_CHARS = 200
@@ -30,6 +31,49 @@ class Unit:
     source: Source
     label: str  # how the unit is offered as a suggestion: an entry's question, else its title
     phrasings: tuple[str, ...] = ()
+    slots: UnitSlots | None = None
+
+
+@dataclass(frozen=True)
+class UnitSlots:
+    """What a unit is about, read once at load time: the years it speaks of, and its scope, the
+    places it is about (empty: national or unknown)."""
+
+    years: frozenset[int]  # written in the unit, or its page's year when the unit names none
+    page_year: int | None
+    scope: tuple[Place, ...]
+    named: frozenset[str]  # codes of every place named in the unit's own text
+    national: bool  # the unit speaks of the whole country: 全国, 国务院, … or an entry of region 全国
+
+    def describe(self) -> str:
+        """The slot values as shown to admins and on suggestion buttons: 2017年 江西省."""
+        year = self.page_year if self.page_year in self.years else max(self.years, default=None)
+        parts = [f"{year}年"] if year else []
+        parts.extend(place.name for place in self.scope[:2])
+        if self.national and not self.scope:
+            parts.append("全国")
+        return " ".join(parts)
+
+
+def read_slots(own_text: str, page_year: int | None, page_places: tuple[Place, ...],
+               extra_years: tuple[int, ...] = (), current: tuple[Place, ...] = ()) -> UnitSlots:
+    """Slots of a unit from its own text, falling back for what it leaves open on the place the
+    page was last speaking of (`current`) and the page itself. A place counts as named only when
+    the unit or its page's title writes it, never when it is only carried over."""
+    gazetteer = Gazetteer.shared()
+    own_places = tuple(gazetteer.find(own_text))
+    years = written_years(own_text) | relative_years(own_text, page_year) | set(extra_years)
+    if not years and page_year is not None:
+        years = {page_year}
+    scope = own_places or current or page_places
+    named = {p.code for p in (*own_places, *page_places)}
+    return UnitSlots(frozenset(years), page_year, _narrowest(scope), frozenset(named), is_national(own_text))
+
+
+def _narrowest(places: tuple[Place, ...]) -> tuple[Place, ...]:
+    """Drops a place when a narrower place inside it is also named: a passage naming 湖南省 and
+    郴州 is about both, but a region written 浙江省金华市 is about 金华."""
+    return tuple(p for p in places if not any(o is not p and o.within(p) and o.level != p.level for o in places))
 
 
 def split_sentences(paragraph: str) -> list[str]:
@@ -72,11 +116,24 @@ def build_units(snapshot: Snapshot) -> tuple[list[Unit], list[str]]:
         supporting = [s for paragraph in entry.details.splitlines() for s in split_sentences(paragraph)]
         supporting.extend(dict(entry.extra).get("key_points", ()))
         units.append(Unit("entry", entry.id, entry.title, (entry.answer, *supporting), text,
-                          len(contexts) - 1, entry.source, entry.question or entry.title, phrasings))
+                          len(contexts) - 1, entry.source, entry.question or entry.title, phrasings,
+                          entry_slots(entry)))
     for article in snapshot.articles:
         units.extend(article_units(article, len(contexts)))
         contexts.append(article_context(article))
     return units, contexts
+
+
+def entry_slots(entry: Entry) -> UnitSlots:
+    """An entry's scope is its region (全国 or a place); its years are those it states."""
+    gazetteer = Gazetteer.shared()
+    own = normalise(" ".join((entry.title, entry.question, entry.answer, entry.details, entry.extra_text())))
+    year = entry.year or year_of(entry.date)
+    region = normalise(entry.region)
+    places = _narrowest(tuple(gazetteer.find(region)))
+    slots = read_slots(own, year, places, (year,) if year else ())
+    national = not places and (region == NATIONAL or slots.national)
+    return UnitSlots(slots.years, year, places, slots.named, national)
 
 
 def article_context(article: Article) -> str:
@@ -85,10 +142,16 @@ def article_context(article: Article) -> str:
 
 
 def article_units(article: Article, context: int) -> list[Unit]:
+    page_year = year_of(article.source.date) or min(written_years(normalise(article.title)), default=None)
+    page_places = _narrowest(tuple(Gazetteer.shared().find(normalise(article.title))))
     units: list[Unit] = []
+    current: tuple[Place, ...] = ()  # the place the page last named: it is meant until another is
     for paragraph in article.paragraphs:
         for group in _passages(paragraph):
             key = f"{article.id}#{len(units)}"
-            units.append(Unit("passage", key, article.title, tuple(group), normalise("".join(group)),
-                              context, article.source, article.title))
+            text = normalise("".join(group))
+            slots = read_slots(text, page_year, page_places, current=current)
+            current = slots.scope or current
+            units.append(Unit("passage", key, article.title, tuple(group), text, context, article.source,
+                              article.title, (), slots))
     return units
