@@ -28,7 +28,8 @@ from tests.scoring import judge
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data"
-HELD_OUT = {"frozen-2026-12-03": DATA / "frozen-2026-12-03" / "questions.jsonl"}
+HELD_OUT = {"frozen-2026-12-03": DATA / "frozen-2026-12-03" / "questions.jsonl",
+            "frozen-sources": DATA / "frozen-sources-2026-12-03" / "questions.jsonl"}
 TUNING = {"dev": DATA / "dev.jsonl", "holdout": DATA / "holdout" / "questions.jsonl",
           "holdout2": DATA / "holdout2" / "questions.jsonl"}
 DEFAULT_TODAY = dt.date(2026, 12, 3)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import logging
 import os
 import sys
 import time
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
@@ -16,7 +18,10 @@ from bot.curation import KnowledgeManager, UploadRefused, target_path
 from bot.faces.console import run_console
 from bot.faces.plain import render
 from bot.knowledge.loader import load_folder
-from bot.search.engine import Engine
+from bot.knowledge.model import Snapshot
+from bot.search.engine import Engine, today_in_china
+from bot.search.slots import LEVEL_NAMES
+from bot.search.units import build_units
 from bot.services import Assistant, FloodGuard, KnowledgeBase, Roles, SuggestionBook
 from bot.settings import SettingsError, load_settings, read_env_file
 from bot.store.repositories import Store
@@ -50,14 +55,14 @@ def default_knowledge_dir() -> Path:
     return Path(os.environ.get("QBOT_KNOWLEDGE_DIR", "knowledge"))
 
 
-def build_engine(folder: Path, err: TextIO) -> Engine:
+def build_engine(folder: Path, err: TextIO, today: dt.date | None = None) -> Engine:
     """Loads what is valid and warns about the rest: one bad file must not take the answers down."""
     started = time.perf_counter()
     result = load_folder(folder)
     if result.problems:
         print(f"警告：{len(result.problems)} 个知识文件问题，已跳过（运行 `python run_bot.py kb check` 查看）",
               file=err)
-    engine = Engine(result.snapshot)
+    engine = Engine(result.snapshot, today=(lambda: today) if today else today_in_china)
     log.info("knowledge %s loaded and indexed in %.2fs (%d units)", result.snapshot.version,
              time.perf_counter() - started, engine.index.size)
     return engine
@@ -72,7 +77,43 @@ def cmd_kb_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         return 1
     counts = result.snapshot.counts()
     print("ok: " + ", ".join(f"{count} {kind}" for kind, count in counts.items()), file=out)
+    sources = source_summary(result.snapshot)
+    print(f"sources: {sources['addresses']} distinct addresses; by kind: "
+          + ", ".join(f"{kind} {count}" for kind, count in sources["kinds"].items()), file=out)
+    if args.explain:
+        explain(result.snapshot, args.explain, out)
     return 0
+
+
+def source_summary(snapshot: Snapshot) -> dict:
+    """Distinct source addresses and entries per source kind (unknown when an entry does not say)."""
+    sources = [entry.source for entry in snapshot.entries] + [pointer.source for pointer in snapshot.pointers]
+    kinds = Counter(source.kind or "unknown" for source in sources)
+    return {"addresses": len({source.url for source in sources if source.url}), "kinds": dict(kinds.most_common())}
+
+
+def explain(snapshot: Snapshot, name: str, out: TextIO) -> None:
+    """What the bot understood of one file: each unit's years, places (with level) and kind."""
+    wanted = Path(name).name
+    units, _ = build_units(snapshot)
+    shown = 0
+    for unit in units:
+        path = unit.source.article if unit.kind == "passage" else None
+        entry = next((e for e in snapshot.entries if e.id == unit.key), None) if unit.kind == "entry" else None
+        if (entry is None or Path(entry.path).name != wanted) and path != wanted:
+            continue
+        slots = unit.slots
+        if slots is None:
+            continue
+        places = "、".join(f"{place.name}（{LEVEL_NAMES[place.level]}）" for place in slots.scope)
+        scope = places or ("全国" if slots.national else "未识别")
+        years = "、".join(str(year) for year in sorted(slots.years)) or "未识别"
+        kind = entry.type if entry else "article"
+        print(f"{unit.key}\t类型：{kind}\t年份：{years}\t地区：{scope}\t来源类型：{unit.source.kind or '未标注'}",
+              file=out)
+        shown += 1
+    if not shown:
+        print(f"{name}: 没有找到这个文件的条目或段落", file=out)
 
 
 def cmd_kb_add(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -112,7 +153,7 @@ def _questions(args: argparse.Namespace, stdin: TextIO) -> list[str] | None:
 
 
 def cmd_ask(args: argparse.Namespace, stdin: TextIO, out: TextIO, err: TextIO) -> int:
-    engine = build_engine(args.knowledge, err)
+    engine = build_engine(args.knowledge, err, args.today)
     questions = _questions(args, stdin)
     stream = questions if questions is not None else (line.rstrip("\r\n") for line in stdin)
     for question in stream:
@@ -166,11 +207,14 @@ def parser() -> argparse.ArgumentParser:
     knowledge_option(console)
     ask = commands.add_parser("ask", help="answer one question, or one per line from stdin with '-'")
     ask.add_argument("--json", action="store_true", help="print one JSON object per answer")
+    ask.add_argument("--today", type=dt.date.fromisoformat, metavar="YYYY-MM-DD",
+                     help="the date 今年/去年 are read against (default: today in China)")
     ask.add_argument("question", nargs="+", help="the question, or '-' to read questions from stdin")
     knowledge_option(ask)
     kb = commands.add_parser("kb", help="knowledge base tools")
     kb_commands = kb.add_subparsers(dest="kb_command", required=True)
     check = kb_commands.add_parser("check", help="validate every knowledge file")
+    check.add_argument("--explain", metavar="FILE", help="also show what the bot read from FILE: years, places, kind")
     knowledge_option(check)
     add = kb_commands.add_parser("add", help="import a raw page (.txt/.md) or entries file (.yaml) into the knowledge")
     add.add_argument("file", type=Path)

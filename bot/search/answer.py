@@ -48,12 +48,19 @@ def cues_met(text: str, query: Query) -> int:
 _RELATIVE_IN_PAGE = re.compile("(今年|去年|前年|明年|日前|近日|本届|当年)(?![（(]\\d)")
 
 
+_PLACEHOLDER_YEAR = re.compile("(?:19|20)[xX×]{2}")
+
+
 def date_relative_words(text: str, year: int | None) -> str:
-    """A page's own 今年/日前 shown with the page's year, so an old page does not read as current."""
-    if year is None:
-        return text
+    """A page's own 今年/日前 shown with the page's year, so an old page does not read as current;
+    with no known year, said to be undated. A template page's 20xx placeholder is never shown."""
     offsets = {"去年": -1, "前年": -2, "明年": 1}
-    return _RELATIVE_IN_PAGE.sub(lambda m: f"{m.group(1)}（{year + offsets.get(m.group(1), 0)}年）", text)
+
+    def dated(match: re.Match[str]) -> str:
+        word = match.group(1)
+        return f"{word}（{year + offsets.get(word, 0)}年）" if year is not None else f"{word}（原文未注明年份）"
+
+    return _PLACEHOLDER_YEAR.sub("某年", _RELATIVE_IN_PAGE.sub(dated, text))
 
 
 def _sentence_score(sentence: str, query: Query) -> float:

@@ -45,6 +45,7 @@ CUE_EVIDENCE_WEIGHT = 1.5
 CUE_MISSED = 0.85  # the answer holds no fact of the kind asked for (no number for 多少, ...)
 PHRASING_MATCH = 0.82
 NEAR_TIE = 0.03
+NATIONAL_DEFAULT = 0.05  # a question that names no place is first about the whole country
 CHINA = ZoneInfo("Asia/Shanghai")
 _QUOTED = re.compile(r"《([^》]{2,20})》|“([^”]{2,12})”")
 _WORDS = re.compile(r"[a-zA-Z\u3400-\u9fff\uf900-\ufaff]")  # a question has at least one letter or character
@@ -193,7 +194,7 @@ class Engine:
         candidate.rank = (confidence + 0.3 * (in_unit / total if total else 0.0) + 0.1 * cue_share
                           + 0.2 * focus((candidate.answer,), query) + 0.15 * similarity
                           + (0.03 if unit.kind == "entry" else 0.0) + (0.02 if unit.key.endswith("#0") else 0.0)
-                          + 0.05 * candidate.bm25)
+                          + 0.05 * candidate.bm25 + (NATIONAL_DEFAULT if _national_default(unit, query) else 0.0))
 
     def candidates(self, query: Query) -> list[Candidate]:
         grams = dict.fromkeys(query.bm25_terms, 1.0)
@@ -319,6 +320,10 @@ def _shown_missing(shown: str, unit: Unit, query: Query) -> list[str]:
     return missing
 
 
+def _national_default(unit: Unit, query: Query) -> bool:
+    return not query.places and unit.slots is not None and unit.slots.national and not unit.slots.scope
+
+
 def _slot_label(unit: Unit) -> str:
     return unit.slots.describe() if unit.slots else ""
 
@@ -335,7 +340,7 @@ def _open_difference(first: Unit, second: Unit, query: Query) -> bool:
     """Two fitting units differ in something the question left open: a year when none was asked, a
     place when none was named."""
     a, b = first.slots, second.slots
-    if a is None or b is None:
+    if a is None or b is None or _national_default(first, query):
         return False
     if not query.years and a.years and b.years and not (a.years & b.years):
         return True
