@@ -45,7 +45,10 @@ def test_shipped_knowledge_is_clean_and_counted():
     assert code == 0, out
     assert out.startswith("ok: ")
     assert "5 article" in out and "faq" in out and "policy" in out and "event" in out
-    assert out.rstrip().endswith(", 4 reminder")
+    counts, sources = out.splitlines()[:2]
+    assert counts.endswith(", 4 reminder")
+    addresses = int(sources.split("sources: ")[1].split()[0])
+    assert addresses >= 30 and "official_doc" in sources and "template" in sources
 
 
 @pytest.mark.parametrize(

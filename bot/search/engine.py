@@ -32,6 +32,8 @@ from bot.text import clean_control, in_script_of, is_traditional, normalise, to_
 log = logging.getLogger(__name__)
 
 CANDIDATES = 50
+DETAILED = 10  # candidates judged in full (answer cut, cue, focus)
+DETAIL_LEAD = 1.0  # keeps fully judged candidates ahead of those only counted
 ANSWER_AT = 0.72  # confidence needed to answer
 TOPIC_AT = 0.6  # and the share of what is asked about, apart from years and places, that it covers
 SUGGEST_AT = 0.40  # below ANSWER_AT but above this: "did you mean" suggestions
@@ -82,6 +84,8 @@ class Candidate:
     evidence: float = 0.0
     answer: str = ""
     missing: list[str] = field(default_factory=list)  # asked slots this unit does not have
+    rank_confidence: float = 0.0  # the confidence the first ranking used
+    detailed: bool = False
 
 
 def domain_words(snapshot: Snapshot) -> set[str]:
@@ -177,24 +181,33 @@ class Engine:
                 evidence = max(evidence, MIN_EVIDENCE)
             else:
                 similarity = 0.0
-        candidate.answer = compose(unit, query)
-        shown = normalise(candidate.answer)
-        candidate.missing = self._missing(unit, query) or _shown_missing(shown, unit, query)
-        cue_share = cues_met(shown, query) / len(query.cues) if query.cues else 0.0
-        if query.cues and not cue_share:
-            confidence *= CUE_MISSED
-            candidate.topic *= CUE_MISSED
+        candidate.missing = self._missing(unit, query)
         candidate.confidence = confidence
-        # Holding the kind of fact asked for (a month for 几月) supports a short question made only
-        # of common words as much as a rare word would.
-        candidate.evidence = evidence + CUE_EVIDENCE_WEIGHT * cue_share
-        # Among equally confident candidates prefer the one whose own text holds the words, whose
-        # answer meets the question's cue and holds the words close together, that is asked for in
-        # those words, that is curated, or that opens its article (news leads summarise).
-        candidate.rank = (confidence + 0.3 * (in_unit / total if total else 0.0) + 0.1 * cue_share
-                          + 0.2 * focus((candidate.answer,), query) + 0.15 * similarity
+        candidate.evidence = evidence
+        # Among equally confident candidates prefer the one whose own text holds the words, that is
+        # asked for in those words, that is curated, or that opens its article (news leads summarise).
+        candidate.rank = (confidence + 0.3 * (in_unit / total if total else 0.0) + 0.15 * similarity
                           + (0.03 if unit.kind == "entry" else 0.0) + (0.02 if unit.key.endswith("#0") else 0.0)
                           + 0.05 * candidate.bm25 + (NATIONAL_DEFAULT if _national_default(unit, query) else 0.0))
+
+    def _detail(self, candidate: Candidate, query: Query) -> None:
+        """The costlier half of judging, for the leading candidates only: cut the answer, check that
+        its sentences keep to the asked slots and hold the kind of fact asked for."""
+        unit = candidate.unit
+        candidate.detailed = True
+        candidate.answer = compose(unit, query)
+        shown = normalise(candidate.answer)
+        candidate.missing = candidate.missing or _shown_missing(shown, unit, query)
+        cue_share = cues_met(shown, query) / len(query.cues) if query.cues else 0.0
+        if query.cues and not cue_share:
+            candidate.confidence *= CUE_MISSED
+            candidate.topic *= CUE_MISSED
+        # Holding the kind of fact asked for (a month for 几月) supports a short question made only
+        # of common words as much as a rare word would.
+        candidate.evidence += CUE_EVIDENCE_WEIGHT * cue_share
+        # Prefer an answer that meets the question's cue and holds its words close together.
+        candidate.rank += (candidate.confidence - candidate.rank_confidence + 0.1 * cue_share
+                           + 0.2 * focus((candidate.answer,), query))
 
     def candidates(self, query: Query) -> list[Candidate]:
         grams = dict.fromkeys(query.bm25_terms, 1.0)
@@ -209,6 +222,13 @@ class Engine:
         found = [Candidate(self.index.units[number], score / top) for number, score in ranked]
         for candidate in found:
             self._assess(candidate, query)
+            candidate.rank_confidence = candidate.confidence
+        found.sort(key=lambda c: c.rank, reverse=True)
+        # Only the leading candidates are judged in full: the decision rests on them, and cutting an
+        # answer costs far more than counting words. Those judged in full keep their lead.
+        for candidate in found[:DETAILED]:
+            self._detail(candidate, query)
+            candidate.rank += DETAIL_LEAD
         found.sort(key=lambda c: c.rank, reverse=True)
         return found
 
@@ -229,6 +249,11 @@ class Engine:
 
     def _decide(self, query: Query, found: list[Candidate]) -> Answer:
         fitting = [c for c in found if not c.missing]
+        # The best fitting candidate may lie past those judged in full: judge it now, as many times
+        # as judging moves another one ahead of it.
+        while fitting and not fitting[0].detailed:
+            self._detail(fitting[0], query)
+            fitting = sorted((c for c in fitting if not c.missing), key=lambda c: (c.detailed, c.rank), reverse=True)
         best = fitting[0] if fitting else None
         sure = (best is not None and best.confidence >= ANSWER_AT and best.topic >= TOPIC_AT
                 and best.evidence >= MIN_EVIDENCE)

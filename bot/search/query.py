@@ -21,7 +21,15 @@ from pypinyin import lazy_pinyin
 
 from bot.knowledge.model import Lexicon
 from bot.search.index import SearchIndex, index_terms
-from bot.search.slots import Gazetteer, Place, has_relative_year, is_national, relative_years, written_years
+from bot.search.slots import (
+    Gazetteer,
+    Place,
+    dictionary_tags,
+    has_relative_year,
+    is_national,
+    relative_years,
+    written_years,
+)
 from bot.text import MAX_QUERY_CHARS, normalise, pinyin_initials
 
 _LATIN_RUN = re.compile(r"[a-z]+(?:[ '][a-z]+)*")
@@ -31,6 +39,9 @@ _SMALL_NUMBER = re.compile("[一二两三四五六七八九十]+")
 # "哪六大…", "哪三个…": asking for a list of a stated size, whatever the numeral.
 _COUNTED_LIST = re.compile(r"哪[一二两三四五六七八九十\d]+[个项大条种类]")
 SINGLE_CHAR_WEIGHT = 0.6
+# Parts of speech (jieba's tags) that never name a topic: adverbs, pronouns, conjunctions,
+# prepositions, particles, modal and locative words, numeral-measure pairs (这场, 那次).
+FUNCTION_TAGS = frozenset({"d", "r", "c", "p", "u", "uj", "ul", "uz", "uv", "ud", "ug", "y", "e", "o", "f", "mq"})
 MAX_SYLLABLE = 6
 
 
@@ -128,6 +139,7 @@ class QueryAnalyzer:
             if _CJK_WORD.match(word) and len(word) >= 2:
                 self.by_initials.setdefault(pinyin_initials(word), word)
         self.gazetteer = Gazetteer.shared()
+        self.tags = dictionary_tags()
 
     # --- Latin pinyin -------------------------------------------------------------------------
     def _syllables(self, run: str) -> list[str] | None:
@@ -261,6 +273,8 @@ class QueryAnalyzer:
             previous = token or previous
             if not token or not _CONTENT.search(token) or token in skipped or asked_kind:
                 continue
+            if self.tags.get(token) in FUNCTION_TAGS and token not in self.domain_words:
+                continue
             if len(token) < 2:
                 words[token] = self.weight(token)
                 continue
@@ -293,10 +307,12 @@ class QueryAnalyzer:
             if any(word in form or form in word for form in place_forms) or written_years(word) & years
         }
         patterns = {word: pattern for word in words if (pattern := self._pattern(word, text))}
+        # Names (places, years, numbers, long terms, words the segmenter did not know) are stated
+        # once on a page and meant throughout; a short common noun (奖金) is not.
         anchors = {
             word for word in words
-            if word in slot_words or word in self.domain_words or any(c.isdigit() for c in word)
-            or (len(word) >= 2 and self._guessed(word))
+            if word in slot_words or (word in self.domain_words and len(word) >= 4)
+            or any(c.isdigit() for c in word) or (len(word) >= 2 and self._guessed(word))
         }
         parts = {word: self._parts(word) for word in words if len(word) >= 4 and _CJK_WORD.match(word)}
         return Query(text, words, bm25_terms, cues, years, places, corrections, patterns, anchors,

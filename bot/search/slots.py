@@ -80,15 +80,16 @@ def _cpca_table() -> str:
 
 
 @lru_cache(maxsize=1)
-def _jieba_tags() -> dict[str, str]:
-    """Part-of-speech tags of jieba's dictionary: a city's short name that is also a common word
-    (大同, 来宾, 开封) is only taken as a place when written in full (大同市)."""
+def dictionary_tags() -> dict[str, str]:
+    """Part-of-speech tags of jieba's dictionary, read once. Used for two things: a city's short
+    name that is also a common word (大同, 来宾) is a place only when written in full (大同市), and a
+    question's adverbs, pronouns and particles (大概, 哪些, 的) carry no topic."""
     tags: dict[str, str] = {}
     path = Path(jieba.__file__).with_name("dict.txt")
     with path.open(encoding="utf-8") as handle:
         for line in handle:
             parts = line.split()
-            if len(parts) == 3 and 2 <= len(parts[0]) <= 4:
+            if len(parts) == 3:
                 tags[parts[0]] = parts[2]
     return tags
 
@@ -99,7 +100,7 @@ class Gazetteer:
     def __init__(self, rows: Iterable[tuple[str, str]]) -> None:
         self.places: list[Place] = []
         by_form: dict[str, list[int]] = {}
-        tags = _jieba_tags()
+        tags = dictionary_tags()
         for code, name in rows:
             if len(name) < 2 or not _DIVISION_NAME.search(name):
                 continue  # table rows that are not names (市辖区, a bare 县)
