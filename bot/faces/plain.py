@@ -17,7 +17,7 @@ def render(answer: Answer, traditional: bool = False) -> str:
         lines.append(f"{local(strings.SOURCE_LABEL)}：{cited}")
     if answer.suggestions:
         head = strings.ALSO_HEAD if answer.matched else (
-            strings.SUGGEST_HEAD if answer.reason == "unsure" else strings.TRY_HEAD)
+            strings.SUGGEST_HEAD if answer.offers_choice else strings.TRY_HEAD)
         lines.append(local(head))
         lines.extend(f"  {number}. {text}" for number, text in enumerate(answer.suggestions, start=1))
     return "\n".join(lines)

@@ -63,6 +63,11 @@ class Answer:
     # answered | unsure | unknown | empty | no_record | ambiguous | pointer | not_question
     reason: str = "answered"
 
+    @property
+    def offers_choice(self) -> bool:
+        """The suggestions are candidates for what was meant, not just questions to try."""
+        return self.reason in ("unsure", "ambiguous", "no_record")
+
     def as_json(self) -> dict[str, object]:
         return {
             "matched": self.matched,

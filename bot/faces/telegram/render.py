@@ -45,7 +45,7 @@ def answer_html(reply: Reply, traditional: bool) -> str:
         parts.append(source_line(source.title, source.origin, source.date, traditional))
     if reply.suggestions:
         head = strings.ALSO_HEAD if answer.matched else (
-            strings.SUGGEST_HEAD if answer.reason == "unsure" else strings.TRY_HEAD)
+            strings.SUGGEST_HEAD if answer.offers_choice else strings.TRY_HEAD)
         parts.append(html.escape(local(head, traditional)))
     return "\n\n".join(parts)
 
