@@ -24,8 +24,8 @@ from bot import strings
 from bot.knowledge.model import Pointer, Snapshot, Source
 from bot.search.answer import compose, cues_met, date_relative_words, focus
 from bot.search.index import SearchIndex
-from bot.search.query import Query, QueryAnalyzer, make_tokenizer, standing_domain_words
-from bot.search.slots import Gazetteer, Place, is_national, relative_years, written_years
+from bot.search.query import Query, QueryAnalyzer, base_tokenizer, make_tokenizer, standing_domain_words
+from bot.search.slots import Gazetteer, Place, dictionary_tags, is_national, relative_years, written_years
 from bot.search.units import Unit
 from bot.text import clean_control, in_script_of, is_traditional, normalise, to_traditional
 
@@ -49,6 +49,7 @@ PHRASING_MATCH = 0.82
 NEAR_TIE = 0.03
 NATIONAL_DEFAULT = 0.05  # a question that names no place is first about the whole country
 CHINA = ZoneInfo("Asia/Shanghai")
+SENTENCE_TAGS = frozenset({"r", "y", "uj", "ul", "p", "c"})  # pronouns (什么), particles, prepositions
 _QUOTED = re.compile(r"《([^》]{2,20})》|“([^”]{2,12})”")
 _WORDS = re.compile(r"[a-zA-Z\u3400-\u9fff\uf900-\ufaff]")  # a question has at least one letter or character
 
@@ -106,7 +107,15 @@ def domain_words(snapshot: Snapshot) -> set[str]:
         for paragraph in article.paragraphs:
             for match in _QUOTED.finditer(normalise(paragraph)):
                 words.add(match.group(1) or match.group(2))
-    return {word.strip() for word in words if word and " " not in word.strip() and 2 <= len(word.strip()) <= 12}
+    kept = {word.strip() for word in words if word and " " not in word.strip() and 2 <= len(word.strip()) <= 12}
+    return {word for word in kept if not _sentence_like(word)}
+
+
+def _sentence_like(term: str) -> bool:
+    """A quoted question or clause (“质量月主题是什么”) is not a name: keeping it whole would glue
+    a citizen's question into one unknown word."""
+    tags = dictionary_tags()
+    return any(tags.get(token) in SENTENCE_TAGS for token in base_tokenizer().lcut(term, HMM=False))
 
 
 def today_in_china() -> dt.date:
@@ -276,8 +285,13 @@ class Engine:
             text = date_relative_words(best.answer, slots.page_year if slots else None)
             return Answer(True, text, min(100, round(100 * best.confidence)), (best.unit.source,),
                           self._labels([c for c in rivals if c.unit.label != best.unit.label]))
-        # The topic is known but not for the asked year or place: say which ones are.
+        if best is not None and best.confidence >= SUGGEST_AT:
+            return Answer(False, strings.UNSURE, round(100 * best.confidence), suggestions=self._labels(fitting),
+                          reason="unsure")
+        # Nothing fits, but the topic is known for other years or places: say which ones are.
         elsewhere = [c for c in found if c.missing and c.topic >= ANSWER_AT]
+        if query.years:  # the nearest years first: what a citizen asking about 2026 wants next
+            elsewhere.sort(key=lambda c: (len(c.missing), _year_distance(c.unit, query)))
         if elsewhere and query.topic_weight:
             known = "、".join(dict.fromkeys(_slot_label(c.unit) for c in elsewhere[:4] if _slot_label(c.unit)))
             asked = _asked_label(query)
@@ -285,9 +299,6 @@ class Engine:
                 text = strings.NO_RECORD.format(asked=asked, known=known)
                 return Answer(False, text, round(100 * elsewhere[0].topic), reason="no_record",
                               suggestions=self._labels(elsewhere, with_slots=True))
-        if best is not None and best.confidence >= SUGGEST_AT:
-            return Answer(False, strings.UNSURE, round(100 * best.confidence), suggestions=self._labels(fitting),
-                          reason="unsure")
         return Answer(False, strings.UNKNOWN, round(100 * best.confidence) if best else 0,
                       suggestions=strings.DEFAULT_SUGGESTIONS, reason="unknown")
 
@@ -352,6 +363,12 @@ def _shown_missing(shown: str, unit: Unit, query: Query) -> list[str]:
 
 def _national_default(unit: Unit, query: Query) -> bool:
     return not query.places and unit.slots is not None and unit.slots.national and not unit.slots.scope
+
+
+def _year_distance(unit: Unit, query: Query) -> int:
+    slots = unit.slots
+    years = ({slots.page_year} if slots.page_year else slots.years) if slots else set()
+    return min((abs(year - asked) for year in years for asked in query.years), default=9999)
 
 
 def _slot_label(unit: Unit) -> str:

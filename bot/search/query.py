@@ -54,7 +54,7 @@ def standing_domain_words() -> frozenset[str]:
 
 
 @lru_cache(maxsize=1)
-def _base_tokenizer() -> jieba.Tokenizer:
+def base_tokenizer() -> jieba.Tokenizer:
     """jieba's dictionary, loaded once per process; each engine gets a copy with its own words."""
     tokenizer = jieba.Tokenizer()
     tokenizer.initialize()
@@ -63,7 +63,7 @@ def _base_tokenizer() -> jieba.Tokenizer:
 
 def make_tokenizer(words: Iterable[str]) -> jieba.Tokenizer:
     """A segmenter that keeps the knowledge's own terms whole."""
-    base = _base_tokenizer()
+    base = base_tokenizer()
     tokenizer = jieba.Tokenizer()
     tokenizer.FREQ = dict(base.FREQ)
     tokenizer.total = base.total
@@ -299,6 +299,10 @@ class QueryAnalyzer:
             for term in index_terms(word):
                 bm25_terms[term] = bm25_terms.get(term, 0.0) + 1.0
         years = written_years(text) | relative_years(text, today.year if today else None)
+        for year in years:  # 去年 finds what pages write as 2025; the years beside it, weakly, so
+            bm25_terms.setdefault(str(year), 1.0)  # that a missing year can be answered with the nearest
+            for near in (year - 1, year + 1):
+                bm25_terms.setdefault(str(near), 0.3)
         found_places = self.gazetteer.find(text)
         places = self._place_groups(found_places)
         place_forms = {form for place in found_places for form in (place.name, place.short)}
