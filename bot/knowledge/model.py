@@ -83,6 +83,7 @@ def _empty_calendar() -> Calendar:
 class Lexicon:
     """The word lists questions are read with (knowledge/lexicon.yaml), in normalised form."""
 
+    terms: frozenset[str] = frozenset()  # names the segmenter keeps whole
     stopwords: frozenset[str] = frozenset()
     frame_words: frozenset[str] = frozenset()
     question_words: frozenset[str] = frozenset()

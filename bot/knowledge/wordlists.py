@@ -16,7 +16,7 @@ from bot.text import normalise
 
 LEXICON_FILES = ("lexicon.yaml", "lexicon.yml")
 POINTER_FILES = ("pointers.yaml", "pointers.yml")
-_WORD_LISTS = ("stopwords", "frame_words", "question_words", "asked_kinds", "titles")
+_WORD_LISTS = ("terms", "stopwords", "frame_words", "question_words", "asked_kinds", "titles")
 _MAX_WORD = 20
 _POINTER_FIELDS = {"id", "topic", "keywords", "answer", "source"}
 
@@ -76,6 +76,7 @@ def parse_lexicon(path: str, text: str) -> tuple[Lexicon, list[Problem]]:
         else:
             reader.fail(key, f"unknown key '{name}' (expected {', '.join((*_WORD_LISTS, 'synonyms', 'asked'))})")
     lexicon = Lexicon(
+        terms=frozenset(found.get("terms") or ()),
         stopwords=frozenset(found.get("stopwords") or ()),
         frame_words=frozenset(found.get("frame_words") or ()),
         question_words=frozenset(found.get("question_words") or ()),

@@ -24,7 +24,7 @@ from bot import strings
 from bot.knowledge.model import Pointer, Snapshot, Source
 from bot.search.answer import compose, cues_met, date_relative_words, focus
 from bot.search.index import SearchIndex
-from bot.search.query import Query, QueryAnalyzer, base_tokenizer, make_tokenizer, standing_domain_words
+from bot.search.query import Query, QueryAnalyzer, base_tokenizer, make_tokenizer
 from bot.search.slots import Gazetteer, Place, dictionary_tags, is_national, relative_years, written_years
 from bot.search.units import Unit
 from bot.text import clean_control, in_script_of, is_traditional, normalise, to_traditional
@@ -95,9 +95,9 @@ class Candidate:
 
 
 def domain_words(snapshot: Snapshot) -> set[str]:
-    """Names the segmenter must keep whole: tags, titles in 《》 and short quoted terms, and the
-    field's standing vocabulary."""
-    words: set[str] = set(standing_domain_words())
+    """Names the segmenter must keep whole: the lexicon's terms, tags, titles in 《》 and short
+    quoted terms."""
+    words: set[str] = set(snapshot.lexicon.terms)
     for entry in snapshot.entries:
         words.update(normalise(tag) for tag in entry.tags)
         for text in (entry.title, entry.answer, entry.details, entry.question):

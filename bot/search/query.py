@@ -13,7 +13,6 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
-from pathlib import Path
 
 import cn2an
 import jieba
@@ -43,14 +42,6 @@ SINGLE_CHAR_WEIGHT = 0.6
 # prepositions, particles, modal and locative words, numeral-measure pairs (这场, 那次).
 FUNCTION_TAGS = frozenset({"d", "r", "c", "p", "u", "uj", "ul", "uz", "uv", "ud", "ug", "y", "e", "o", "f", "mq"})
 MAX_SYLLABLE = 6
-
-
-@lru_cache(maxsize=1)
-def standing_domain_words() -> frozenset[str]:
-    """The shipped list of the field's terms (bot/data/domain_words.txt), read once when needed."""
-    path = Path(__file__).resolve().parent.parent / "data" / "domain_words.txt"
-    lines = path.read_text(encoding="utf-8").splitlines()
-    return frozenset(line.strip() for line in lines if line.strip() and not line.startswith("#"))
 
 
 @lru_cache(maxsize=1)
