@@ -108,3 +108,20 @@ def test_kb_check_explain_shows_years_places_and_kind(capsys):
     out = capsys.readouterr().out
     assert "002_54b1d66e9499e49e#1" in out and "年份：2017" in out and "江西省（省级）" in out
     assert "distinct addresses" in out
+
+
+def test_a_round_asked_for_must_be_the_units_own(dated_engine):
+    """第三届 is a slot like a year: the general entry about the award does not answer for a round
+    the knowledge has no record of."""
+    answer = dated_engine.ask("第三届中国质量奖都有谁获奖")
+    assert not answer.matched
+
+
+def test_a_pointer_topic_is_pointed_elsewhere_even_when_words_match_a_page(dated_engine):
+    answer = dated_engine.ask("召回查询")
+    assert answer.reason == "pointer" and not answer.matched
+
+
+def test_spaced_pinyin_reads_lone_syllables_as_function_words(dated_engine):
+    answer = dated_engine.ask("zhiliang yue shi ji yue")
+    assert answer.matched and "9月" in answer.answer

@@ -38,7 +38,6 @@ ANSWER_AT = 0.72  # confidence needed to answer
 TOPIC_AT = 0.6  # and the share of what is asked about, apart from years and places, that it covers
 SUGGEST_AT = 0.40  # below ANSWER_AT but above this: "did you mean" suggestions
 MIN_EVIDENCE = 2.0  # matched weight needed, so one common word cannot carry an answer
-POINTER_YIELDS_AT = 0.9  # a question that names a pointer's topic goes there unless we hold it firmly
 # A word found elsewhere on the same page, not in the passage itself, counts for less; in an entry's
 # details even less, since its answer is meant to stand alone.
 CONTEXT_CREDIT = {"passage": 0.75, "entry": 0.5}
@@ -48,6 +47,8 @@ CUE_MISSED = 0.85  # the answer holds no fact of the kind asked for (no number f
 PHRASING_MATCH = 0.82
 NEAR_TIE = 0.03
 NATIONAL_DEFAULT = 0.05  # a question that names no place is first about the whole country
+PLACE_EXACT = 0.05  # a unit about the asked place itself beats one about a place inside it
+YEAR_EXACT = 0.05  # and one dated in the asked year beats one that mentions that year
 CHINA = ZoneInfo("Asia/Shanghai")
 SENTENCE_TAGS = frozenset({"r", "y", "uj", "ul", "p", "c"})  # pronouns (什么), particles, prepositions
 _QUOTED = re.compile(r"《([^》]{2,20})》|“([^”]{2,12})”")
@@ -148,6 +149,7 @@ class Engine:
         if slots is None:
             return []
         missing = [f"{year}年" for year in sorted(query.years) if year not in slots.years]
+        missing.extend(f"第{number}{measure}" for number, measure in sorted(query.rounds - slots.rounds))
         for group in query.places:
             if not any(_covers(slots.scope, slots.named, asked) for asked in group):
                 missing.append(group[0].name)
@@ -202,7 +204,9 @@ class Engine:
         # asked for in those words, that is curated, or that opens its article (news leads summarise).
         candidate.rank = (confidence + 0.3 * (in_unit / total if total else 0.0) + 0.15 * similarity
                           + (0.03 if unit.kind == "entry" else 0.0) + (0.02 if unit.key.endswith("#0") else 0.0)
-                          + 0.05 * candidate.bm25 + (NATIONAL_DEFAULT if _national_default(unit, query) else 0.0))
+                          + 0.05 * candidate.bm25 + (NATIONAL_DEFAULT if _national_default(unit, query) else 0.0)
+                          + (PLACE_EXACT if _exact_place(unit, query) else 0.0)
+                          + (YEAR_EXACT if unit.slots and unit.slots.page_year in query.years else 0.0))
 
     def _detail(self, candidate: Candidate, query: Query) -> None:
         """The costlier half of judging, for the leading candidates only: cut the answer, check that
@@ -272,10 +276,12 @@ class Engine:
         sure = (best is not None and best.confidence >= ANSWER_AT and best.topic >= TOPIC_AT
                 and best.evidence >= MIN_EVIDENCE)
         pointer = self._pointer(query)
-        if pointer is not None and not (sure and best is not None and best.confidence >= POINTER_YIELDS_AT):
+        if pointer is not None:
             return Answer(False, f"{strings.POINTER_HEAD}{pointer.answer}", 0, (pointer.source,), reason="pointer")
         if sure and best is not None:
-            rivals = [c for c in fitting[1:] if c.rank >= best.rank - NEAR_TIE and c.confidence >= ANSWER_AT]
+            exact = _exact_place(best.unit, query)
+            rivals = [c for c in fitting[1:] if c.rank >= best.rank - NEAR_TIE and c.confidence >= ANSWER_AT
+                      and _exact_place(c.unit, query) == exact]
             differing = [c for c in rivals if _open_difference(best.unit, c.unit, query)]
             if differing:
                 labels = self._labels([best, *differing], with_slots=True)
@@ -359,6 +365,15 @@ def _shown_missing(shown: str, unit: Unit, query: Query) -> list[str]:
     if query.national and not is_national(shown) and Gazetteer.shared().find(shown):
         missing.append(strings.NATIONAL_LABEL)
     return missing
+
+
+def _exact_place(unit: Unit, query: Query) -> bool:
+    """The unit is about an asked place itself, not only a place inside it. Not a preference when
+    the question asks where (湖南…在哪里举行 is answered by a city in 湖南)."""
+    if not query.places or unit.slots is None or "place" in query.cues:
+        return False
+    codes = {place.code for place in unit.slots.scope}
+    return any(asked.code in codes for group in query.places for asked in group)
 
 
 def _national_default(unit: Unit, query: Query) -> bool:

@@ -26,6 +26,7 @@ from bot.search.slots import (
     dictionary_tags,
     has_relative_year,
     is_national,
+    ordinals,
     relative_years,
     written_years,
 )
@@ -93,6 +94,7 @@ class Query:
     national: bool = False  # asks about the whole country (全国, 国家 …) and names no place
     relative: bool = False  # said 今年/去年/本届 …
     slot_words: set[str] = field(default_factory=set)  # the words that state a year or a place
+    rounds: frozenset[tuple[int, str]] = frozenset()  # 第三届 … asked about
 
     def found(self, word: str, text: str) -> bool:
         """Whether a content word, or a word meaning the same, occurs in normalised text. A long
@@ -131,6 +133,11 @@ class QueryAnalyzer:
                 self.by_initials.setdefault(pinyin_initials(word), word)
         self.gazetteer = Gazetteer.shared()
         self.tags = dictionary_tags()
+        # The most common function character for each syllable (shi -> 是, ji -> 几, de -> 的).
+        self.function_readings: dict[str, str] = {}
+        function_chars = [w for w in (*lexicon.stopwords, *lexicon.question_words) if len(w) == 1]
+        for char in sorted(function_chars, key=lambda c: -tokenizer.FREQ.get(c, 0)):
+            self.function_readings.setdefault(lazy_pinyin(char)[0], char)
 
     # --- Latin pinyin -------------------------------------------------------------------------
     def _syllables(self, run: str) -> list[str] | None:
@@ -174,13 +181,19 @@ class QueryAnalyzer:
                 return None  # a Latin word the knowledge itself uses
             return self.gazetteer.by_pinyin(run) or self._from_pinyin(run) or self.by_initials.get(run)
 
+        def convert_word(word: str) -> str | None:
+            # A lone syllable typed between spaces is most often a function word (shi ji -> 是几).
+            return (self.function_readings.get(word) or convert(word)
+                    or next(iter(self.index.chars_by_syllable.get(word, ())), None))
+
         def replace(match: re.Match[str]) -> str:
             typed = match.group(0)
-            chinese = convert(typed)
-            if chinese is None and " " in typed:
-                # Word by word when the whole run does not read as pinyin.
-                parts = [convert(word) or word for word in typed.split()]
+            chinese = None
+            if " " in typed:
+                # Spaces mark the words the citizen meant: read each on its own.
+                parts = [convert_word(word) or word for word in typed.split()]
                 chinese = "".join(parts) if parts != typed.split() else None
+            chinese = chinese or convert(typed)
             if chinese:
                 corrections.append((typed, chinese))
                 return chinese
@@ -251,8 +264,7 @@ class QueryAnalyzer:
     def weight(self, word: str) -> float:
         if len(word) == 1 and not word.isdigit():
             return SINGLE_CHAR_WEIGHT
-        df = self.index.phrase_df(word)
-        return self.index.idf(df)
+        return self.index.idf(self.index.phrase_df(word))
 
     def _content_words(self, text: str, corrections: list[tuple[str, str]]) -> dict[str, float]:
         words: dict[str, float] = {}
@@ -313,7 +325,7 @@ class QueryAnalyzer:
         return Query(text, words, bm25_terms, cues, years, places, corrections, patterns, anchors,
                      {word: found for word, found in parts.items() if len(found) > 1},
                      national=not places and is_national(text), relative=has_relative_year(text),
-                     slot_words=slot_words)
+                     slot_words=slot_words, rounds=ordinals(text))
 
     @staticmethod
     def _place_groups(places: list[Place]) -> list[tuple[Place, ...]]:

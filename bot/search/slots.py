@@ -185,6 +185,20 @@ def relative_years(text: str, reference: int | None) -> set[int]:
     return {reference + RELATIVE_YEARS[match] for match in _RELATIVE.findall(text)}
 
 
+_ORDINAL = re.compile("第([一二两三四五六七八九十百零〇]+|\\d+)(届|次|批)")
+
+
+def ordinals(text: str) -> frozenset[tuple[int, str]]:
+    """Which round of a recurring thing a text speaks of: 第三届 -> (3, 届), 第1批 -> (1, 批)."""
+    found = set()
+    for number, measure in _ORDINAL.findall(text):
+        try:
+            found.add((int(number) if number.isdigit() else int(cn2an.cn2an(number, "smart")), measure))
+        except ValueError:
+            continue
+    return frozenset(found)
+
+
 def has_relative_year(text: str) -> bool:
     return bool(_RELATIVE.search(text))
 

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 
 from bot.knowledge.model import Article, Entry, Snapshot, Source
-from bot.search.slots import NATIONAL, Gazetteer, Place, is_national, relative_years, written_years, year_of
+from bot.search.slots import NATIONAL, Gazetteer, Place, is_national, ordinals, relative_years, written_years, year_of
 from bot.text import normalise
 
 PASSAGE_CHARS = 200
@@ -44,6 +44,7 @@ class UnitSlots:
     scope: tuple[Place, ...]
     named: frozenset[str]  # codes of every place named in the unit's own text
     national: bool  # the unit speaks of the whole country: 全国, 国务院, … or an entry of region 全国
+    rounds: frozenset[tuple[int, str]] = frozenset()  # 第三届, 第一次 … written in the unit
 
     def describe(self) -> str:
         """The slot values as shown to admins and on suggestion buttons: 2017年 江西省."""
@@ -67,7 +68,8 @@ def read_slots(own_text: str, page_year: int | None, page_places: tuple[Place, .
         years = {page_year}
     scope = own_places or current or page_places
     named = {p.code for p in (*own_places, *page_places)}
-    return UnitSlots(frozenset(years), page_year, _narrowest(scope), frozenset(named), is_national(own_text))
+    return UnitSlots(frozenset(years), page_year, _narrowest(scope), frozenset(named), is_national(own_text),
+                     ordinals(own_text))
 
 
 def _narrowest(places: tuple[Place, ...]) -> tuple[Place, ...]:
@@ -133,7 +135,7 @@ def entry_slots(entry: Entry) -> UnitSlots:
     places = _narrowest(tuple(gazetteer.find(region)))
     slots = read_slots(own, year, places, (year,) if year else ())
     national = not places and (region == NATIONAL or slots.national)
-    return UnitSlots(slots.years, year, places, slots.named, national)
+    return UnitSlots(slots.years, year, places, slots.named, national, slots.rounds)
 
 
 def article_context(article: Article) -> str:
