@@ -42,6 +42,7 @@ MIN_EVIDENCE = 2.0  # matched weight needed, so one common word cannot carry an 
 # details even less, since its answer is meant to stand alone.
 CONTEXT_CREDIT = {"passage": 0.75, "entry": 0.5}
 PARTIAL_CREDIT = 0.3
+SOFT_MISS = 0.5
 CUE_EVIDENCE_WEIGHT = 1.5
 CUE_MISSED = 0.85  # the answer holds no fact of the kind asked for (no number for 多少, ...)
 PHRASING_MATCH = 0.82
@@ -163,9 +164,13 @@ class Engine:
         context = self.index.contexts[unit.context]
         title = normalise(unit.title)
         total = query.total_weight
-        covered = evidence = in_unit = topic = 0.0
+        covered = evidence = in_unit = topic = forgiven = 0.0
         credit = CONTEXT_CREDIT[unit.kind]
         for word, weight in query.words.items():
+            if word in query.soft and not query.found(word, unit.text):
+                # A verb or quantity word missing says how the question is put more than what
+                # it is about (一起搞的, 参加): its absence counts half.
+                forgiven += weight * SOFT_MISS
             if query.found(word, unit.text):
                 gained = weight
                 in_unit += weight
@@ -184,8 +189,9 @@ class Engine:
             evidence += gained
             if word not in query.slot_words:
                 topic += gained
-        confidence = covered / total if total else 0.0
-        candidate.topic = topic / query.topic_weight if query.topic_weight else confidence
+        confidence = covered / (total - forgiven) if total > forgiven else 0.0
+        topic_total = query.topic_weight - forgiven
+        candidate.topic = topic / topic_total if topic_total > 0 else confidence
         similarity = 0.0
         cores = self.phrasing_cores.get(unit.key)
         if cores:

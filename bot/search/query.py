@@ -39,6 +39,7 @@ _SMALL_NUMBER = re.compile("[一二两三四五六七八九十]+")
 # "哪六大…", "哪三个…": asking for a list of a stated size, whatever the numeral.
 _COUNTED_LIST = re.compile(r"哪[一二两三四五六七八九十\d]+[个项大条种类]")
 SINGLE_CHAR_WEIGHT = 0.6
+SOFT_TAGS = frozenset("vamqli")  # verbs, adjectives, numerals, measure words, idioms (jieba's tags)
 # Parts of speech (jieba's tags) that never name a topic: adverbs, pronouns, conjunctions,
 # prepositions, particles, modal and locative words, numeral-measure pairs (这场, 那次).
 FUNCTION_TAGS = frozenset({"d", "r", "c", "p", "u", "uj", "ul", "uz", "uv", "ud", "ug", "y", "e", "o", "f", "mq"})
@@ -95,6 +96,7 @@ class Query:
     relative: bool = False  # said 今年/去年/本届 …
     slot_words: set[str] = field(default_factory=set)  # the words that state a year or a place
     rounds: frozenset[tuple[int, str]] = frozenset()  # 第三届 … asked about
+    soft: frozenset[str] = frozenset()  # verbs, adjectives, quantities: how it is asked, not what about
 
     def found(self, word: str, text: str) -> bool:
         """Whether a content word, or a word meaning the same, occurs in normalised text. A long
@@ -325,7 +327,12 @@ class QueryAnalyzer:
         return Query(text, words, bm25_terms, cues, years, places, corrections, patterns, anchors,
                      {word: found for word, found in parts.items() if len(found) > 1},
                      national=not places and is_national(text), relative=has_relative_year(text),
-                     slot_words=slot_words, rounds=ordinals(text))
+                     slot_words=slot_words, rounds=ordinals(text),
+                     soft=frozenset(w for w in words if self._soft(w) and w not in slot_words))
+
+    def _soft(self, word: str) -> bool:
+        tag = self.tags.get(word)
+        return tag is not None and tag[0] in SOFT_TAGS and word not in self.domain_words
 
     @staticmethod
     def _place_groups(places: list[Place]) -> list[tuple[Place, ...]]:
