@@ -153,3 +153,12 @@ DISMISS = "{number}. 忽略"
 ATTACHED = "已把“{question}”归入“{title}”，以后会直接回答。"
 DISMISSED = "已忽略：{question}"
 ATTACH_FAILED = "无法归入：{error}"
+
+# --- Operator messages (log and terminal; bilingual because they are pasted into support requests) ---
+TOKEN_REJECTED = ("启动失败：Telegram 拒绝了机器人令牌（已被吊销或填写错误），请检查 TELEGRAM_BOT_TOKEN。 / "
+                  "start-up failed: Telegram rejected the bot token (revoked or mistyped); check TELEGRAM_BOT_TOKEN.")
+TOKEN_REVOKED = ("Telegram 拒绝了机器人令牌（401），令牌可能已被吊销，请在 BotFather 检查。 / "
+                 "Telegram rejected the bot token (401 Unauthorized): it may have been revoked; check with BotFather.")
+POLLING_CONFLICT = ("接收更新冲突（409）：另一个程序正在用同一个令牌运行，同一令牌只能运行一个实例。"
+                    " / getUpdates conflict (409): another process is running with this token; run only one instance.")
+START_FAILED = "启动失败 / start-up failed: {error}"

@@ -7,11 +7,15 @@ import json
 import logging
 import os
 import sys
+import threading
 import time
+import traceback
 from collections.abc import Sequence
 from pathlib import Path
+from types import TracebackType
 from typing import TextIO
 
+from bot import strings
 from bot.curation import KnowledgeManager, UploadRefused, target_path
 from bot.faces.console import run_console
 from bot.faces.plain import render
@@ -42,8 +46,19 @@ class _Redact(logging.Filter):
 
 
 def redact_secret(secret: str) -> None:
+    """Scrubs `secret` from every log handler and from uncaught exceptions (which bypass logging)."""
     for handler in logging.getLogger().handlers:
         handler.addFilter(_Redact(secret))
+
+    def scrubbed(kind: type[BaseException], value: BaseException | None, trace: TracebackType | None) -> None:
+        text = "".join(traceback.format_exception(kind, value, trace)).replace(secret, "<token>")
+        sys.stderr.write(text)
+
+    def scrubbed_thread(args: threading.ExceptHookArgs) -> None:
+        scrubbed(args.exc_type, args.exc_value, args.exc_traceback)
+
+    sys.excepthook = scrubbed
+    threading.excepthook = scrubbed_thread
 
 
 def default_knowledge_dir() -> Path:
@@ -146,10 +161,13 @@ def cmd_run(args: argparse.Namespace, stdin: TextIO, out: TextIO, err: TextIO) -
     assistant = Assistant(KnowledgeBase(engine), store, Roles(settings.admins, store),
                           FloodGuard(settings.flood_messages, settings.flood_seconds), SuggestionBook())
     try:
-        run_polling(settings, assistant)
+        return run_polling(settings, assistant)
+    except Exception as error:  # anything else that escapes PTB: one line, token scrubbed
+        log.error("the bot stopped on an unexpected error", exc_info=True)
+        print(strings.START_FAILED.format(error=str(error).replace(settings.token, "<token>")), file=err)
+        return 1
     finally:
         store.close()
-    return 0
 
 
 def parser() -> argparse.ArgumentParser:

@@ -6,7 +6,7 @@ import logging
 from dataclasses import dataclass
 
 from telegram import BotCommand, BotCommandScopeChat, InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.error import TelegramError
+from telegram.error import InvalidToken, TelegramError
 from telegram.ext import (
     Application,
     BaseHandler,
@@ -172,8 +172,24 @@ def build_application(settings: Settings, assistant: Assistant, request: BaseReq
     return application
 
 
-def run_polling(settings: Settings, assistant: Assistant) -> None:
+class _DropTokenTracebacks(logging.Filter):
+    """PTB logs a rejected token with a traceback before raising it; run_polling reports it in one line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.exc_info and isinstance(record.exc_info[1], InvalidToken))
+
+
+def run_polling(settings: Settings, assistant: Assistant) -> int:
+    """Polls until stopped; returns the exit code. A rejected token is one line, never a traceback:
+    PTB's InvalidToken message contains the token itself."""
     application = build_application(settings, assistant)
+    for name in ("telegram.ext", "telegram.ext.Updater", "telegram.ext.Application"):
+        logging.getLogger(name).addFilter(_DropTokenTracebacks())
     log.info("starting long polling against %s", settings.api_url)
-    application.run_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=False)
+    try:
+        application.run_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=False)
+    except InvalidToken:
+        log.error(strings.TOKEN_REJECTED)
+        return 2
+    return 0
 

@@ -22,6 +22,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatType, ParseMode
+from telegram.error import Conflict, InvalidToken
 from telegram.ext import ApplicationHandlerStop, CallbackContext, ExtBot
 
 from bot import strings
@@ -351,7 +352,13 @@ async def on_stats(update: Update, context: BotContext) -> None:
 # --- errors -----------------------------------------------------------------------------------
 async def on_error(update: object, context: BotContext) -> None:
     """Logs the failure (never the message text) and apologises to the user, never a traceback."""
-    log.error("error while handling an update", exc_info=context.error)
+    if isinstance(context.error, Conflict):  # PTB keeps polling with backoff; say why in one line
+        log.error(strings.POLLING_CONFLICT)
+        return
+    if isinstance(context.error, InvalidToken):
+        log.error(strings.TOKEN_REVOKED)
+    else:
+        log.error("error while handling an update", exc_info=context.error)
     if isinstance(update, Update) and update.effective_message:
         try:
             await update.effective_message.reply_text(local(strings.APOLOGY, wants_traditional(update)))
