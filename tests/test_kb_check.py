@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import shutil
 from pathlib import Path
 
 import pytest
@@ -150,6 +151,21 @@ def test_deeply_nested_yaml_is_refused(tmp_path):
     write(tmp_path, "faq.yaml", "entries:\n  - " + "[" * 40 + "]" * 40 + "\n")
     code, out = check(tmp_path)
     assert code == 1 and "nesting deeper" in out
+
+
+@pytest.mark.parametrize("name", ["faq.yaml", "calendar.yaml"])
+@pytest.mark.parametrize(("nesting", "line"), [
+    (" " + "[" * 5000, 1), (" " + "{a: " * 5000, 1), ("\n" + "".join(" " * i + "-\n" for i in range(1, 1300)), 14),
+], ids=["flow-lists", "flow-maps", "block-lists"])
+def test_thousands_of_levels_are_a_file_line_problem_not_a_recursion_error(tmp_path, name, nesting, line):
+    key = "reminders" if name.startswith("calendar") else "entries"
+    write(tmp_path, name, f"{key}:{nesting}\n")
+    code, out = check(tmp_path)
+    assert code == 1 and f"{name}:{line}: nesting deeper than 12 levels" in out
+    shutil.copy(KNOWLEDGE / "faq.yaml", tmp_path / "other.yaml")
+    answers, err = io.StringIO(), io.StringIO()
+    assert main(["ask", "--knowledge", str(tmp_path), "质量月是每年几月"], out=answers, err=err) == 0
+    assert "9月" in answers.getvalue() and "1 个知识文件问题" in err.getvalue()
 
 
 def test_oversized_file_is_refused(tmp_path):

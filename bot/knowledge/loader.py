@@ -7,8 +7,10 @@ on load. Folders whose names start with '.' or '_' (history, drafts) are skipped
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
+from typing import TypeVar
 
 from bot.knowledge.cleaning import clean_page
 from bot.knowledge.model import Article, Entry, Snapshot, Source, content_version
@@ -20,6 +22,7 @@ ENTRY_SUFFIXES = (".yaml", ".yml")
 ARTICLE_SUFFIXES = (".txt", ".md")
 ARTICLE_FOLDER = "articles"
 CALENDAR_FILES = ("calendar.yaml", "calendar.yml")
+T = TypeVar("T")
 
 
 @dataclass
@@ -84,6 +87,15 @@ def article_from_text(relative: str, text: str) -> tuple[Article | None, Problem
     return article, None
 
 
+def _guarded(parse: Callable[[str, str], tuple[T, list[Problem]]], relative: str, text: str,
+             empty: T) -> tuple[T, list[Problem]]:
+    """A last resort behind the YAML nesting limit: no file may crash start-up, kb check or the watcher."""
+    try:
+        return parse(relative, text)
+    except RecursionError:
+        return empty, [Problem(relative, 1, "nesting too deep to read")]
+
+
 def build_snapshot(files: dict[str, bytes]) -> LoadResult:
     """Validates every file; the snapshot holds what is valid, `problems` lists the rest."""
     problems: list[Problem] = []
@@ -108,11 +120,11 @@ def build_snapshot(files: dict[str, bytes]) -> LoadResult:
             if calendar is not None:
                 problems.append(Problem(relative, 1, f"a second calendar file; only {calendar_path} is used"))
                 continue
-            calendar, file_problems = parse_calendar(relative, text)
+            calendar, file_problems = _guarded(parse_calendar, relative, text, Calendar())
             calendar_path = relative
             problems.extend(file_problems)
             continue
-        raw_entries, file_problems = parse_entries_file(relative, text)
+        raw_entries, file_problems = _guarded(parse_entries_file, relative, text, [])
         problems.extend(file_problems)
         for fields, lines, line in raw_entries:
             entry, entry_problems = build_entry(relative, fields, lines, line)

@@ -44,13 +44,31 @@ class Problem:
         return f"{self.path}:{self.line}: {self.message}"
 
 
+class _TooDeep(yaml.YAMLError):
+    def __init__(self, mark: yaml.Mark) -> None:
+        super().__init__(f"nesting deeper than {MAX_DEPTH} levels")
+        self.mark = mark
+
+
 class _Loader(yaml.SafeLoader):
-    """SafeLoader that keeps dates as text, so a bad date is reported by the validator, not PyYAML."""
+    """SafeLoader that keeps dates as text, so a bad date is reported by the validator, not PyYAML,
+    and stops composing past the nesting limit: PyYAML's composer recurses once per level, so
+    `[[[[…` 5000 deep would raise RecursionError instead of a file:line problem."""
 
     yaml_implicit_resolvers: ClassVar[dict[str, list[tuple[str, re.Pattern[str]]]]] = {
         first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
         for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
     }
+    depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node | None:
+        self.depth += 1
+        try:
+            if self.depth > MAX_DEPTH + 1:  # one level of slack: check_tree words the exact limit
+                raise _TooDeep(self.peek_event().start_mark)
+            return super().compose_node(parent, index)  # type: ignore[misc]
+        finally:
+            self.depth -= 1
 
 
 class NodeReader:
@@ -103,6 +121,8 @@ def compose_checked(path: str, text: str) -> tuple[yaml.Node | None, NodeReader 
         return None, None, [Problem(path, line, f"YAML error: character {error.character!r} is not allowed")]
     try:
         root = loader.get_single_node()
+    except _TooDeep as error:
+        return None, None, [Problem(path, error.mark.line + 1, str(error))]
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line = mark.line + 1 if mark else 1
