@@ -9,6 +9,7 @@ loaded and indexed, so a question is answered from the old or the new knowledge,
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -21,6 +22,7 @@ from pathlib import Path, PurePosixPath
 
 from rapidfuzz import fuzz
 
+from bot import strings
 from bot.knowledge.loader import (
     ARTICLE_FOLDER,
     ARTICLE_SUFFIXES,
@@ -28,6 +30,7 @@ from bot.knowledge.loader import (
     MAX_FILE_BYTES,
     LoadResult,
     build_snapshot,
+    is_article,
     is_knowledge_file,
     read_folder,
 )
@@ -45,6 +48,14 @@ class UploadRefused(ValueError):
     """A file that is not even looked at: wrong type, too big, unsafe name. The message says why."""
 
 
+class StaleChange(ValueError):
+    """The file changed between planning and applying (another admin, or an edit on disk)."""
+
+
+def content_hash(data: bytes | None) -> str | None:
+    return None if data is None else hashlib.sha256(data).hexdigest()
+
+
 @dataclass(frozen=True)
 class Change:
     """What writing `data` to `path` would do, worked out before anything is written."""
@@ -57,6 +68,7 @@ class Change:
     removed: tuple[str, ...] = ()
     article: tuple[str, str | None, int] | None = None  # title, date, passages of a raw page
     replaces: bool = False
+    base: str | None = None  # content hash of the file the plan was made from; None if it did not exist
 
     @property
     def ok(self) -> bool:
@@ -140,11 +152,12 @@ class KnowledgeManager:
         problems = tuple(problem for problem in after.problems if str(problem) not in known)
         added, changed, removed = diff(before.snapshot, after.snapshot)
         article = None
-        if PurePosixPath(path).suffix in ARTICLE_SUFFIXES:
+        if is_article(path):
             page = next((a for a in after.snapshot.articles if a.path == path), None)
             if page is not None:
                 article = (page.title, page.source.date, len(article_units(page, 0)))
-        return Change(path, data, problems, added, changed, removed, article, replaces=path in files)
+        return Change(path, data, problems, added, changed, removed, article, replaces=path in files,
+                      base=content_hash(files.get(path)))
 
     # --- applying ---------------------------------------------------------------------------
     def apply(self, change: Change, who: int | None, action: str = "upload") -> HistoryRecord:
@@ -153,6 +166,9 @@ class KnowledgeManager:
         with self.lock:
             target = self.folder / change.path
             before = target.read_bytes() if target.exists() else None
+            # Two admins uploading the same file: the second would silently drop the first one's change.
+            if content_hash(before) != change.base:
+                raise StaleChange(strings.FILE_CHANGED_SINCE_PLAN)
             record = self._record(action, change.path, who, before, self._summary(change))
             atomic_write(target, change.data)
             result = self._reload_locked()

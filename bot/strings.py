@@ -133,6 +133,7 @@ UPLOAD_DONE = "已更新知识库（{record}）：{summary}\n当前版本 {versi
 UPLOAD_CANCELLED = "已取消，知识库没有改动。"
 UPLOAD_EXPIRED = "这个上传已过期或已处理，请重新发送文件。"
 UPLOAD_FAILED = "更新失败，知识库保持原样：{error}"
+FILE_CHANGED_SINCE_PLAN = "文件已被他人修改，请重新上传"
 UNKNOWN_DATE = "未知"
 KB_STATUS = "知识库版本 {version}\n{counts}\n最近一次修改：{last}"
 KB_NO_CHANGES = "（还没有通过机器人进行的修改）"

@@ -7,8 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.botproc import BotProcess
-from tests.conftest import KNOWLEDGE
+from tests.botproc import BotProcess, buttons
+from tests.conftest import DATA, KNOWLEDGE
 from tests.fakes import Call, FakeTelegram
 
 ADMIN = 830001
@@ -46,3 +46,58 @@ def test_deep_nesting_is_a_file_line_problem_at_start_upload_and_on_disk(deep_bo
     notice = bot.server.wait_for("sendMessage", lambda c: c.params["chat_id"] == ADMIN, timeout=30, after=mark)
     assert "deep3.yaml:2:" in notice.params["text"] and "deep.yaml:1:" in notice.params["text"]
     assert "9月" in bot.ask(CITIZEN, "质量月是每年几月").params["text"]
+
+
+@pytest.fixture(scope="module")
+def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BotProcess]:
+    work = tmp_path_factory.mktemp("hostile")
+    shutil.copytree(KNOWLEDGE, work / "knowledge")
+    with FakeTelegram(token="737373:HOSTILE-KB-TOKEN") as server:
+        process = BotProcess(server, work, admins=(ADMIN, ADMIN + 1), QBOT_KNOWLEDGE_DIR=str(work / "knowledge"),
+                             QBOT_WATCH_SECONDS="3600")
+        try:
+            yield process.start()
+        finally:
+            process.stop()
+
+
+def entry(entry_id: str, question: str, answer: str) -> bytes:
+    return (f"entries:\n  - id: {entry_id}\n    type: faq\n    title: {question}\n    question: {question}\n"
+            f"    answer: {answer}\n    source:\n      title: 测试来源\n      origin: 测试网站\n").encode()
+
+
+def confirm(bot: BotProcess, user: int, summary: Call) -> str:
+    """Presses 确认更新 under an upload summary; returns the text the summary is edited to."""
+    button = next(data for data in buttons(summary) if data.startswith("up:go:"))
+    mark = bot.server.mark()
+    bot.server.push_callback(user, summary.result, button)
+    return bot.server.wait_for("editMessageText", lambda c: c.params["message_id"] == summary.result["message_id"]
+                               and c.params["chat_id"] == user, timeout=60, after=mark).params["text"]
+
+
+def test_two_admins_uploading_the_same_file_do_not_lose_an_update(bot):
+    first = upload(bot, ADMIN, "shared.yaml", entry("shared-a", "青蛙质量节在哪天", "青蛙质量节在每年3月3日。"))
+    second = upload(bot, ADMIN + 1, "shared.yaml", entry("shared-b", "蜻蜓质量周在哪天", "蜻蜓质量周在每年4月4日。"))
+    assert "已更新知识库" in confirm(bot, ADMIN, first)
+    refused = confirm(bot, ADMIN + 1, second)
+    assert "文件已被他人修改，请重新上传" in refused, refused
+    assert b"shared-a" in (bot.work / "knowledge" / "shared.yaml").read_bytes()
+    assert "3月3日" in bot.ask(CITIZEN + 1, "青蛙质量节在哪天").params["text"]
+
+
+@pytest.mark.parametrize("name", ["UPPER.YAML", "Mixed.Yml"])
+def test_an_upper_case_suffix_is_applied_and_used(bot, name):
+    question = f"{name}里的蝴蝶质量日在哪天"
+    summary = upload(bot, ADMIN, name, entry(name.split(".")[0].lower() + "-x", question, f"{name}：每年5月5日。"))
+    assert "新增条目" in summary.params["text"], summary.params["text"]
+    assert "已更新知识库" in confirm(bot, ADMIN, summary)
+    assert f"{name}：每年5月5日" in bot.ask(CITIZEN + 2, question).params["text"]
+
+
+def test_an_upper_case_page_suffix_is_applied_and_used(bot):
+    page = (DATA / "holdout" / "pages" / "page_a.txt").read_bytes()
+    summary = upload(bot, ADMIN, "LIUZHOU.TXT", page)
+    assert "段" in summary.params["text"], summary.params["text"]
+    assert "已更新知识库" in confirm(bot, ADMIN, summary)
+    assert "柳东新区" in bot.ask(CITIZEN + 3, "柳州2021年质量月启动仪式在哪里举行").params["text"]
+    assert (bot.work / "knowledge" / "articles" / "LIUZHOU.TXT").exists()

@@ -35,13 +35,23 @@ class LoadResult:
         return not self.problems
 
 
+def is_article(relative: str) -> bool:
+    """Suffixes are compared case-insensitively everywhere (upload, loader, watcher): `FAQ.YAML` saved by
+    a Windows tool is a knowledge file, never one that is reported applied and then ignored."""
+    return PurePosixPath(relative).suffix.lower() in ARTICLE_SUFFIXES
+
+
+def is_calendar(relative: str) -> bool:
+    return relative.lower() in CALENDAR_FILES
+
+
 def is_knowledge_file(relative: str) -> bool:
     path = PurePosixPath(relative)
     if any(part.startswith((".", "_")) for part in path.parts):
         return False
     if len(path.parts) == 1:
-        return path.suffix in ENTRY_SUFFIXES
-    return len(path.parts) == 2 and path.parts[0] == ARTICLE_FOLDER and path.suffix in ARTICLE_SUFFIXES
+        return path.suffix.lower() in ENTRY_SUFFIXES
+    return len(path.parts) == 2 and path.parts[0] == ARTICLE_FOLDER and is_article(relative)
 
 
 def read_folder(folder: Path) -> dict[str, bytes]:
@@ -109,14 +119,14 @@ def build_snapshot(files: dict[str, bytes]) -> LoadResult:
         if problem or text is None:
             problems.append(problem or Problem(relative, 1, "unreadable"))
             continue
-        if PurePosixPath(relative).suffix in ARTICLE_SUFFIXES:
+        if is_article(relative):
             article, problem = article_from_text(relative, text)
             if problem:
                 problems.append(problem)
             elif article:
                 articles.append(article)
             continue
-        if relative in CALENDAR_FILES:
+        if is_calendar(relative):
             if calendar is not None:
                 problems.append(Problem(relative, 1, f"a second calendar file; only {calendar_path} is used"))
                 continue
