@@ -82,6 +82,19 @@ class ProgressMessage:
             log.info("progress edit skipped: %s", error)
 
 
+class FinalReport:
+    """For a broadcast resumed after a restart: its progress message belongs to the dead process, so the
+    staff member who confirmed it gets the final counts as a new message."""
+
+    def __init__(self, bot: ExtBot[None], chat_id: int) -> None:
+        self.bot = bot
+        self.chat_id = chat_id
+
+    async def __call__(self, progress: Progress) -> None:
+        if progress.done:
+            await self.bot.send_message(self.chat_id, _progress_text(progress))
+
+
 # --- staff commands ---------------------------------------------------------------------------
 @requires(Role.STAFF)
 async def on_broadcast(update: Update, context: BotContext) -> None:
@@ -228,7 +241,10 @@ async def start_reminders(application: Application) -> None:
     service.sync_calendar(now)
     due = service.due_at_start(now)
     for broadcast_id in service.unfinished_broadcasts():
-        broadcaster.launch(broadcast_id)
+        record = service.store.broadcasts.get(broadcast_id) or {}
+        staff = record.get("created_by")  # None for a reminder: nobody is waiting for its report
+        broadcaster.launch(broadcast_id, FinalReport(application.bot, staff) if staff else None)
+        log.info("broadcast %s resumed after a restart", broadcast_id)
     for reminder_id in due.fire_now:
         broadcast_id = service.fire(reminder_id)
         if broadcast_id:
