@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import re
+import shutil
 import threading
 import time
 from collections.abc import Callable
@@ -95,7 +96,11 @@ def atomic_write(path: Path, data: bytes) -> None:
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(temporary, path)
-    descriptor = os.open(path.parent, os.O_RDONLY)
+    _fsync_folder(path.parent)
+
+
+def _fsync_folder(folder: Path) -> None:
+    descriptor = os.open(folder, os.O_RDONLY)
     try:
         os.fsync(descriptor)
     finally:
@@ -140,6 +145,7 @@ class KnowledgeManager:
         self.swap = swap
         self.history_folder = folder / HISTORY
         self.lock = threading.Lock()
+        self._clean_history()
         self.signature = self.disk_signature()
 
     # --- planning ---------------------------------------------------------------------------
@@ -245,15 +251,31 @@ class KnowledgeManager:
 
     # --- history ----------------------------------------------------------------------------
     def _record(self, action: str, path: str, who: int | None, before: bytes | None, summary: str) -> HistoryRecord:
+        """Writes a history entry whole or not at all: it is filled in a staging folder and renamed into
+        place, so a SIGKILL never leaves a numbered folder without its meta.json."""
         self.history_folder.mkdir(parents=True, exist_ok=True)
         number = 1 + max((int(p.name) for p in self.history_folder.iterdir() if p.name.isdigit()), default=0)
         record = HistoryRecord(f"{number:05d}", time.time(), who, action, path, summary, before is not None)
-        folder = self.history_folder / record.id
-        folder.mkdir()
+        staging = self.history_folder / f".{record.id}.{os.getpid()}.partial"
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir()
         if before is not None:
-            atomic_write(folder / "before", before)
-        atomic_write(folder / "meta.json", json.dumps(record.__dict__, ensure_ascii=False).encode())
+            atomic_write(staging / "before", before)
+        atomic_write(staging / "meta.json", json.dumps(record.__dict__, ensure_ascii=False).encode())
+        os.rename(staging, self.history_folder / record.id)
+        _fsync_folder(self.history_folder)
         return record
+
+    def _clean_history(self) -> None:
+        """Removes what a crash left half-written: staging folders, and numbered folders without meta.json
+        (written by older versions; their change was never applied, the file is written after the record)."""
+        if not self.history_folder.is_dir():
+            return
+        for folder in self.history_folder.iterdir():
+            partial = folder.name.endswith(".partial")
+            if folder.is_dir() and (partial or (folder.name.isdigit() and not (folder / "meta.json").exists())):
+                log.warning("removing incomplete knowledge history %s", folder.name)
+                shutil.rmtree(folder, ignore_errors=True)
 
     def history(self) -> list[HistoryRecord]:
         """Newest first."""
