@@ -101,3 +101,9 @@ def test_an_upper_case_page_suffix_is_applied_and_used(bot):
     assert "已更新知识库" in confirm(bot, ADMIN, summary)
     assert "柳东新区" in bot.ask(CITIZEN + 3, "柳州2021年质量月启动仪式在哪里举行").params["text"]
     assert (bot.work / "knowledge" / "articles" / "LIUZHOU.TXT").exists()
+
+
+def test_a_reminder_more_than_two_years_ahead_is_refused(bot):
+    reply = bot.command(ADMIN, "/schedule 9999-12-31 09:00 遥远的提醒")
+    assert "两年之内" in reply.params["text"], reply.params["text"]
+    assert "遥远的提醒" not in bot.command(ADMIN, "/reminders").params["text"]

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot import strings
 from bot.reminders.broadcast import Broadcaster
 from bot.reminders.calendar import Calendar, occurrence_key, render, upcoming
 from bot.store.repositories import Store
@@ -23,6 +24,7 @@ from bot.store.repositories import Store
 log = logging.getLogger(__name__)
 _SCHEDULE = re.compile(r"^\s*(\d{4})-(\d{1,2})-(\d{1,2})\s+(\d{1,2}):(\d{2})(?::(\d{2}))?\s+(.+)$", re.S)
 MAX_TEXT = 3500
+MAX_AHEAD = dt.timedelta(days=731)  # two years: further is a typo (9999-12-31), and would sit in the store forever
 
 
 class ScheduleError(ValueError):
@@ -72,6 +74,9 @@ class ReminderService:
                                 f"{match.group(4)}:{match.group(5)}") from None
         if when <= now:
             raise ScheduleError(f"时间已过：{when:%Y-%m-%d %H:%M}（{self.tz.key}）。请填写将来的时间。")
+        if when - now > MAX_AHEAD:
+            raise ScheduleError(strings.SCHEDULE_TOO_FAR.format(when=f"{when:%Y-%m-%d}",
+                                                                limit=f"{now + MAX_AHEAD:%Y-%m-%d}"))
         if len(text) > MAX_TEXT:
             raise ScheduleError(f"提醒内容太长（{len(text)} 字），请控制在 {MAX_TEXT} 字以内。")
         reminder_id = f"s{self.store.reminders.next_staff_number()}"
