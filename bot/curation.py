@@ -31,6 +31,7 @@ from bot.knowledge.loader import (
     MAX_FILE_BYTES,
     LoadResult,
     build_snapshot,
+    decode_with_encoding,
     is_article,
     is_knowledge_file,
     read_folder,
@@ -70,6 +71,7 @@ class Change:
     article: tuple[str, str | None, int] | None = None  # title, date, passages of a raw page
     replaces: bool = False
     base: str | None = None  # content hash of the file the plan was made from; None if it did not exist
+    converted_from: str | None = None  # the upload's encoding when it was not UTF-8 (it is saved as UTF-8)
 
     @property
     def ok(self) -> bool:
@@ -150,6 +152,10 @@ class KnowledgeManager:
 
     # --- planning ---------------------------------------------------------------------------
     def plan(self, path: str, data: bytes) -> Change:
+        text, _, encoding = decode_with_encoding(path, data)
+        converted_from = None
+        if text is not None and encoding != "utf-8":  # UTF-16, GB18030: one encoding on disk
+            data, converted_from = text.encode("utf-8"), encoding.upper()
         files = read_folder(self.folder)
         before = build_snapshot(files)
         proposed = {**files, path: data}
@@ -163,7 +169,7 @@ class KnowledgeManager:
             if page is not None:
                 article = (page.title, page.source.date, len(article_units(page, 0)))
         return Change(path, data, problems, added, changed, removed, article, replaces=path in files,
-                      base=content_hash(files.get(path)))
+                      base=content_hash(files.get(path)), converted_from=converted_from)
 
     # --- applying ---------------------------------------------------------------------------
     def apply(self, change: Change, who: int | None, action: str = "upload") -> HistoryRecord:

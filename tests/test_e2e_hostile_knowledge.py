@@ -107,3 +107,24 @@ def test_a_reminder_more_than_two_years_ahead_is_refused(bot):
     reply = bot.command(ADMIN, "/schedule 9999-12-31 09:00 遥远的提醒")
     assert "两年之内" in reply.params["text"], reply.params["text"]
     assert "遥远的提醒" not in bot.command(ADMIN, "/reminders").params["text"]
+
+
+@pytest.mark.parametrize(("encoding", "shown"), [("utf-16", "UTF-16"), ("gbk", "GB18030")])
+def test_utf16_and_gbk_uploads_are_read_and_saved_as_utf8(bot, encoding, shown):
+    name = f"enc-{encoding}.yaml"
+    question = f"{encoding}编码的海豚质量月在哪天"
+    text = entry(f"enc-{encoding}", question, "海豚质量月在每年6月6日。").decode()
+    summary = upload(bot, ADMIN, name, text.encode(encoding))
+    assert f"文件编码为 {shown}，已转换为 UTF-8 保存" in summary.params["text"], summary.params["text"]
+    assert "新增条目" in summary.params["text"]
+    assert "已更新知识库" in confirm(bot, ADMIN, summary)
+    assert (bot.work / "knowledge" / name).read_bytes() == text.encode("utf-8")
+    assert "6月6日" in bot.ask(CITIZEN + 4, question).params["text"]
+
+
+def test_a_gbk_page_is_read_as_chinese(bot):
+    page = (DATA / "holdout2" / "pages" / "page_c.txt").read_text(encoding="utf-8")
+    summary = upload(bot, ADMIN, "page-gbk.txt", page.encode("gbk"))
+    assert "GB18030" in summary.params["text"] and "段" in summary.params["text"], summary.params["text"]
+    assert "已更新知识库" in confirm(bot, ADMIN, summary)
+    assert (bot.work / "knowledge" / "articles" / "page-gbk.txt").read_text(encoding="utf-8") == page

@@ -203,3 +203,19 @@ def test_any_bytes_in_a_knowledge_file_give_problems_not_exceptions(data):
 
     result = build_snapshot({"faq.yaml": data, "articles/page.txt": data})
     assert all(problem.line >= 0 and problem.message for problem in result.problems)
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be", "utf-8-sig", "gb18030", "gbk"])
+def test_utf16_with_bom_and_gbk_files_on_disk_are_read(tmp_path, encoding):
+    data = GOOD_ENTRY.encode(encoding)
+    if encoding == "utf-16-be":
+        data = b"\xfe\xff" + data
+    write(tmp_path, "faq.yaml", data)
+    code, out = check(tmp_path)
+    assert code == 0 and "1 faq" in out, out
+
+
+def test_utf16_without_a_bom_is_named_not_called_binary(tmp_path):
+    write(tmp_path, "faq.yaml", GOOD_ENTRY.encode("utf-16-le"))
+    code, out = check(tmp_path)
+    assert code == 1 and "UTF-16" in out

@@ -7,6 +7,7 @@ on load. Folders whose names start with '.' or '_' (history, drafts) are skipped
 
 from __future__ import annotations
 
+import codecs
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
@@ -64,21 +65,71 @@ def read_folder(folder: Path) -> dict[str, bytes]:
     return files
 
 
-def decode(relative: str, data: bytes) -> tuple[str | None, Problem | None]:
-    """UTF-8 text of a file, or the reason it cannot be used."""
-    if not data.strip():
-        return None, Problem(relative, 1, "file is empty")
-    if len(data) > MAX_FILE_BYTES:
-        return None, Problem(relative, 1, f"file is {len(data)} bytes; the limit is {MAX_FILE_BYTES}")
-    if b"\0" in data:
-        return None, Problem(relative, data[: data.index(b"\0")].count(b"\n") + 1,
-                             "binary data (NUL byte): not a text file")
+_BOMS = (  # UTF-32 first: its little-endian BOM begins with UTF-16's
+    (codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"),
+)
+GB_SHARE = 0.95  # of non-ASCII characters that must be ordinary Chinese text for a GB18030 reading to count
+
+
+def _ordinary(ch: str) -> bool:
+    """A character of ordinary Chinese text: an ideograph, CJK or full-width punctuation, or a GB2312 symbol."""
+    point = ord(ch)
+    if 0x4E00 <= point <= 0x9FFF or 0x3000 <= point <= 0x303F or 0xFF00 <= point <= 0xFFEF:
+        return True
+    if 0x3040 <= point <= 0x30FF:  # kana: in GB2312, but what Big5's common characters turn into
+        return False
     try:
-        text = data.decode("utf-8")
+        ch.encode("gb2312")
+        return True
+    except UnicodeEncodeError:
+        return False
+
+
+def _looks_chinese(text: str) -> bool:
+    """True when a GB18030 reading gives ordinary Chinese text. Big5 or Latin-1 bytes also decode as
+    GB18030, but into kana, private-use and box characters; saving that as UTF-8 would store mojibake."""
+    wide = [ch for ch in text if ord(ch) > 0x7F]
+    return bool(wide) and sum(map(_ordinary, wide)) >= GB_SHARE * len(wide)
+
+
+def decode_with_encoding(relative: str, data: bytes) -> tuple[str | None, Problem | None, str]:
+    """Text of a file and the encoding it was read in; or the reason it cannot be used. UTF-8 is the
+    norm; UTF-16/32 with a byte-order mark and GB18030 (GBK, GB2312), common on government sites, are
+    read too, and uploads are saved as UTF-8."""
+    if not data.strip():
+        return None, Problem(relative, 1, "file is empty"), ""
+    if len(data) > MAX_FILE_BYTES:
+        return None, Problem(relative, 1, f"file is {len(data)} bytes; the limit is {MAX_FILE_BYTES}"), ""
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            try:
+                return data.decode(encoding).removeprefix("\ufeff"), None, encoding.removesuffix("-sig")
+            except UnicodeDecodeError as error:
+                return None, Problem(relative, 1, f"not valid {encoding.upper()} (byte {error.start})"), ""
+    if b"\0" in data:
+        if data[1::2].count(0) > len(data) // 4 or data[0::2].count(0) > len(data) // 4:
+            return None, Problem(relative, 1, "UTF-16 text without a byte-order mark; save the file as UTF-8"), ""
+        return None, Problem(relative, data[: data.index(b"\0")].count(b"\n") + 1,
+                             "binary data (NUL byte): not a text file"), ""
+    try:
+        return data.decode("utf-8"), None, "utf-8"
     except UnicodeDecodeError as error:
+        try:
+            text = data.decode("gb18030")
+        except UnicodeDecodeError:
+            text = ""
+        if text and _looks_chinese(text):
+            return text, None, "gb18030"
         line = data[: error.start].count(b"\n") + 1
-        return None, Problem(relative, line, f"not valid UTF-8 (byte {error.start}); save the file as UTF-8")
-    return text.removeprefix("\ufeff"), None
+        return None, Problem(relative, line, f"not valid UTF-8 (byte {error.start}) nor GB18030; "
+                                             "save the file as UTF-8"), ""
+
+
+def decode(relative: str, data: bytes) -> tuple[str | None, Problem | None]:
+    """Text of a file (see decode_with_encoding), or the reason it cannot be used."""
+    text, problem, _ = decode_with_encoding(relative, data)
+    return text, problem
 
 
 def article_from_text(relative: str, text: str) -> tuple[Article | None, Problem | None]:

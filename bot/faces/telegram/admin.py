@@ -35,7 +35,7 @@ def _counts(context: BotContext) -> str:
 
 
 def _describe(change: Change) -> list[str]:
-    lines = []
+    lines = [strings.UPLOAD_CONVERTED.format(encoding=change.converted_from)] if change.converted_from else []
     if change.article:
         title, date, passages = change.article
         lines.append(strings.UPLOAD_ARTICLE.format(title=title, date=date or strings.UNKNOWN_DATE, passages=passages))
@@ -43,7 +43,7 @@ def _describe(change: Change) -> list[str]:
                           (strings.UPLOAD_REMOVED, change.removed)):
         if ids:
             lines.append(template.format(ids="、".join(ids[:20]) + ("…" if len(ids) > 20 else "")))
-    return lines or [strings.UPLOAD_NOTHING]
+    return lines if len(lines) > bool(change.converted_from) else [*lines, strings.UPLOAD_NOTHING]
 
 
 def _problems(problems: Any) -> str:
