@@ -128,3 +128,21 @@ def test_a_gbk_page_is_read_as_chinese(bot):
     assert "GB18030" in summary.params["text"] and "段" in summary.params["text"], summary.params["text"]
     assert "已更新知识库" in confirm(bot, ADMIN, summary)
     assert (bot.work / "knowledge" / "articles" / "page-gbk.txt").read_text(encoding="utf-8") == page
+
+
+def test_a_50_mb_document_without_a_declared_size_is_refused_without_reading_it_all(bot):
+    big = b"x" * 50_000_000
+    # Telegram itself refuses getFile over 20 MB: a clear refusal, not an apology.
+    reply = upload(bot, ADMIN, "huge.txt", big, declare_size=False)
+    assert "太大" in reply.params["text"], reply.params["text"]
+    # A local Bot API server serves it: the bot streams it and hangs up once past the 1 MB limit.
+    bot.server.max_download = 100_000_000
+    try:
+        ended = len(bot.server.wait_for_download_end(0))
+        reply = upload(bot, ADMIN, "huge.txt", big, declare_size=False)
+        assert "太大" in reply.params["text"], reply.params["text"]
+        sent, size = bot.server.wait_for_download_end(ended + 1)[-1]
+        assert size == len(big) and sent < size // 2, (sent, size)
+    finally:
+        bot.server.max_download = 20 * 1024 * 1024
+    assert not (bot.work / "knowledge" / "articles" / "huge.txt").exists()
