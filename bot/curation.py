@@ -24,6 +24,7 @@ from pathlib import Path, PurePosixPath
 from rapidfuzz import fuzz
 
 from bot import strings
+from bot.audit import audit
 from bot.knowledge.loader import (
     ARTICLE_FOLDER,
     ARTICLE_SUFFIXES,
@@ -188,7 +189,7 @@ class KnowledgeManager:
                 self._restore(change.path, before)
                 self._reload_locked()
                 raise ValueError("; ".join(map(str, result.problems[:3])))
-            log.info("knowledge %s by %s: %s", action, who, record.summary)
+            audit(f"knowledge.{action}", history=record.id, by=who, path=change.path)
             return record
 
     def rollback(self, who: int | None) -> HistoryRecord | None:
@@ -202,6 +203,7 @@ class KnowledgeManager:
             target = self.folder / last.path
             current = target.read_bytes() if target.exists() else None
             record = self._record("rollback", last.path, who, current, f"撤销 {last.id}：{last.summary}")
+            audit("knowledge.rollback", history=record.id, undoes=last.id, by=who, path=last.path)
             self._restore(last.path, before)
             meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
             atomic_write(folder / "meta.json", json.dumps({**meta, "undone": True}, ensure_ascii=False).encode())

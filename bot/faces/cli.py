@@ -199,10 +199,11 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None, stdin: TextIO | None = None, out: TextIO | None = None,
          err: TextIO | None = None) -> int:
     stdin, out, err = stdin or sys.stdin, out or sys.stdout, err or sys.stderr
-    logging.basicConfig(level=os.environ.get("QBOT_LOG_LEVEL", "WARNING").upper(),
+    logging.basicConfig(level=(os.environ.get("QBOT_LOG_LEVEL") or "WARNING").upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("jieba").setLevel(logging.WARNING)  # it announces its dictionary at DEBUG
     logging.getLogger("httpx").setLevel(logging.WARNING)  # it logs every request URL, token included
+    logging.getLogger("bot.audit").setLevel(logging.INFO)  # who did what is shown at every level
     args = parser().parse_args(argv)
     if args.command in (None, "run"):
         if args.command is None:

@@ -17,6 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot import strings
+from bot.audit import audit
 from bot.reminders.broadcast import Broadcaster
 from bot.reminders.calendar import Calendar, occurrence_key, render, upcoming
 from bot.store.repositories import Store
@@ -82,7 +83,7 @@ class ReminderService:
         reminder_id = f"s{self.store.reminders.next_staff_number()}"
         while not self.store.reminders.add(reminder_id, text, when.timestamp(), kind="staff", created_by=created_by):
             reminder_id = f"s{int(reminder_id[1:]) + 1}"
-        log.info("user %s scheduled reminder %s for %s", created_by, reminder_id, when.isoformat())
+        audit("reminder.scheduled", id=reminder_id, by=created_by, at=when.isoformat())
         return self.store.reminders.get(reminder_id) or {}
 
     def scheduled(self) -> list[dict[str, Any]]:
@@ -125,7 +126,7 @@ class ReminderService:
         self.store.broadcasts.create(broadcast_id, reminder["text"], None, status="running", source=reminder_id)
         self.broadcaster.start(broadcast_id)
         self.store.reminders.set_status(reminder_id, "sent", only_if="scheduled")
-        log.info("reminder %s fired as broadcast %s", reminder_id, broadcast_id)
+        audit("reminder.fired", id=reminder_id, broadcast=broadcast_id)
         return broadcast_id
 
     def unfinished_broadcasts(self) -> list[str]:

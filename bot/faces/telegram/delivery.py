@@ -13,6 +13,7 @@ from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, Re
 from telegram.ext import Application, ContextTypes, ExtBot
 
 from bot import strings
+from bot.audit import audit
 from bot.reminders.broadcast import Blocked, Broadcaster, Migrated, Progress, RateLimited, Rejected, Transient
 from bot.reminders.service import ReminderService, ScheduleError
 from bot.services import Role
@@ -110,6 +111,7 @@ async def on_broadcast(update: Update, context: BotContext) -> None:
     broadcast_id = f"b{store.broadcasts.next_number()}"
     while not store.broadcasts.create(broadcast_id, text, user.id):
         broadcast_id = f"b{int(broadcast_id[1:]) + 1}"
+    audit("broadcast.drafted", id=broadcast_id, by=user.id, chars=len(text))
     count = len(store.subscriptions.active_ids())
     markup = InlineKeyboardMarkup([[
         InlineKeyboardButton(local(strings.BROADCAST_CONFIRM, traditional), callback_data=f"bc:go:{broadcast_id}"),
@@ -136,6 +138,7 @@ async def on_broadcast_button(update: Update, context: BotContext) -> None:
     broadcast_id = match.group(2)
     if match.group(1) == "no":
         store.broadcasts.update(broadcast_id, status="cancelled")
+        audit("broadcast.cancelled", id=broadcast_id, by=query.from_user.id)
         await query.answer()
         await query.edit_message_text(local(strings.BROADCAST_ABORTED.format(id=broadcast_id), traditional))
         return
@@ -143,6 +146,7 @@ async def on_broadcast_button(update: Update, context: BotContext) -> None:
     if not store.broadcasts.update_if(broadcast_id, "draft", status="confirmed"):
         await query.answer(local(strings.BROADCAST_NOT_DRAFT.format(id=broadcast_id), traditional), show_alert=True)
         return
+    audit("broadcast.confirmed", id=broadcast_id, by=query.from_user.id, draft_by=record.get("created_by"))
     await query.answer()
     await query.edit_message_reply_markup(None)
     broadcaster: Broadcaster = context.application.bot_data["broadcaster"]
@@ -201,6 +205,7 @@ async def on_cancel(update: Update, context: BotContext) -> None:
         return
     service: ReminderService = context.application.bot_data["reminders"]
     if service.cancel(item):
+        audit("cancelled", id=item, by=update.effective_user.id if update.effective_user else None)
         for job in context.application.job_queue.get_jobs_by_name(item) if context.application.job_queue else ():
             job.schedule_removal()
         await send(message, strings.CANCELLED.format(id=item), traditional)

@@ -26,6 +26,7 @@ from telegram.error import Conflict, InvalidToken
 from telegram.ext import ApplicationHandlerStop, CallbackContext, ExtBot
 
 from bot import strings
+from bot.audit import audit
 from bot.services import Assistant, Flood, Reply, Role
 from bot.settings import Settings
 from bot.text import to_traditional
@@ -331,7 +332,7 @@ async def on_staff(update: Update, context: BotContext) -> None:
         text = strings.STAFF_ADDED if staff.add(target, user.id) else strings.STAFF_EXISTS
     else:
         text = strings.STAFF_REMOVED if staff.remove(target) else strings.STAFF_MISSING
-    log.info("admin %s: staff %s %s", user.id, args[0], target)
+    audit(f"staff.{args[0]}", user=target, by=user.id, changed=text in (strings.STAFF_ADDED, strings.STAFF_REMOVED))
     await send(message, text.format(user=target), traditional)
 
 
