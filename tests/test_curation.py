@@ -67,7 +67,7 @@ def test_invalid_yaml_reports_its_line_and_changes_nothing(setup):
     version = knowledge.snapshot.version
     change = manager.plan("faq.yaml", b"entries:\n  - id: x\n    type: faq\n    title: [oops\n")
     assert not change.ok
-    assert str(change.problems[0]).startswith("faq.yaml:5: YAML syntax error") or ":4:" in str(change.problems[0])
+    assert str(change.problems[0]).startswith("faq.yaml:5: 第5行：YAML 语法错误") or ":4:" in str(change.problems[0])
     with pytest.raises(ValueError):
         manager.apply(change, who=1)
     assert knowledge.snapshot.version == version
@@ -79,7 +79,7 @@ def test_duplicate_ids_from_an_upload_are_caught(setup):
     duplicate = (b"entries:\n  - id: faq-what-is-quality-month\n    type: faq\n    title: t\n    question: q\n"
                  b"    answer: a\n    source:\n      title: s\n      origin: o\n")
     change = manager.plan("extra.yaml", duplicate)
-    assert any("duplicate id 'faq-what-is-quality-month'" in str(problem) for problem in change.problems)
+    assert any("编号“faq-what-is-quality-month”重复" in str(problem) for problem in change.problems)
 
 
 def test_entry_changes_are_listed(setup):

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import TypeVar
 
+from bot import strings
 from bot.knowledge.cleaning import clean_page
 from bot.knowledge.model import Article, Entry, Snapshot, Source, content_version
 from bot.knowledge.schema import Problem, build_entry, parse_entries_file
@@ -98,20 +99,21 @@ def decode_with_encoding(relative: str, data: bytes) -> tuple[str | None, Proble
     norm; UTF-16/32 with a byte-order mark and GB18030 (GBK, GB2312), common on government sites, are
     read too, and uploads are saved as UTF-8."""
     if not data.strip():
-        return None, Problem(relative, 1, "file is empty"), ""
+        return None, Problem(relative, 1, strings.P_EMPTY), ""
     if len(data) > MAX_FILE_BYTES:
-        return None, Problem(relative, 1, f"file is {len(data)} bytes; the limit is {MAX_FILE_BYTES}"), ""
+        return None, Problem(relative, 1, strings.P_TOO_BIG.format(size=len(data), limit=MAX_FILE_BYTES)), ""
     for bom, encoding in _BOMS:
         if data.startswith(bom):
             try:
                 return data.decode(encoding).removeprefix("\ufeff"), None, encoding.removesuffix("-sig")
             except UnicodeDecodeError as error:
-                return None, Problem(relative, 1, f"not valid {encoding.upper()} (byte {error.start})"), ""
+                return None, Problem(relative, 1, strings.P_BAD_BOM_TEXT.format(encoding=encoding.upper(),
+                                                                                 byte=error.start)), ""
     if b"\0" in data:
         if data[1::2].count(0) > len(data) // 4 or data[0::2].count(0) > len(data) // 4:
-            return None, Problem(relative, 1, "UTF-16 text without a byte-order mark; save the file as UTF-8"), ""
+            return None, Problem(relative, 1, strings.P_UTF16_NO_BOM), ""
         return None, Problem(relative, data[: data.index(b"\0")].count(b"\n") + 1,
-                             "binary data (NUL byte): not a text file"), ""
+                             strings.P_BINARY), ""
     try:
         return data.decode("utf-8"), None, "utf-8"
     except UnicodeDecodeError as error:
@@ -122,8 +124,7 @@ def decode_with_encoding(relative: str, data: bytes) -> tuple[str | None, Proble
         if text and _looks_chinese(text):
             return text, None, "gb18030"
         line = data[: error.start].count(b"\n") + 1
-        return None, Problem(relative, line, f"not valid UTF-8 (byte {error.start}) nor GB18030; "
-                                             "save the file as UTF-8"), ""
+        return None, Problem(relative, line, strings.P_NOT_TEXT.format(byte=error.start)), ""
 
 
 def decode(relative: str, data: bytes) -> tuple[str | None, Problem | None]:
@@ -136,7 +137,7 @@ def article_from_text(relative: str, text: str) -> tuple[Article | None, Problem
     name = PurePosixPath(relative).name
     page = clean_page(text, name)
     if not page.paragraphs:
-        return None, Problem(relative, 1, "no article text left after cleaning (only navigation or noise?)")
+        return None, Problem(relative, 1, strings.P_NO_ARTICLE)
     article = Article(
         id=PurePosixPath(relative).stem,
         path=relative,
@@ -154,7 +155,7 @@ def _guarded(parse: Callable[[str, str], tuple[T, list[Problem]]], relative: str
     try:
         return parse(relative, text)
     except RecursionError:
-        return empty, [Problem(relative, 1, "nesting too deep to read")]
+        return empty, [Problem(relative, 1, strings.P_NESTING_UNREADABLE)]
 
 
 def build_snapshot(files: dict[str, bytes]) -> LoadResult:
@@ -168,7 +169,7 @@ def build_snapshot(files: dict[str, bytes]) -> LoadResult:
     for relative in sorted(files):
         text, problem = decode(relative, files[relative])
         if problem or text is None:
-            problems.append(problem or Problem(relative, 1, "unreadable"))
+            problems.append(problem or Problem(relative, 1, strings.P_UNREADABLE))
             continue
         if is_article(relative):
             article, problem = article_from_text(relative, text)
@@ -179,7 +180,7 @@ def build_snapshot(files: dict[str, bytes]) -> LoadResult:
             continue
         if is_calendar(relative):
             if calendar is not None:
-                problems.append(Problem(relative, 1, f"a second calendar file; only {calendar_path} is used"))
+                problems.append(Problem(relative, 1, strings.P_SECOND_CALENDAR.format(first=calendar_path)))
                 continue
             calendar, file_problems = _guarded(parse_calendar, relative, text, Calendar())
             calendar_path = relative
@@ -194,7 +195,8 @@ def build_snapshot(files: dict[str, bytes]) -> LoadResult:
                 continue
             if earlier := first_seen.get(entry.id):
                 problems.append(Problem(relative, lines.get("id", line),
-                                        f"duplicate id '{entry.id}' (first used at {earlier.path}:{earlier.line})"))
+                                        strings.P_DUPLICATE_ID.format(id=entry.id,
+                                                                      where=f"{earlier.path}:{earlier.line}")))
                 continue
             first_seen[entry.id] = entry
             entries.append(entry)
@@ -205,7 +207,7 @@ def build_snapshot(files: dict[str, bytes]) -> LoadResult:
 
 def load_folder(folder: Path) -> LoadResult:
     if not folder.is_dir():
-        return LoadResult(Snapshot(), [Problem(str(folder), 0, "knowledge folder not found")])
+        return LoadResult(Snapshot(), [Problem(str(folder), 0, strings.P_FOLDER_MISSING)])
     result = build_snapshot(read_folder(folder))
     result.problems = [replace(problem, path=str(folder / problem.path)) for problem in result.problems]
     return result
