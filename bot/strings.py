@@ -164,6 +164,8 @@ TOKEN_REJECTED = ("启动失败：Telegram 拒绝了机器人令牌（已被吊�
                   "start-up failed: Telegram rejected the bot token (revoked or mistyped); check TELEGRAM_BOT_TOKEN.")
 TOKEN_REVOKED = ("Telegram 拒绝了机器人令牌（401），令牌可能已被吊销，请在 BotFather 检查。 / "
                  "Telegram rejected the bot token (401 Unauthorized): it may have been revoked; check with BotFather.")
+TOKEN_STOPPED = ("已停止：Telegram 拒绝了机器人令牌（401），令牌可能已被吊销，请检查 TELEGRAM_BOT_TOKEN 后重新启动。 / "
+                 "stopped: Telegram rejected the bot token (401 Unauthorized); check TELEGRAM_BOT_TOKEN and restart.")
 POLLING_CONFLICT = ("接收更新冲突（409）：另一个程序正在用同一个令牌运行，同一令牌只能运行一个实例。"
                     " / getUpdates conflict (409): another process is running with this token; run only one instance.")
 START_FAILED = "启动失败 / start-up failed: {error}"

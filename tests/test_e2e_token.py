@@ -53,7 +53,9 @@ def test_409_and_401_at_run_time_are_one_line_and_never_show_the_token(tmp_path)
             log = wait_for_log(process.log, "401")
             assert "令牌可能已被吊销" in log and "401 Unauthorized" in log, log
             assert "6000" in process.ask(700002, "郴州质量开放日发放了多少宣传单").params["text"]  # still serving
+
         finally:
             process.stop()
     output = process.log.read_text(encoding="utf-8")
     assert SECRET not in output, output
+    assert "Traceback" not in output, output

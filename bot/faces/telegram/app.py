@@ -120,6 +120,7 @@ def routing_table() -> list[tuple[int, BaseHandler]]:
 
 
 async def on_start_up(application: Application) -> None:
+    application.bot_data["started"] = True  # the token was accepted
     await publish_commands(application)
     await delivery.start_reminders(application)
     admin.start_watching(application, application.bot_data["settings"].watch_seconds)
@@ -173,10 +174,18 @@ def build_application(settings: Settings, assistant: Assistant, request: BaseReq
 
 
 class _DropTokenTracebacks(logging.Filter):
-    """PTB logs a rejected token with a traceback before raising it; run_polling reports it in one line."""
+    """PTB logs a rejected token with a traceback (whose message holds the token at start-up). At start
+    run_polling reports it in one line, so the record is dropped; later (a 401 on getUpdates) it
+    becomes that one line."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return not (record.exc_info and isinstance(record.exc_info[1], InvalidToken))
+        error = record.exc_info[1] if record.exc_info else None
+        if not isinstance(error, InvalidToken):
+            return True
+        if "rejected by the server" in str(error):
+            return False
+        record.msg, record.args, record.exc_info, record.exc_text = strings.TOKEN_REVOKED, (), None, None
+        return True
 
 
 def run_polling(settings: Settings, assistant: Assistant) -> int:
@@ -188,8 +197,8 @@ def run_polling(settings: Settings, assistant: Assistant) -> int:
     log.info("starting long polling against %s", settings.api_url)
     try:
         application.run_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=False)
-    except InvalidToken:
-        log.error(strings.TOKEN_REJECTED)
+    except InvalidToken:  # at start, or a 401 on getUpdates later (PTB then stops polling for good)
+        log.error(strings.TOKEN_STOPPED if application.bot_data.get("started") else strings.TOKEN_REJECTED)
         return 2
     return 0
 
