@@ -8,6 +8,9 @@ on load. Folders whose names start with '.' or '_' (history, drafts) are skipped
 from __future__ import annotations
 
 import codecs
+import hashlib
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
@@ -158,6 +161,57 @@ def _guarded(parse: Callable[[str, str], tuple[T, list[Problem]]], relative: str
         return empty, [Problem(relative, 1, strings.P_NESTING_UNREADABLE)]
 
 
+@dataclass(frozen=True)
+class _FileRead:
+    """What one file gives, independent of the other files (duplicates and a second calendar are
+    checked across files in build_snapshot)."""
+
+    problems: tuple[Problem, ...] = ()
+    entries: tuple[tuple[Entry | None, tuple[Problem, ...], int], ...] = ()  # entry, its problems, id line
+    article: Article | None = None
+    calendar: Calendar | None = None
+
+
+# Planning an upload loads the folder twice (before and after) and every reload loads it again, but
+# only the uploaded file is new: reading the others (pure-Python YAML) is most of the work and holds
+# the GIL while citizens wait. Results are immutable, keyed by path and content.
+_READ_CACHE: OrderedDict[tuple[str, str], _FileRead] = OrderedDict()
+_READ_CACHE_SIZE = 256
+_READ_CACHE_LOCK = threading.Lock()
+
+
+def _read(relative: str, data: bytes) -> _FileRead:
+    key = (relative, hashlib.sha256(data).hexdigest())
+    with _READ_CACHE_LOCK:
+        if (cached := _READ_CACHE.get(key)) is not None:
+            _READ_CACHE.move_to_end(key)
+            return cached
+    result = _read_uncached(relative, data)
+    with _READ_CACHE_LOCK:
+        _READ_CACHE[key] = result
+        while len(_READ_CACHE) > _READ_CACHE_SIZE:
+            _READ_CACHE.popitem(last=False)
+    return result
+
+
+def _read_uncached(relative: str, data: bytes) -> _FileRead:
+    text, problem = decode(relative, data)
+    if problem or text is None:
+        return _FileRead(problems=(problem or Problem(relative, 1, strings.P_UNREADABLE),))
+    if is_article(relative):
+        article, problem = article_from_text(relative, text)
+        return _FileRead(problems=(problem,) if problem else (), article=article)
+    if is_calendar(relative):
+        calendar, file_problems = _guarded(parse_calendar, relative, text, Calendar())
+        return _FileRead(problems=tuple(file_problems), calendar=calendar)
+    raw_entries, file_problems = _guarded(parse_entries_file, relative, text, [])
+    items = []
+    for fields, lines, line in raw_entries:
+        entry, entry_problems = build_entry(relative, fields, lines, line)
+        items.append((entry, tuple(entry_problems), lines.get("id", line)))
+    return _FileRead(problems=tuple(file_problems), entries=tuple(items))
+
+
 def build_snapshot(files: dict[str, bytes]) -> LoadResult:
     """Validates every file; the snapshot holds what is valid, `problems` lists the rest."""
     problems: list[Problem] = []
@@ -167,34 +221,21 @@ def build_snapshot(files: dict[str, bytes]) -> LoadResult:
     calendar: Calendar | None = None
     calendar_path = ""
     for relative in sorted(files):
-        text, problem = decode(relative, files[relative])
-        if problem or text is None:
-            problems.append(problem or Problem(relative, 1, strings.P_UNREADABLE))
+        read = _read(relative, files[relative])
+        if read.calendar is not None and calendar is not None:
+            problems.append(Problem(relative, 1, strings.P_SECOND_CALENDAR.format(first=calendar_path)))
             continue
-        if is_article(relative):
-            article, problem = article_from_text(relative, text)
-            if problem:
-                problems.append(problem)
-            elif article:
-                articles.append(article)
-            continue
-        if is_calendar(relative):
-            if calendar is not None:
-                problems.append(Problem(relative, 1, strings.P_SECOND_CALENDAR.format(first=calendar_path)))
-                continue
-            calendar, file_problems = _guarded(parse_calendar, relative, text, Calendar())
-            calendar_path = relative
-            problems.extend(file_problems)
-            continue
-        raw_entries, file_problems = _guarded(parse_entries_file, relative, text, [])
-        problems.extend(file_problems)
-        for fields, lines, line in raw_entries:
-            entry, entry_problems = build_entry(relative, fields, lines, line)
+        problems.extend(read.problems)
+        if read.article is not None:
+            articles.append(read.article)
+        if read.calendar is not None:
+            calendar, calendar_path = read.calendar, relative
+        for entry, entry_problems, id_line in read.entries:
             problems.extend(entry_problems)
             if entry is None:
                 continue
             if earlier := first_seen.get(entry.id):
-                problems.append(Problem(relative, lines.get("id", line),
+                problems.append(Problem(relative, id_line,
                                         strings.P_DUPLICATE_ID.format(id=entry.id,
                                                                       where=f"{earlier.path}:{earlier.line}")))
                 continue
