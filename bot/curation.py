@@ -9,10 +9,12 @@ loaded and indexed, so a question is answered from the old or the new knowledge,
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
 import re
+import shutil
 import threading
 import time
 from collections.abc import Callable
@@ -21,6 +23,8 @@ from pathlib import Path, PurePosixPath
 
 from rapidfuzz import fuzz
 
+from bot import strings
+from bot.audit import audit
 from bot.knowledge.loader import (
     ARTICLE_FOLDER,
     ARTICLE_SUFFIXES,
@@ -28,6 +32,8 @@ from bot.knowledge.loader import (
     MAX_FILE_BYTES,
     LoadResult,
     build_snapshot,
+    decode_with_encoding,
+    is_article,
     is_knowledge_file,
     read_folder,
 )
@@ -45,6 +51,14 @@ class UploadRefused(ValueError):
     """A file that is not even looked at: wrong type, too big, unsafe name. The message says why."""
 
 
+class StaleChange(ValueError):
+    """The file changed between planning and applying (another admin, or an edit on disk)."""
+
+
+def content_hash(data: bytes | None) -> str | None:
+    return None if data is None else hashlib.sha256(data).hexdigest()
+
+
 @dataclass(frozen=True)
 class Change:
     """What writing `data` to `path` would do, worked out before anything is written."""
@@ -57,6 +71,8 @@ class Change:
     removed: tuple[str, ...] = ()
     article: tuple[str, str | None, int] | None = None  # title, date, passages of a raw page
     replaces: bool = False
+    base: str | None = None  # content hash of the file the plan was made from; None if it did not exist
+    converted_from: str | None = None  # the upload's encoding when it was not UTF-8 (it is saved as UTF-8)
 
     @property
     def ok(self) -> bool:
@@ -83,7 +99,11 @@ def atomic_write(path: Path, data: bytes) -> None:
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(temporary, path)
-    descriptor = os.open(path.parent, os.O_RDONLY)
+    _fsync_folder(path.parent)
+
+
+def _fsync_folder(folder: Path) -> None:
+    descriptor = os.open(folder, os.O_RDONLY)
     try:
         os.fsync(descriptor)
     finally:
@@ -128,10 +148,15 @@ class KnowledgeManager:
         self.swap = swap
         self.history_folder = folder / HISTORY
         self.lock = threading.Lock()
+        self._clean_history()
         self.signature = self.disk_signature()
 
     # --- planning ---------------------------------------------------------------------------
     def plan(self, path: str, data: bytes) -> Change:
+        text, _, encoding = decode_with_encoding(path, data)
+        converted_from = None
+        if text is not None and encoding != "utf-8":  # UTF-16, GB18030: one encoding on disk
+            data, converted_from = text.encode("utf-8"), encoding.upper()
         files = read_folder(self.folder)
         before = build_snapshot(files)
         proposed = {**files, path: data}
@@ -140,11 +165,12 @@ class KnowledgeManager:
         problems = tuple(problem for problem in after.problems if str(problem) not in known)
         added, changed, removed = diff(before.snapshot, after.snapshot)
         article = None
-        if PurePosixPath(path).suffix in ARTICLE_SUFFIXES:
+        if is_article(path):
             page = next((a for a in after.snapshot.articles if a.path == path), None)
             if page is not None:
                 article = (page.title, page.source.date, len(article_units(page, 0)))
-        return Change(path, data, problems, added, changed, removed, article, replaces=path in files)
+        return Change(path, data, problems, added, changed, removed, article, replaces=path in files,
+                      base=content_hash(files.get(path)), converted_from=converted_from)
 
     # --- applying ---------------------------------------------------------------------------
     def apply(self, change: Change, who: int | None, action: str = "upload") -> HistoryRecord:
@@ -153,6 +179,9 @@ class KnowledgeManager:
         with self.lock:
             target = self.folder / change.path
             before = target.read_bytes() if target.exists() else None
+            # Two admins uploading the same file: the second would silently drop the first one's change.
+            if content_hash(before) != change.base:
+                raise StaleChange(strings.FILE_CHANGED_SINCE_PLAN)
             record = self._record(action, change.path, who, before, self._summary(change))
             atomic_write(target, change.data)
             result = self._reload_locked()
@@ -160,7 +189,7 @@ class KnowledgeManager:
                 self._restore(change.path, before)
                 self._reload_locked()
                 raise ValueError("; ".join(map(str, result.problems[:3])))
-            log.info("knowledge %s by %s: %s", action, who, record.summary)
+            audit(f"knowledge.{action}", history=record.id, by=who, path=change.path)
             return record
 
     def rollback(self, who: int | None) -> HistoryRecord | None:
@@ -174,6 +203,7 @@ class KnowledgeManager:
             target = self.folder / last.path
             current = target.read_bytes() if target.exists() else None
             record = self._record("rollback", last.path, who, current, f"撤销 {last.id}：{last.summary}")
+            audit("knowledge.rollback", history=record.id, undoes=last.id, by=who, path=last.path)
             self._restore(last.path, before)
             meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
             atomic_write(folder / "meta.json", json.dumps({**meta, "undone": True}, ensure_ascii=False).encode())
@@ -229,15 +259,31 @@ class KnowledgeManager:
 
     # --- history ----------------------------------------------------------------------------
     def _record(self, action: str, path: str, who: int | None, before: bytes | None, summary: str) -> HistoryRecord:
+        """Writes a history entry whole or not at all: it is filled in a staging folder and renamed into
+        place, so a SIGKILL never leaves a numbered folder without its meta.json."""
         self.history_folder.mkdir(parents=True, exist_ok=True)
         number = 1 + max((int(p.name) for p in self.history_folder.iterdir() if p.name.isdigit()), default=0)
         record = HistoryRecord(f"{number:05d}", time.time(), who, action, path, summary, before is not None)
-        folder = self.history_folder / record.id
-        folder.mkdir()
+        staging = self.history_folder / f".{record.id}.{os.getpid()}.partial"
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir()
         if before is not None:
-            atomic_write(folder / "before", before)
-        atomic_write(folder / "meta.json", json.dumps(record.__dict__, ensure_ascii=False).encode())
+            atomic_write(staging / "before", before)
+        atomic_write(staging / "meta.json", json.dumps(record.__dict__, ensure_ascii=False).encode())
+        os.rename(staging, self.history_folder / record.id)
+        _fsync_folder(self.history_folder)
         return record
+
+    def _clean_history(self) -> None:
+        """Removes what a crash left half-written: staging folders, and numbered folders without meta.json
+        (written by older versions; their change was never applied, the file is written after the record)."""
+        if not self.history_folder.is_dir():
+            return
+        for folder in self.history_folder.iterdir():
+            partial = folder.name.endswith(".partial")
+            if folder.is_dir() and (partial or (folder.name.isdigit() and not (folder / "meta.json").exists())):
+                log.warning("removing incomplete knowledge history %s", folder.name)
+                shutil.rmtree(folder, ignore_errors=True)
 
     def history(self) -> list[HistoryRecord]:
         """Newest first."""

@@ -40,6 +40,20 @@ class BotProcess:
         self.server.wait_for("setMyCommands", timeout=timeout, after=mark)
         return self
 
+    def launch(self) -> BotProcess:
+        """Starts the process without waiting for start-up (for runs that are expected to fail)."""
+        with self.log.open("a", encoding="utf-8") as output:
+            self.process = subprocess.Popen([sys.executable, str(ROOT / "run_bot.py")], cwd=self.work, env=self.env,
+                                            stdout=output, stderr=subprocess.STDOUT, text=True)
+        return self
+
+    def wait(self, timeout: float = 90) -> int:
+        """Waits for the process to exit by itself; returns its exit code."""
+        assert self.process is not None
+        code = self.process.wait(timeout=timeout)
+        self.process = None
+        return code
+
     def stop(self, kill: bool = False) -> int:
         """SIGTERM (a clean stop) or SIGKILL (a crash); returns the exit code."""
         if self.process is None:

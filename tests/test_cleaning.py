@@ -1,5 +1,6 @@
 """Cleaning is tested on the real noise of the shipped seed pages."""
 
+import itertools
 import re
 
 import pytest
@@ -87,3 +88,102 @@ def test_any_page_text_is_cleaned_without_exception(text):
     page = clean_page(text, "page.txt")
     assert isinstance(page.title, str) and page.origin
     assert all(isinstance(paragraph, str) for paragraph in page.paragraphs)
+
+
+# --- hostile input is linear (speed itself is measured by `make bench-abuse`) --------------------
+_OLD_PROMO = re.compile(r"[^。!?]*(小编|仅供参考|本网|点击进入|更多精彩)[^。!?]*[。!?]?")
+_PROMO_PARTS = ("小编", "仅供参考", "本网", "点击进入", "更多精彩", "。", "!", "?", "！", "质量", "编", " ", "a")
+
+
+@settings(max_examples=500, deadline=None, derandomize=True)
+@given(st.lists(st.sampled_from(_PROMO_PARTS), max_size=20).map("".join))
+def test_promo_sentences_are_dropped_exactly_as_before(paragraph):
+    from bot.knowledge.cleaning import _strip_promo
+
+    assert _strip_promo(paragraph) == _OLD_PROMO.sub("", paragraph).strip()
+
+
+def test_a_long_paragraph_without_full_stops_keeps_its_text_and_loses_its_promo():
+    body = "质量发展纲要提出质量强国建设" * 15_000  # 210 KB of one sentence
+    page = clean_page(f"标题：某市质量月活动\n{body}\n{body}小编提醒您关注\n", "long.txt")
+    assert page.paragraphs == (body,)
+
+
+def _unbounded(item: tuple) -> bool:
+    from re import _constants as sre  # type: ignore[attr-defined]
+
+    return item[0] in (sre.MAX_REPEAT, sre.MIN_REPEAT, sre.POSSESSIVE_REPEAT) and item[1][1] == sre.MAXREPEAT
+
+
+def _char_test(items: list) -> object:
+    """A predicate telling whether one character matches a single-character pattern item, or None."""
+    from re import _constants as sre  # type: ignore[attr-defined]
+
+    categories = {sre.CATEGORY_DIGIT: str.isdigit, sre.CATEGORY_SPACE: str.isspace,
+                  sre.CATEGORY_WORD: lambda c: c.isalnum() or c == "_"}
+    negated = {sre.CATEGORY_NOT_DIGIT: str.isdigit, sre.CATEGORY_NOT_SPACE: str.isspace,
+               sre.CATEGORY_NOT_WORD: lambda c: c.isalnum() or c == "_"}
+    if len(items) != 1:
+        return None
+    op, arg = items[0]
+    if op == sre.ANY:
+        return lambda c: c != "\n"
+    if op == sre.LITERAL:
+        return lambda c: ord(c) == arg
+    if op == sre.NOT_LITERAL:
+        return lambda c: ord(c) != arg
+    if op != sre.IN:
+        return None
+
+    def member(c: str) -> bool:
+        hit, negate = False, False
+        for kind, value in arg:
+            if kind == sre.NEGATE:
+                negate = True
+            elif kind == sre.LITERAL:
+                hit |= ord(c) == value
+            elif kind == sre.RANGE:
+                hit |= value[0] <= ord(c) <= value[1]
+            elif kind == sre.CATEGORY:
+                hit |= categories[value](c) if value in categories else not negated[value](c)
+        return hit != negate
+
+    return member
+
+
+_PROBES = "a1 \t中。!?？(（)）>:：,，-/.年月日来源小编httpü" + "āáǎà" + "\u3000"
+
+
+def _problems_of(name: str, pattern: re.Pattern[str]) -> list[str]:
+    from re import _constants as sre  # type: ignore[attr-defined]
+    from re import _parser  # type: ignore[attr-defined]
+
+    items = list(_parser.parse(pattern.pattern, pattern.flags))
+    problems = []
+    anchored = items and items[0][0] == sre.AT
+    # A search restarts at every position: a leading unbounded run followed by more pattern rescans
+    # the run each time (quadratic) unless the whole pattern can match empty and so never fails.
+    if not anchored and items and _unbounded(items[0]) and len(items) > 1 and not pattern.fullmatch(""):
+        problems.append(f"{name}: starts with an unbounded repeat and can fail after it")
+    # Two unbounded runs side by side that accept the same character can split a run in n ways.
+    for first, second in itertools.pairwise(items):
+        if _unbounded(first) and _unbounded(second):
+            a, b = _char_test(list(first[1][2])), _char_test(list(second[1][2]))
+            if a is None or b is None or any(a(c) and b(c) for c in _PROBES):  # type: ignore[operator]
+                problems.append(f"{name}: adjacent unbounded repeats overlap")
+    return problems
+
+
+def test_no_regex_over_admin_files_can_backtrack_super_linearly():
+    from bot import text
+    from bot.knowledge import cleaning, loader, schema
+    from bot.reminders import calendar
+
+    problems = []
+    for module in (cleaning, loader, schema, calendar, text):
+        for name, value in vars(module).items():
+            if isinstance(value, re.Pattern):
+                problems += _problems_of(f"{module.__name__}.{name}", value)
+    assert problems == []
+    assert _problems_of("old promo", _OLD_PROMO)  # the check catches the pattern that froze the bot
+    assert _problems_of("doubled", re.compile(r"x\s*\s*y"))

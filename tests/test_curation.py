@@ -67,7 +67,7 @@ def test_invalid_yaml_reports_its_line_and_changes_nothing(setup):
     version = knowledge.snapshot.version
     change = manager.plan("faq.yaml", b"entries:\n  - id: x\n    type: faq\n    title: [oops\n")
     assert not change.ok
-    assert str(change.problems[0]).startswith("faq.yaml:5: YAML syntax error") or ":4:" in str(change.problems[0])
+    assert str(change.problems[0]).startswith("faq.yaml:5: 第5行：YAML 语法错误") or ":4:" in str(change.problems[0])
     with pytest.raises(ValueError):
         manager.apply(change, who=1)
     assert knowledge.snapshot.version == version
@@ -79,7 +79,7 @@ def test_duplicate_ids_from_an_upload_are_caught(setup):
     duplicate = (b"entries:\n  - id: faq-what-is-quality-month\n    type: faq\n    title: t\n    question: q\n"
                  b"    answer: a\n    source:\n      title: s\n      origin: o\n")
     change = manager.plan("extra.yaml", duplicate)
-    assert any("duplicate id 'faq-what-is-quality-month'" in str(problem) for problem in change.problems)
+    assert any("编号“faq-what-is-quality-month”重复" in str(problem) for problem in change.problems)
 
 
 def test_entry_changes_are_listed(setup):
@@ -167,3 +167,47 @@ def test_questions_are_answered_correctly_while_reloads_run(setup):
         thread.join()
     assert reloads >= 1
     assert all(answer.matched and "6000" in answer.answer for answer in answers)
+
+
+_DIE_WRITING_META = """
+import os, signal, sys
+from pathlib import Path
+import bot.curation as curation
+
+real = curation.atomic_write
+
+def dying(path, data):
+    if path.name == "meta.json":  # the history entry is half written: SIGKILL, as a crash would
+        os.kill(os.getpid(), signal.SIGKILL)
+    real(path, data)
+
+curation.atomic_write = dying
+manager = curation.KnowledgeManager(Path(sys.argv[1]), lambda: None, lambda snapshot: None)
+manager.apply(manager.plan("extra.yaml", Path(sys.argv[2]).read_bytes()), who=1)
+"""
+
+
+def test_a_kill_while_writing_history_leaves_no_folder_without_meta(tmp_path):
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    folder = tmp_path / "knowledge"
+    folder.mkdir()
+    shutil.copy(KNOWLEDGE / "faq.yaml", folder / "faq.yaml")
+    manager = KnowledgeManager(folder, lambda: None, lambda snapshot: None)  # type: ignore[arg-type,return-value]
+    manager.apply(manager.plan("faq.yaml", (KNOWLEDGE / "faq.yaml").read_bytes() + b"\n"), who=1)
+    extra = tmp_path / "extra.yaml"
+    extra.write_bytes((KNOWLEDGE / "faq.yaml").read_bytes().replace(b"id: faq-", b"id: extra-"))
+    killed = subprocess.run([sys.executable, "-c", _DIE_WRITING_META, str(folder), str(extra)], cwd=ROOT,
+                            capture_output=True, text=True, timeout=120)
+    assert killed.returncode == -9, killed.stderr
+    assert not (folder / "extra.yaml").exists()
+
+    restarted = KnowledgeManager(folder, lambda: None, lambda snapshot: None)  # type: ignore[arg-type,return-value]
+    leftovers = [p.name for p in (folder / ".history").iterdir() if not (p / "meta.json").exists()]
+    assert leftovers == []
+    assert [record.id for record in restarted.history()] == ["00001"]
+    record = restarted.apply(restarted.plan("extra.yaml", extra.read_bytes()), who=1)
+    assert record.id == "00002" and [r.id for r in restarted.history()] == ["00002", "00001"]

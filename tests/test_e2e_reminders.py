@@ -147,6 +147,10 @@ def test_killed_mid_broadcast_and_restarted_finishes_without_skipping(server, tm
     bot.start()
     try:
         wait_until_delivered(server, text, set(chats))
+        # The progress message died with the first process: the staff member gets the report anew.
+        report = server.wait_for("sendMessage", lambda c: c.params["chat_id"] == ADMIN
+                                 and "完成" in c.params.get("text", ""), timeout=60, after=0)
+        assert "共 2000" in report.params["text"]
     finally:
         bot.stop()
     counts = deliveries(server, text)

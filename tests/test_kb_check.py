@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import shutil
 from pathlib import Path
 
 import pytest
@@ -54,18 +55,18 @@ def test_shipped_knowledge_is_clean_and_counted():
 @pytest.mark.parametrize(
     ("content", "line", "message"),
     [
-        (GOOD_ENTRY.replace("    answer: 示例答案。\n", "    answer: [unclosed\n"), 7, "YAML syntax error"),
-        (GOOD_ENTRY.replace("    title: 示例\n", "    title: 示例\n    colour: red\n"), 5, "unknown field 'colour'"),
-        (GOOD_ENTRY.replace("    title: 示例\n", "    title: 示例\n    theme: x\n"), 5, "only for event entries"),
-        (GOOD_ENTRY.replace("    answer: 示例答案。\n", ""), 2, "missing required field 'answer'"),
-        (GOOD_ENTRY.replace("    type: faq\n", "    type: faq\n    date: 2017-13-01\n"), 4, "bad date"),
-        (GOOD_ENTRY.replace("faq-sample", "Bad Id"), 2, "bad id"),
-        (GOOD_ENTRY.replace("    type: faq\n", "    type: notice\n"), 3, "must be one of"),
-        (GOOD_ENTRY.replace("    type: faq\n", "    type: faq\n    year: 'soon'\n"), 4, "bad year"),
+        (GOOD_ENTRY.replace("    answer: 示例答案。\n", "    answer: [unclosed\n"), 7, "YAML 语法错误"),
+        (GOOD_ENTRY.replace("    title: 示例\n", "    title: 示例\n    colour: red\n"), 5, "未知字段“colour”"),
+        (GOOD_ENTRY.replace("    title: 示例\n", "    title: 示例\n    theme: x\n"), 5, "只用于 event 条目"),
+        (GOOD_ENTRY.replace("    answer: 示例答案。\n", ""), 2, "缺少必填字段“answer”"),
+        (GOOD_ENTRY.replace("    type: faq\n", "    type: faq\n    date: 2017-13-01\n"), 4, "日期 '2017-13-01' 有误"),
+        (GOOD_ENTRY.replace("faq-sample", "Bad Id"), 2, "编号 'Bad Id' 有误"),
+        (GOOD_ENTRY.replace("    type: faq\n", "    type: notice\n"), 3, "必须是 policy, event, faq 之一"),
+        (GOOD_ENTRY.replace("    type: faq\n", "    type: faq\n    year: 'soon'\n"), 4, "年份 'soon' 有误"),
         (GOOD_ENTRY.replace("      origin: 示例网站\n", ""), 7, "source.origin"),
-        (GOOD_ENTRY.replace("    title: 示例\n", "    title: 示例\n    title: 又一个\n"), 5, "duplicate key 'title'"),
-        ("entries: {}\n", 1, "top-level 'entries:' list"),
-        ("items:\n  - 1\n", 1, "unknown top-level key 'items'"),
+        (GOOD_ENTRY.replace("    title: 示例\n", "    title: 示例\n    title: 又一个\n"), 5, "键“title”重复"),
+        ("entries: {}\n", 1, "顶层应是 'entries:' 列表"),
+        ("items:\n  - 1\n", 1, "未知的顶层键“items”"),
     ],
 )
 def test_entry_file_problems_name_file_and_line(tmp_path, content, line, message):
@@ -96,14 +97,14 @@ def test_calendar_is_read_as_reminders_not_entries(tmp_path):
 @pytest.mark.parametrize(
     ("content", "line", "message"),
     [
-        (GOOD_CALENDAR.replace('"09-01"', '"02-30"'), 3, "bad date '02-30'"),
-        (GOOD_CALENDAR.replace('"09:00"', '"9 am"'), 4, "bad time '9 am'"),
-        (GOOD_CALENDAR.replace("{theme_line}", "{theme}"), 5, "unknown placeholder {theme}"),
-        (GOOD_CALENDAR.replace("    time:", "    weekday: monday\n    time:"), 4, "not both"),
+        (GOOD_CALENDAR.replace('"09-01"', '"02-30"'), 3, "日期 '02-30' 有误"),
+        (GOOD_CALENDAR.replace('"09:00"', '"9 am"'), 4, "时间 '9 am' 有误"),
+        (GOOD_CALENDAR.replace("{theme_line}", "{theme}"), 5, "未知占位符 {theme}"),
+        (GOOD_CALENDAR.replace("    time:", "    weekday: monday\n    time:"), 4, "不能同时使用"),
         (GOOD_CALENDAR + "  - id: opening-day\n    date: '09-02'\n    time: '09:00'\n    text: x\n", 6,
-         "duplicate id 'opening-day' (first used at calendar.yaml:2)"),
-        ("entries: []\n", 1, "unknown top-level key 'entries'"),
-        ("# nothing but a comment\n", 1, "file is empty"),
+         "编号“opening-day”重复（第一次出现在 calendar.yaml:2）"),
+        ("entries: []\n", 1, "未知的顶层键 'entries'"),
+        ("# nothing but a comment\n", 1, "文件是空的"),
     ],
 )
 def test_calendar_problems_name_file_and_line(tmp_path, content, line, message):
@@ -120,7 +121,7 @@ def test_only_one_calendar_file(tmp_path):
     write(tmp_path, "calendar.yml", GOOD_CALENDAR)
     code, out = check(tmp_path)
     assert code == 1
-    assert f"{tmp_path / 'calendar.yml'}:1: a second calendar file; only calendar.yaml is used" in out
+    assert f"{tmp_path / 'calendar.yml'}:1: 第1行：第二个日历文件：只使用 calendar.yaml" in out
 
 
 def test_duplicate_ids_across_files(tmp_path):
@@ -128,18 +129,18 @@ def test_duplicate_ids_across_files(tmp_path):
     write(tmp_path, "b.yaml", GOOD_ENTRY)
     code, out = check(tmp_path)
     assert code == 1
-    assert f"{tmp_path / 'b.yaml'}:2: duplicate id 'faq-sample' (first used at a.yaml:2)" in out
+    assert f"{tmp_path / 'b.yaml'}:2: 第2行：编号“faq-sample”重复（第一次出现在 a.yaml:2）" in out
 
 
 @pytest.mark.parametrize(
     ("name", "content", "message"),
     [
-        ("faq.yaml", b"", "file is empty"),
-        ("faq.yaml", b"   \n\n", "file is empty"),
-        ("articles/page.txt", "質量月".encode("big5"), "not valid UTF-8"),
-        ("faq.yaml", b"entries:\n\x00\x01binary", "binary data"),
-        ("articles/page.txt", "分享到:\n会员注册\n1007786\n".encode(), "no article text left"),
-        ("faq.yaml", b"a: &a [x, x]\nb: &b [*a, *a]\nc: [*b, *b]\n", "aliases"),
+        ("faq.yaml", b"", "文件是空的"),
+        ("faq.yaml", b"   \n\n", "文件是空的"),
+        ("articles/page.txt", "質量月".encode("big5"), "既不是有效的 UTF-8"),
+        ("faq.yaml", b"entries:\n\x00\x01binary", "二进制数据"),
+        ("articles/page.txt", "分享到:\n会员注册\n1007786\n".encode(), "没有剩下正文"),
+        ("faq.yaml", b"a: &a [x, x]\nb: &b [*a, *a]\nc: [*b, *b]\n", "锚点和别名"),
     ],
 )
 def test_unusable_files_are_refused(tmp_path, name, content, message):
@@ -152,13 +153,28 @@ def test_unusable_files_are_refused(tmp_path, name, content, message):
 def test_deeply_nested_yaml_is_refused(tmp_path):
     write(tmp_path, "faq.yaml", "entries:\n  - " + "[" * 40 + "]" * 40 + "\n")
     code, out = check(tmp_path)
-    assert code == 1 and "nesting deeper" in out
+    assert code == 1 and "嵌套超过 12 层" in out
+
+
+@pytest.mark.parametrize("name", ["faq.yaml", "calendar.yaml"])
+@pytest.mark.parametrize(("nesting", "line"), [
+    (" " + "[" * 5000, 1), (" " + "{a: " * 5000, 1), ("\n" + "".join(" " * i + "-\n" for i in range(1, 1300)), 14),
+], ids=["flow-lists", "flow-maps", "block-lists"])
+def test_thousands_of_levels_are_a_file_line_problem_not_a_recursion_error(tmp_path, name, nesting, line):
+    key = "reminders" if name.startswith("calendar") else "entries"
+    write(tmp_path, name, f"{key}:{nesting}\n")
+    code, out = check(tmp_path)
+    assert code == 1 and f"{name}:{line}: 第{line}行：嵌套超过 12 层" in out
+    shutil.copy(KNOWLEDGE / "faq.yaml", tmp_path / "other.yaml")
+    answers, err = io.StringIO(), io.StringIO()
+    assert main(["ask", "--knowledge", str(tmp_path), "质量月是每年几月"], out=answers, err=err) == 0
+    assert "9月" in answers.getvalue() and "1 个知识文件问题" in err.getvalue()
 
 
 def test_oversized_file_is_refused(tmp_path):
     write(tmp_path, "articles/huge.txt", "质量月。" * 300_000)
     code, out = check(tmp_path)
-    assert code == 1 and "the limit is 1000000" in out
+    assert code == 1 and "上限为 1000000 字节" in out
 
 
 def test_history_and_hidden_folders_are_ignored(tmp_path):
@@ -172,7 +188,7 @@ def test_history_and_hidden_folders_are_ignored(tmp_path):
 
 def test_missing_folder(tmp_path):
     code, out = check(tmp_path / "nope")
-    assert code == 1 and "knowledge folder not found" in out
+    assert code == 1 and "找不到知识库文件夹" in out
 
 
 def test_billion_laughs_is_refused_before_anything_expands(tmp_path):
@@ -180,7 +196,7 @@ def test_billion_laughs_is_refused_before_anything_expands(tmp_path):
     lines += [f"    a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]" for i in range(1, 12)]
     write(tmp_path, "faq.yaml", "\n".join(lines) + "\n")
     code, out = check(tmp_path)  # 9**12 strings if expanded: only a refusal can finish
-    assert code == 1 and "aliases" in out
+    assert code == 1 and "锚点和别名" in out
 
 
 @settings(max_examples=100, deadline=None)
@@ -190,3 +206,19 @@ def test_any_bytes_in_a_knowledge_file_give_problems_not_exceptions(data):
 
     result = build_snapshot({"faq.yaml": data, "articles/page.txt": data})
     assert all(problem.line >= 0 and problem.message for problem in result.problems)
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be", "utf-8-sig", "gb18030", "gbk"])
+def test_utf16_with_bom_and_gbk_files_on_disk_are_read(tmp_path, encoding):
+    data = GOOD_ENTRY.encode(encoding)
+    if encoding == "utf-16-be":
+        data = b"\xfe\xff" + data
+    write(tmp_path, "faq.yaml", data)
+    code, out = check(tmp_path)
+    assert code == 0 and "1 faq" in out, out
+
+
+def test_utf16_without_a_bom_is_named_not_called_binary(tmp_path):
+    write(tmp_path, "faq.yaml", GOOD_ENTRY.encode("utf-16-le"))
+    code, out = check(tmp_path)
+    assert code == 1 and "UTF-16" in out

@@ -93,14 +93,14 @@ def test_lexicon_problems_name_file_and_line():
     bad = b"stopwords: [\xe7\x9a\x84]\nasked:\n  weather: [\xe5\xa4\xa9\xe6\xb0\x94]\n"
     result = build_snapshot({"lexicon.yaml": bad})
     assert [str(p) for p in result.problems] == [
-        "lexicon.yaml:3: unknown kind 'weather' (use one of number, day, date, place, person, title, theme, "
-        "organisation, list)"]
+        "lexicon.yaml:3: 第3行：未知的问法“weather”（可用：number, day, date, place, person, title, theme, "
+        "organisation, list）"]
 
 
 def test_pointer_problems_name_file_and_line():
     text = "pointers:\n- id: p1\n  topic: 投诉\n  answer: 拨打12315\n  source: {title: t, origin: o}\n"
     result = build_snapshot({"pointers.yaml": text.encode()})
-    assert [str(p) for p in result.problems] == ["pointers.yaml:2: missing required field 'keywords'"]
+    assert [str(p) for p in result.problems] == ["pointers.yaml:2: 第2行：缺少必填字段“keywords”"]
 
 
 def test_kb_check_explain_shows_years_places_and_kind(capsys):

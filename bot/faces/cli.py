@@ -8,12 +8,16 @@ import json
 import logging
 import os
 import sys
+import threading
 import time
+import traceback
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
+from types import TracebackType
 from typing import TextIO
 
+from bot import strings
 from bot.curation import KnowledgeManager, UploadRefused, target_path
 from bot.faces.console import run_console
 from bot.faces.plain import render
@@ -47,8 +51,19 @@ class _Redact(logging.Filter):
 
 
 def redact_secret(secret: str) -> None:
+    """Scrubs `secret` from every log handler and from uncaught exceptions (which bypass logging)."""
     for handler in logging.getLogger().handlers:
         handler.addFilter(_Redact(secret))
+
+    def scrubbed(kind: type[BaseException], value: BaseException | None, trace: TracebackType | None) -> None:
+        text = "".join(traceback.format_exception(kind, value, trace)).replace(secret, "<token>")
+        sys.stderr.write(text)
+
+    def scrubbed_thread(args: threading.ExceptHookArgs) -> None:
+        scrubbed(args.exc_type, args.exc_value, args.exc_traceback)
+
+    sys.excepthook = scrubbed
+    threading.excepthook = scrubbed_thread
 
 
 def default_knowledge_dir() -> Path:
@@ -187,10 +202,13 @@ def cmd_run(args: argparse.Namespace, stdin: TextIO, out: TextIO, err: TextIO) -
     assistant = Assistant(KnowledgeBase(engine), store, Roles(settings.admins, store),
                           FloodGuard(settings.flood_messages, settings.flood_seconds), SuggestionBook())
     try:
-        run_polling(settings, assistant)
+        return run_polling(settings, assistant)
+    except Exception as error:  # anything else that escapes PTB: one line, token scrubbed
+        log.error("the bot stopped on an unexpected error", exc_info=True)
+        print(strings.START_FAILED.format(error=str(error).replace(settings.token, "<token>")), file=err)
+        return 1
     finally:
         store.close()
-    return 0
 
 
 def parser() -> argparse.ArgumentParser:
@@ -225,10 +243,11 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None, stdin: TextIO | None = None, out: TextIO | None = None,
          err: TextIO | None = None) -> int:
     stdin, out, err = stdin or sys.stdin, out or sys.stdout, err or sys.stderr
-    logging.basicConfig(level=os.environ.get("QBOT_LOG_LEVEL", "WARNING").upper(),
+    logging.basicConfig(level=(os.environ.get("QBOT_LOG_LEVEL") or "WARNING").upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("jieba").setLevel(logging.WARNING)  # it announces its dictionary at DEBUG
     logging.getLogger("httpx").setLevel(logging.WARNING)  # it logs every request URL, token included
+    logging.getLogger("bot.audit").setLevel(logging.INFO)  # who did what is shown at every level
     args = parser().parse_args(argv)
     if args.command in (None, "run"):
         if args.command is None:

@@ -50,7 +50,11 @@ _SPAM_WORDS = (
     "亚洲", "无码", "精品", "国产", "视频", "一区", "二区", "中文字幕", "在线观看", "免费看", "卡一",
     "狠狠", "激情", "性爱", "丝袜", "自拍", "人妻", "午夜", "久久", "成人", "色情", "国语", "一级",
 )
-_PROMO_SENTENCE = re.compile(r"[^。!?]*(小编|仅供参考|本网|点击进入|更多精彩)[^。!?]*[。!?]?")
+# A sentence is a run without 。!? plus its terminator; one with a promo word is dropped whole. Matched as
+# "every sentence, then test each" rather than one regex with the word between two [^。!?]* runs: that
+# regex restarts at every character of a long sentence without the word, quadratic on hostile pages.
+_SENTENCE = re.compile(r"[^。!?]*[。!?]?")
+_PROMO_WORD = re.compile(r"小编|仅供参考|本网|点击进入|更多精彩")
 _SHORT_LINE = 60
 
 
@@ -111,7 +115,9 @@ def is_boilerplate(line: str) -> bool:
 
 
 def _strip_promo(paragraph: str) -> str:
-    return _PROMO_SENTENCE.sub("", paragraph).strip()
+    if not _PROMO_WORD.search(paragraph):
+        return paragraph.strip()
+    return "".join(s for s in _SENTENCE.findall(paragraph) if not _PROMO_WORD.search(s)).strip()
 
 
 def _is_headline(line: str) -> bool:

@@ -8,9 +8,16 @@ scraped pages, cleaned on load. Folders whose names start with '.' or '_' (histo
 
 from __future__ import annotations
 
+import codecs
+import hashlib
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
+from typing import TypeVar
 
+from bot import strings
 from bot.knowledge.cleaning import clean_page
 from bot.knowledge.model import Article, Entry, Lexicon, Pointer, Snapshot, Source, content_version
 from bot.knowledge.schema import Problem, build_entry, parse_entries_file
@@ -22,6 +29,7 @@ ENTRY_SUFFIXES = (".yaml", ".yml")
 ARTICLE_SUFFIXES = (".txt", ".md")
 ARTICLE_FOLDER = "articles"
 CALENDAR_FILES = ("calendar.yaml", "calendar.yml")
+T = TypeVar("T")
 
 
 @dataclass
@@ -34,13 +42,23 @@ class LoadResult:
         return not self.problems
 
 
+def is_article(relative: str) -> bool:
+    """Suffixes are compared case-insensitively everywhere (upload, loader, watcher): `FAQ.YAML` saved by
+    a Windows tool is a knowledge file, never one that is reported applied and then ignored."""
+    return PurePosixPath(relative).suffix.lower() in ARTICLE_SUFFIXES
+
+
+def is_calendar(relative: str) -> bool:
+    return relative.lower() in CALENDAR_FILES
+
+
 def is_knowledge_file(relative: str) -> bool:
     path = PurePosixPath(relative)
     if any(part.startswith((".", "_")) for part in path.parts):
         return False
     if len(path.parts) == 1:
-        return path.suffix in ENTRY_SUFFIXES
-    return len(path.parts) == 2 and path.parts[0] == ARTICLE_FOLDER and path.suffix in ARTICLE_SUFFIXES
+        return path.suffix.lower() in ENTRY_SUFFIXES
+    return len(path.parts) == 2 and path.parts[0] == ARTICLE_FOLDER and is_article(relative)
 
 
 def read_folder(folder: Path) -> dict[str, bytes]:
@@ -53,28 +71,78 @@ def read_folder(folder: Path) -> dict[str, bytes]:
     return files
 
 
-def decode(relative: str, data: bytes) -> tuple[str | None, Problem | None]:
-    """UTF-8 text of a file, or the reason it cannot be used."""
-    if not data.strip():
-        return None, Problem(relative, 1, "file is empty")
-    if len(data) > MAX_FILE_BYTES:
-        return None, Problem(relative, 1, f"file is {len(data)} bytes; the limit is {MAX_FILE_BYTES}")
-    if b"\0" in data:
-        return None, Problem(relative, data[: data.index(b"\0")].count(b"\n") + 1,
-                             "binary data (NUL byte): not a text file")
+_BOMS = (  # UTF-32 first: its little-endian BOM begins with UTF-16's
+    (codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"),
+)
+GB_SHARE = 0.95  # of non-ASCII characters that must be ordinary Chinese text for a GB18030 reading to count
+
+
+def _ordinary(ch: str) -> bool:
+    """A character of ordinary Chinese text: an ideograph, CJK or full-width punctuation, or a GB2312 symbol."""
+    point = ord(ch)
+    if 0x4E00 <= point <= 0x9FFF or 0x3000 <= point <= 0x303F or 0xFF00 <= point <= 0xFFEF:
+        return True
+    if 0x3040 <= point <= 0x30FF:  # kana: in GB2312, but what Big5's common characters turn into
+        return False
     try:
-        text = data.decode("utf-8")
+        ch.encode("gb2312")
+        return True
+    except UnicodeEncodeError:
+        return False
+
+
+def _looks_chinese(text: str) -> bool:
+    """True when a GB18030 reading gives ordinary Chinese text. Big5 or Latin-1 bytes also decode as
+    GB18030, but into kana, private-use and box characters; saving that as UTF-8 would store mojibake."""
+    wide = [ch for ch in text if ord(ch) > 0x7F]
+    return bool(wide) and sum(map(_ordinary, wide)) >= GB_SHARE * len(wide)
+
+
+def decode_with_encoding(relative: str, data: bytes) -> tuple[str | None, Problem | None, str]:
+    """Text of a file and the encoding it was read in; or the reason it cannot be used. UTF-8 is the
+    norm; UTF-16/32 with a byte-order mark and GB18030 (GBK, GB2312), common on government sites, are
+    read too, and uploads are saved as UTF-8."""
+    if not data.strip():
+        return None, Problem(relative, 1, strings.P_EMPTY), ""
+    if len(data) > MAX_FILE_BYTES:
+        return None, Problem(relative, 1, strings.P_TOO_BIG.format(size=len(data), limit=MAX_FILE_BYTES)), ""
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            try:
+                return data.decode(encoding).removeprefix("\ufeff"), None, encoding.removesuffix("-sig")
+            except UnicodeDecodeError as error:
+                return None, Problem(relative, 1, strings.P_BAD_BOM_TEXT.format(encoding=encoding.upper(),
+                                                                                 byte=error.start)), ""
+    if b"\0" in data:
+        if data[1::2].count(0) > len(data) // 4 or data[0::2].count(0) > len(data) // 4:
+            return None, Problem(relative, 1, strings.P_UTF16_NO_BOM), ""
+        return None, Problem(relative, data[: data.index(b"\0")].count(b"\n") + 1,
+                             strings.P_BINARY), ""
+    try:
+        return data.decode("utf-8"), None, "utf-8"
     except UnicodeDecodeError as error:
+        try:
+            text = data.decode("gb18030")
+        except UnicodeDecodeError:
+            text = ""
+        if text and _looks_chinese(text):
+            return text, None, "gb18030"
         line = data[: error.start].count(b"\n") + 1
-        return None, Problem(relative, line, f"not valid UTF-8 (byte {error.start}); save the file as UTF-8")
-    return text.removeprefix("\ufeff"), None
+        return None, Problem(relative, line, strings.P_NOT_TEXT.format(byte=error.start)), ""
+
+
+def decode(relative: str, data: bytes) -> tuple[str | None, Problem | None]:
+    """Text of a file (see decode_with_encoding), or the reason it cannot be used."""
+    text, problem, _ = decode_with_encoding(relative, data)
+    return text, problem
 
 
 def article_from_text(relative: str, text: str) -> tuple[Article | None, Problem | None]:
     name = PurePosixPath(relative).name
     page = clean_page(text, name)
     if not page.paragraphs:
-        return None, Problem(relative, 1, "no article text left after cleaning (only navigation or noise?)")
+        return None, Problem(relative, 1, strings.P_NO_ARTICLE)
     article = Article(
         id=PurePosixPath(relative).stem,
         path=relative,
@@ -84,6 +152,74 @@ def article_from_text(relative: str, text: str) -> tuple[Article | None, Problem
         dropped_lines=page.dropped_lines,
     )
     return article, None
+
+
+def _guarded(parse: Callable[[str, str], tuple[T, list[Problem]]], relative: str, text: str,
+             empty: T) -> tuple[T, list[Problem]]:
+    """A last resort behind the YAML nesting limit: no file may crash start-up, kb check or the watcher."""
+    try:
+        return parse(relative, text)
+    except RecursionError:
+        return empty, [Problem(relative, 1, strings.P_NESTING_UNREADABLE)]
+
+
+@dataclass(frozen=True)
+class _FileRead:
+    """What one file gives, independent of the other files (duplicates and a second calendar are
+    checked across files in build_snapshot)."""
+
+    problems: tuple[Problem, ...] = ()
+    entries: tuple[tuple[Entry | None, tuple[Problem, ...], int], ...] = ()  # entry, its problems, id line
+    article: Article | None = None
+    calendar: Calendar | None = None
+    lexicon: Lexicon | None = None
+    pointers: tuple[Pointer, ...] | None = None
+
+
+# Planning an upload loads the folder twice (before and after) and every reload loads it again, but
+# only the uploaded file is new: reading the others (pure-Python YAML) is most of the work and holds
+# the GIL while citizens wait. Results are immutable, keyed by path and content.
+_READ_CACHE: OrderedDict[tuple[str, str], _FileRead] = OrderedDict()
+_READ_CACHE_SIZE = 256
+_READ_CACHE_LOCK = threading.Lock()
+
+
+def _read(relative: str, data: bytes) -> _FileRead:
+    key = (relative, hashlib.sha256(data).hexdigest())
+    with _READ_CACHE_LOCK:
+        if (cached := _READ_CACHE.get(key)) is not None:
+            _READ_CACHE.move_to_end(key)
+            return cached
+    result = _read_uncached(relative, data)
+    with _READ_CACHE_LOCK:
+        _READ_CACHE[key] = result
+        while len(_READ_CACHE) > _READ_CACHE_SIZE:
+            _READ_CACHE.popitem(last=False)
+    return result
+
+
+def _read_uncached(relative: str, data: bytes) -> _FileRead:
+    text, problem = decode(relative, data)
+    if problem or text is None:
+        return _FileRead(problems=(problem or Problem(relative, 1, strings.P_UNREADABLE),))
+    if is_article(relative):
+        article, problem = article_from_text(relative, text)
+        return _FileRead(problems=(problem,) if problem else (), article=article)
+    if is_calendar(relative):
+        calendar, file_problems = _guarded(parse_calendar, relative, text, Calendar())
+        return _FileRead(problems=tuple(file_problems), calendar=calendar)
+    if relative.lower() in LEXICON_FILES:
+        lexicon, file_problems = _guarded(parse_lexicon, relative, text, Lexicon())
+        return _FileRead(problems=tuple(file_problems), lexicon=lexicon)
+    if relative.lower() in POINTER_FILES:
+        pointers, file_problems = _guarded(parse_pointers, relative, text, ())
+        return _FileRead(problems=tuple(file_problems), pointers=pointers)
+    raw_entries, file_problems = _guarded(parse_entries_file, relative, text, [])
+    items = []
+    for fields, lines, line in raw_entries:
+        entry, entry_problems = build_entry(relative, fields, lines, line)
+        items.append((entry, tuple(entry_problems), lines.get("id", line)))
+    return _FileRead(problems=tuple(file_problems), entries=tuple(items))
 
 
 def build_snapshot(files: dict[str, bytes]) -> LoadResult:
@@ -97,43 +233,25 @@ def build_snapshot(files: dict[str, bytes]) -> LoadResult:
     lexicon = Lexicon()
     pointers: tuple[Pointer, ...] = ()
     for relative in sorted(files):
-        text, problem = decode(relative, files[relative])
-        if problem or text is None:
-            problems.append(problem or Problem(relative, 1, "unreadable"))
+        read = _read(relative, files[relative])
+        lexicon = read.lexicon if read.lexicon is not None else lexicon
+        pointers = read.pointers if read.pointers is not None else pointers
+        if read.calendar is not None and calendar is not None:
+            problems.append(Problem(relative, 1, strings.P_SECOND_CALENDAR.format(first=calendar_path)))
             continue
-        if PurePosixPath(relative).suffix in ARTICLE_SUFFIXES:
-            article, problem = article_from_text(relative, text)
-            if problem:
-                problems.append(problem)
-            elif article:
-                articles.append(article)
-            continue
-        if relative in CALENDAR_FILES:
-            if calendar is not None:
-                problems.append(Problem(relative, 1, f"a second calendar file; only {calendar_path} is used"))
-                continue
-            calendar, file_problems = parse_calendar(relative, text)
-            calendar_path = relative
-            problems.extend(file_problems)
-            continue
-        if relative in LEXICON_FILES:
-            lexicon, file_problems = parse_lexicon(relative, text)
-            problems.extend(file_problems)
-            continue
-        if relative in POINTER_FILES:
-            pointers, file_problems = parse_pointers(relative, text)
-            problems.extend(file_problems)
-            continue
-        raw_entries, file_problems = parse_entries_file(relative, text)
-        problems.extend(file_problems)
-        for fields, lines, line in raw_entries:
-            entry, entry_problems = build_entry(relative, fields, lines, line)
+        problems.extend(read.problems)
+        if read.article is not None:
+            articles.append(read.article)
+        if read.calendar is not None:
+            calendar, calendar_path = read.calendar, relative
+        for entry, entry_problems, id_line in read.entries:
             problems.extend(entry_problems)
             if entry is None:
                 continue
             if earlier := first_seen.get(entry.id):
-                problems.append(Problem(relative, lines.get("id", line),
-                                        f"duplicate id '{entry.id}' (first used at {earlier.path}:{earlier.line})"))
+                problems.append(Problem(relative, id_line,
+                                        strings.P_DUPLICATE_ID.format(id=entry.id,
+                                                                      where=f"{earlier.path}:{earlier.line}")))
                 continue
             first_seen[entry.id] = entry
             entries.append(entry)
@@ -145,7 +263,7 @@ def build_snapshot(files: dict[str, bytes]) -> LoadResult:
 
 def load_folder(folder: Path) -> LoadResult:
     if not folder.is_dir():
-        return LoadResult(Snapshot(), [Problem(str(folder), 0, "knowledge folder not found")])
+        return LoadResult(Snapshot(), [Problem(str(folder), 0, strings.P_FOLDER_MISSING)])
     result = build_snapshot(read_folder(folder))
     result.problems = [replace(problem, path=str(folder / problem.path)) for problem in result.problems]
     return result

@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 
 import yaml
 
+from bot import strings
 from bot.knowledge.model import ENTRY_TYPES, SOURCE_KINDS, Entry, Source
 
 MAX_NODES = 50_000
@@ -41,16 +42,35 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        return f"{self.path}:{self.line}: {self.message}"
+        message = strings.PROBLEM_AT.format(line=self.line, message=self.message) if self.line else self.message
+        return f"{self.path}:{self.line}: {message}"
+
+
+class _TooDeep(yaml.YAMLError):
+    def __init__(self, mark: yaml.Mark) -> None:
+        super().__init__(strings.P_TOO_DEEP.format(limit=MAX_DEPTH))
+        self.mark = mark
 
 
 class _Loader(yaml.SafeLoader):
-    """SafeLoader that keeps dates as text, so a bad date is reported by the validator, not PyYAML."""
+    """SafeLoader that keeps dates as text, so a bad date is reported by the validator, not PyYAML,
+    and stops composing past the nesting limit: PyYAML's composer recurses once per level, so
+    `[[[[…` 5000 deep would raise RecursionError instead of a file:line problem."""
 
     yaml_implicit_resolvers: ClassVar[dict[str, list[tuple[str, re.Pattern[str]]]]] = {
         first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
         for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
     }
+    depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node | None:
+        self.depth += 1
+        try:
+            if self.depth > MAX_DEPTH + 1:  # one level of slack: check_tree words the exact limit
+                raise _TooDeep(self.peek_event().start_mark)
+            return super().compose_node(parent, index)  # type: ignore[misc]
+        finally:
+            self.depth -= 1
 
 
 class NodeReader:
@@ -67,14 +87,14 @@ class NodeReader:
 
     def check_tree(self, node: yaml.Node, depth: int = 0) -> bool:
         if id(node) in self.seen:
-            self.fail(node, "anchors and aliases (&, *) are not allowed in knowledge files")
+            self.fail(node, strings.P_ALIASES)
             return False
         self.seen.add(id(node))
         if len(self.seen) > MAX_NODES:
-            self.fail(node, f"file is too large: more than {MAX_NODES} YAML nodes")
+            self.fail(node, strings.P_TOO_MANY_NODES.format(limit=MAX_NODES))
             return False
         if depth > MAX_DEPTH:
-            self.fail(node, f"nesting deeper than {MAX_DEPTH} levels")
+            self.fail(node, strings.P_TOO_DEEP.format(limit=MAX_DEPTH))
             return False
         children: list[yaml.Node] = []
         if isinstance(node, yaml.MappingNode):
@@ -82,7 +102,7 @@ class NodeReader:
             for key, value in node.value:
                 if isinstance(key, yaml.ScalarNode):
                     if key.value in keys:
-                        self.fail(key, f"duplicate key '{key.value}'")
+                        self.fail(key, strings.P_DUPLICATE_KEY.format(key=key.value))
                         return False
                     keys.add(key.value)
                 children.extend((key, value))
@@ -100,19 +120,21 @@ def compose_checked(path: str, text: str) -> tuple[yaml.Node | None, NodeReader 
         loader = _Loader(text)
     except yaml.reader.ReaderError as error:  # a character YAML does not allow, found before parsing
         line = text[: error.position].count("\n") + 1
-        return None, None, [Problem(path, line, f"YAML error: character {error.character!r} is not allowed")]
+        return None, None, [Problem(path, line, strings.P_BAD_CHARACTER.format(character=repr(error.character)))]
     try:
         root = loader.get_single_node()
+    except _TooDeep as error:
+        return None, None, [Problem(path, error.mark.line + 1, str(error))]
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line = mark.line + 1 if mark else 1
-        return None, None, [Problem(path, line, f"YAML syntax error: {error.problem or error}")]
+        return None, None, [Problem(path, line, strings.P_YAML_SYNTAX.format(detail=error.problem or error))]
     except yaml.YAMLError as error:
-        return None, None, [Problem(path, 1, f"YAML error: {error}")]
+        return None, None, [Problem(path, 1, strings.P_YAML_OTHER.format(detail=error))]
     finally:
         loader.dispose()
     if root is None:
-        return None, None, [Problem(path, 1, "file is empty")]
+        return None, None, [Problem(path, 1, strings.P_EMPTY)]
     reader = NodeReader(path, loader)
     if not reader.check_tree(root):
         return None, None, reader.problems
@@ -130,14 +152,14 @@ def parse_entries_file(path: str, text: str) -> tuple[list[tuple[dict[str, Any],
             if key.value == "entries":
                 entries_node = value
             else:
-                reader.fail(key, f"unknown top-level key '{key.value}' (expected only 'entries')")
+                reader.fail(key, strings.P_UNKNOWN_TOP_ENTRIES.format(key=key.value))
     if entries_node is None or not isinstance(entries_node, yaml.SequenceNode):
-        reader.fail(entries_node or root, "expected a top-level 'entries:' list")
+        reader.fail(entries_node or root, strings.P_NEED_ENTRIES)
         return [], reader.problems
     raw: list[tuple[dict[str, Any], dict[str, int], int]] = []
     for item in entries_node.value:
         if not isinstance(item, yaml.MappingNode):
-            reader.fail(item, "each entry must be a mapping of fields")
+            reader.fail(item, strings.P_ENTRY_NOT_MAPPING)
             continue
         fields: dict[str, Any] = {}
         lines: dict[str, int] = {}
@@ -146,7 +168,7 @@ def parse_entries_file(path: str, text: str) -> tuple[list[tuple[dict[str, Any],
             try:
                 fields[name] = reader.value(value)
             except (yaml.YAMLError, ValueError, TypeError) as error:
-                reader.fail(value, f"field '{name}': {error}")
+                reader.fail(value, strings.P_FIELD_ERROR.format(name=name, error=error))
                 continue
             lines[name] = key.start_mark.line + 1
         raw.append((fields, lines, item.start_mark.line + 1))
@@ -159,24 +181,24 @@ def _check_date(value: Any) -> str | None:
     if isinstance(value, int) and 1900 <= value <= 2100:
         return str(value)
     if not isinstance(value, str) or not (match := _DATE.match(value.strip())):
-        raise ValueError(f"bad date {value!r}: use YYYY-MM-DD, YYYY-MM or YYYY")
+        raise ValueError(strings.P_BAD_ENTRY_DATE.format(value=repr(value)))
     year, month, day = (int(part) if part else 1 for part in match.groups())
     try:
         dt.date(year, month, day)
     except ValueError as error:
-        raise ValueError(f"bad date {value!r}: {error}") from None
+        raise ValueError(strings.P_BAD_DATE_DETAIL.format(value=repr(value), error=error)) from None
     return value.strip()
 
 
 def _check_id(value: Any) -> str:
     if not isinstance(value, str) or not _ID.match(value):
-        raise ValueError(f"bad id {value!r}: use lower-case letters, digits, '-' and '_'")
+        raise ValueError(strings.P_BAD_ENTRY_ID.format(value=repr(value)))
     return value
 
 
 def _check_year(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 1900 <= value <= 2100:
-        raise ValueError(f"bad year {value!r}: use a number such as 2017")
+        raise ValueError(strings.P_BAD_YEAR.format(value=repr(value)))
     return value
 
 
@@ -184,13 +206,13 @@ def _text(name: str, value: Any, required: bool = False) -> str:
     if value is None and not required:
         return ""
     if isinstance(value, bool) or not isinstance(value, str | int | float):
-        raise ValueError(f"field '{name}' must be text")
+        raise ValueError(strings.P_MUST_BE_TEXT.format(name=name))
     text = str(value).strip()
     if required and not text:
-        raise ValueError(f"field '{name}' must not be empty")
+        raise ValueError(strings.P_MUST_NOT_BE_EMPTY.format(name=name))
     limit = _TEXT_LIMITS.get(name)
     if limit and len(text) > limit:
-        raise ValueError(f"field '{name}' is {len(text)} characters long; the limit is {limit}")
+        raise ValueError(strings.P_TEXT_TOO_LONG.format(name=name, length=len(text), limit=limit))
     return text
 
 
@@ -198,10 +220,10 @@ def _text_list(name: str, value: Any) -> tuple[str, ...]:
     if value is None:
         return ()
     if isinstance(value, str) or not isinstance(value, list):
-        raise ValueError(f"field '{name}' must be a list of text items")
+        raise ValueError(strings.P_MUST_BE_LIST.format(name=name))
     items = tuple(_text(name, item) for item in value)
     if any(not item for item in items):
-        raise ValueError(f"field '{name}' has an empty item")
+        raise ValueError(strings.P_EMPTY_ITEM.format(name=name))
     return items
 
 
@@ -209,16 +231,17 @@ def _source_kind(value: Any) -> str | None:
     if value is None:
         return None
     if value not in SOURCE_KINDS:
-        raise ValueError(f"bad source.kind {value!r}: use one of {', '.join(SOURCE_KINDS)}")
+        raise ValueError(strings.P_BAD_SOURCE_KIND.format(value=value, kinds=", ".join(SOURCE_KINDS)))
     return str(value)
 
 
 def check_source(value: Any) -> Source:
     if not isinstance(value, dict):
-        raise ValueError("field 'source' must be a mapping with at least 'title' and 'origin'")
+        raise ValueError(strings.P_BAD_SOURCE)
     unknown = set(value) - _SOURCE_FIELDS
     if unknown:
-        raise ValueError(f"unknown field 'source.{sorted(unknown)[0]}' (allowed: {', '.join(sorted(_SOURCE_FIELDS))})")
+        raise ValueError(strings.P_UNKNOWN_SOURCE_FIELD.format(name=sorted(unknown)[0],
+                                                               allowed=", ".join(sorted(_SOURCE_FIELDS))))
     return Source(
         title=_text("source.title", value.get("title"), required=True),
         origin=_text("source.origin", value.get("origin"), required=True),
@@ -240,19 +263,19 @@ def build_entry(
 
     kind = fields.get("type")
     if kind not in ENTRY_TYPES:
-        fail("type", f"field 'type' must be one of {', '.join(ENTRY_TYPES)}, not {kind!r}"
-             if "type" in fields else "missing required field 'type'")
+        fail("type", strings.P_BAD_TYPE.format(types=", ".join(ENTRY_TYPES), value=repr(kind))
+             if "type" in fields else strings.P_MISSING_TYPE)
         return None, problems
     allowed = _COMMON_FIELDS | _TYPE_FIELDS[kind]
     for name in fields:
         if name not in allowed:
             other = [t for t, extra in _TYPE_FIELDS.items() if name in extra]
-            hint = f" (only for {other[0]} entries)" if other else ""
-            fail(name, f"unknown field '{name}'{hint}")
+            hint = strings.P_ONLY_FOR.format(kind=other[0]) if other else ""
+            fail(name, strings.P_UNKNOWN_FIELD.format(name=name, hint=hint))
     required = (*_REQUIRED, "question") if kind == "faq" else _REQUIRED
     for name in required:
         if fields.get(name) in (None, ""):
-            fail(None, f"missing required field '{name}'")
+            fail(None, strings.P_MISSING_FIELD.format(name=name))
     if problems:
         return None, problems
 

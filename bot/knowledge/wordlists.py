@@ -10,6 +10,7 @@ from typing import Any
 
 import yaml
 
+from bot import strings
 from bot.knowledge.model import ASKED_KINDS, Lexicon, Pointer
 from bot.knowledge.schema import NodeReader, Problem, check_source, compose_checked
 from bot.text import normalise
@@ -23,17 +24,17 @@ _POINTER_FIELDS = {"id", "topic", "keywords", "answer", "source"}
 
 def _words(reader: NodeReader, node: yaml.Node, name: str) -> tuple[str, ...] | None:
     if not isinstance(node, yaml.SequenceNode):
-        reader.fail(node, f"'{name}' must be a list of words")
+        reader.fail(node, strings.P_NEED_WORD_LIST.format(name=name))
         return None
     words: list[str] = []
     for item in node.value:
         value = reader.value(item) if isinstance(item, yaml.ScalarNode) else None
         if isinstance(value, bool) or not isinstance(value, str | int) or not str(value).strip():
-            reader.fail(item, f"'{name}': each item must be a non-empty word")
+            reader.fail(item, strings.P_EMPTY_WORD.format(name=name))
             continue
         word = normalise(str(value))
         if len(word) > _MAX_WORD:
-            reader.fail(item, f"'{name}': '{word}' is longer than {_MAX_WORD} characters")
+            reader.fail(item, strings.P_WORD_TOO_LONG.format(name=name, word=word, limit=_MAX_WORD))
             continue
         words.append(word)
     return tuple(words)
@@ -44,7 +45,7 @@ def parse_lexicon(path: str, text: str) -> tuple[Lexicon, list[Problem]]:
     if root is None or reader is None:
         return Lexicon(), problems
     if not isinstance(root, yaml.MappingNode):
-        reader.fail(root, "expected a mapping of word lists (stopwords:, synonyms:, asked: …)")
+        reader.fail(root, strings.P_NEED_LEXICON_MAP)
         return Lexicon(), reader.problems
     found: dict[str, Any] = {}
     for key, value in root.value:
@@ -53,28 +54,30 @@ def parse_lexicon(path: str, text: str) -> tuple[Lexicon, list[Problem]]:
             found[name] = _words(reader, value, name)
         elif name == "synonyms":
             if not isinstance(value, yaml.SequenceNode):
-                reader.fail(value, "'synonyms' must be a list of word groups")
+                reader.fail(value, strings.P_NEED_SYNONYM_GROUPS)
                 continue
             groups = [_words(reader, group, "synonyms") for group in value.value]
             for group, node in zip(groups, value.value, strict=True):
                 if group is not None and len(group) < 2:
-                    reader.fail(node, "'synonyms': a group needs at least two words")
+                    reader.fail(node, strings.P_SYNONYM_GROUP_TOO_SMALL)
             found[name] = tuple(group for group in groups if group and len(group) >= 2)
         elif name == "asked":
             if not isinstance(value, yaml.MappingNode):
-                reader.fail(value, "'asked' must map a kind of fact to the words that ask for it")
+                reader.fail(value, strings.P_NEED_ASKED_MAP)
                 continue
             asked = []
             for kind_node, words_node in value.value:
                 if kind_node.value not in ASKED_KINDS:
-                    reader.fail(kind_node, f"unknown kind '{kind_node.value}' (use one of {', '.join(ASKED_KINDS)})")
+                    reader.fail(kind_node, strings.P_UNKNOWN_ASKED_KIND.format(kind=kind_node.value,
+                                                                               kinds=", ".join(ASKED_KINDS)))
                     continue
                 words = _words(reader, words_node, f"asked.{kind_node.value}")
                 if words:
                     asked.append((kind_node.value, words))
             found[name] = tuple(asked)
         else:
-            reader.fail(key, f"unknown key '{name}' (expected {', '.join((*_WORD_LISTS, 'synonyms', 'asked'))})")
+            reader.fail(key, strings.P_UNKNOWN_LEXICON_KEY.format(
+                key=name, allowed=", ".join((*_WORD_LISTS, "synonyms", "asked"))))
     lexicon = Lexicon(
         terms=frozenset(found.get("terms") or ()),
         stopwords=frozenset(found.get("stopwords") or ()),
@@ -98,23 +101,24 @@ def parse_pointers(path: str, text: str) -> tuple[tuple[Pointer, ...], list[Prob
             if key.value == "pointers":
                 items = value
             else:
-                reader.fail(key, f"unknown top-level key '{key.value}' (expected only 'pointers')")
+                reader.fail(key, strings.P_UNKNOWN_TOP_POINTERS.format(key=key.value))
     if not isinstance(items, yaml.SequenceNode):
-        reader.fail(items or root, "expected a top-level 'pointers:' list")
+        reader.fail(items or root, strings.P_NEED_POINTERS)
         return (), reader.problems
     pointers: list[Pointer] = []
     seen: set[str] = set()
     for item in items.value:
         if not isinstance(item, yaml.MappingNode):
-            reader.fail(item, "each pointer must be a mapping of fields")
+            reader.fail(item, strings.P_POINTER_NOT_MAPPING)
             continue
         fields = {str(key.value): (key, value) for key, value in item.value}
         line = item.start_mark.line + 1
         for name in sorted(set(fields) - _POINTER_FIELDS):
-            reader.fail(fields[name][0], f"unknown field '{name}' (allowed: {', '.join(sorted(_POINTER_FIELDS))})")
+            reader.fail(fields[name][0], strings.P_UNKNOWN_CAL_FIELD.format(name=name,
+                                                                            allowed=", ".join(sorted(_POINTER_FIELDS))))
         missing = [name for name in ("id", "topic", "keywords", "answer", "source") if name not in fields]
         if missing:
-            reader.fail(item, f"missing required field '{missing[0]}'")
+            reader.fail(item, strings.P_MISSING_FIELD.format(name=missing[0]))
             continue
         keywords = _words(reader, fields["keywords"][1], "keywords")
         try:
@@ -125,10 +129,10 @@ def parse_pointers(path: str, text: str) -> tuple[tuple[Pointer, ...], list[Prob
             continue
         pointer_id, topic, answer = (str(values[name] or "").strip() for name in ("id", "topic", "answer"))
         if not (pointer_id and topic and answer and keywords):
-            reader.fail(item, "id, topic, answer and keywords must not be empty")
+            reader.fail(item, strings.P_EMPTY_POINTER_FIELDS)
             continue
         if pointer_id in seen:
-            reader.fail(fields["id"][1], f"duplicate pointer id '{pointer_id}'")
+            reader.fail(fields["id"][1], strings.P_DUPLICATE_POINTER.format(id=pointer_id))
             continue
         seen.add(pointer_id)
         pointers.append(Pointer(pointer_id, topic, keywords, answer, source, path, line))

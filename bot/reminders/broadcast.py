@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from bot.audit import audit
 from bot.store.repositories import Store
 from bot.store.storage import private_folder
 
@@ -244,8 +245,8 @@ class Broadcaster:
             self.store.broadcasts.update(broadcast_id, status="done", finished=time.time(), sent=progress.sent,
                                          blocked=progress.blocked, failed=progress.failed)
         await reporter.final()
-        log.info("broadcast %s finished: %d sent, %d blocked, %d failed%s", broadcast_id, progress.sent,
-                 progress.blocked, progress.failed, " (cancelled)" if progress.cancelled else "")
+        audit("broadcast.finished", id=broadcast_id, sent=progress.sent, blocked=progress.blocked,
+              failed=progress.failed, total=progress.total, cancelled=progress.cancelled)
         return progress
 
     async def _deliver(self, chat: int, text: str, pacer: Pacer) -> str:

@@ -27,6 +27,7 @@ import yaml
 
 # The calendar shares the entry files' node-tree reader so it refuses aliases, duplicate keys and
 # deep nesting in exactly the same way.
+from bot import strings
 from bot.knowledge.schema import NodeReader, Problem, compose_checked
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
@@ -104,7 +105,7 @@ def _scalar(name: str, node: yaml.Node) -> str | None:
     base-60 integer 600 (but 09:00 as text) and `no` as False; admins should not have to quote around that.
     """
     if not isinstance(node, yaml.ScalarNode):
-        raise ValueError(f"field '{name}' must be a single value, not a list or mapping")
+        raise ValueError(strings.P_SINGLE_VALUE.format(name=name))
     if node.tag == _NULL_TAG:
         return None
     return str(node.value).strip()
@@ -112,52 +113,52 @@ def _scalar(name: str, node: yaml.Node) -> str | None:
 
 def _check_id(value: str) -> str:
     if not _ID.match(value) or len(value) > _ID_LIMIT:
-        raise ValueError(f"bad id {value!r}: use up to {_ID_LIMIT} lower-case letters, digits, '-' and '_'")
+        raise ValueError(strings.P_BAD_CAL_ID.format(value=repr(value), limit=_ID_LIMIT))
     return value
 
 
 def _check_month_day(value: str) -> tuple[int, int]:
     if not (match := _MONTH_DAY.match(value)):
-        raise ValueError(f"bad date {value!r}: use MM-DD, e.g. \"08-25\" (the reminder repeats every year)")
+        raise ValueError(strings.P_BAD_MONTH_DAY.format(value=repr(value)))
     month, day = int(match[1]), int(match[2])
     try:
         dt.date(2000, month, day)  # a leap year, so "02-29" is accepted (it fires in leap years only)
     except ValueError as error:
-        raise ValueError(f"bad date {value!r}: {error}") from None
+        raise ValueError(strings.P_BAD_DATE_DETAIL.format(value=repr(value), error=error)) from None
     return month, day
 
 
 def _check_month(value: str) -> int:
     if not value.isascii() or not value.isdigit() or not 1 <= int(value) <= 12:
-        raise ValueError(f"bad month {value!r}: use a number from 1 to 12")
+        raise ValueError(strings.P_BAD_MONTH.format(value=repr(value)))
     return int(value)
 
 
 def _check_weekday(value: str) -> int:
     weekday = _WEEKDAYS.get(value.lower())
     if weekday is None:
-        raise ValueError(f"bad weekday {value!r}: use monday..sunday or 周一..周日")
+        raise ValueError(strings.P_BAD_WEEKDAY.format(value=repr(value)))
     return weekday
 
 
 def _check_time(value: str) -> dt.time:
     match = _CLOCK.match(value)
     if not match or int(match[1]) > 23 or int(match[2]) > 59:
-        raise ValueError(f"bad time {value!r}: use HH:MM on the 24-hour clock, e.g. \"09:00\"")
+        raise ValueError(strings.P_BAD_TIME.format(value=repr(value)))
     return dt.time(int(match[1]), int(match[2]))
 
 
 def _check_text(value: str) -> str:
     if len(value) > _TEXT_LIMIT:
-        raise ValueError(f"field 'text' is {len(value)} characters long; the limit is {_TEXT_LIMIT}")
+        raise ValueError(strings.P_CAL_TEXT_TOO_LONG.format(length=len(value), limit=_TEXT_LIMIT))
     unknown = sorted({name for name in _PLACEHOLDER.findall(value) if name not in _PLACEHOLDERS})
     allowed = ", ".join(f"{{{name}}}" for name in _PLACEHOLDERS)
     if unknown:
         listed = ", ".join(f"{{{name}}}" for name in unknown)
-        raise ValueError(f"unknown placeholder {listed} in 'text' (allowed: {allowed})")
+        raise ValueError(strings.P_UNKNOWN_PLACEHOLDER.format(listed=listed, allowed=allowed))
     # A lone brace is almost always a mistyped placeholder that would otherwise be sent as is.
     if any(brace in _PLACEHOLDER.sub("", value) for brace in "{}"):
-        raise ValueError(f"unmatched '{{' or '}}' in 'text' (allowed placeholders: {allowed})")
+        raise ValueError(strings.P_UNMATCHED_BRACE.format(allowed=allowed))
     return value
 
 
@@ -165,13 +166,13 @@ def _themes(reader: NodeReader, node: yaml.Node) -> tuple[tuple[int, str], ...]:
     if isinstance(node, yaml.ScalarNode) and node.tag == _NULL_TAG:
         return ()
     if not isinstance(node, yaml.MappingNode):
-        reader.fail(node, "'themes' must be a mapping of year: theme")
+        reader.fail(node, strings.P_THEMES_NOT_MAPPING)
         return ()
     themes: dict[int, str] = {}
     for key, value in node.value:
         year = key.value if isinstance(key, yaml.ScalarNode) else None
         if not isinstance(year, str) or not _YEAR.match(year) or not _FIRST_YEAR <= int(year) <= _LAST_YEAR:
-            reader.fail(key, f"bad theme year {year!r}: use a year from {_FIRST_YEAR} to {_LAST_YEAR}")
+            reader.fail(key, strings.P_BAD_THEME_YEAR.format(value=repr(year), first=_FIRST_YEAR, last=_LAST_YEAR))
             continue
         try:
             theme = _scalar(f"themes.{year}", value)
@@ -179,9 +180,9 @@ def _themes(reader: NodeReader, node: yaml.Node) -> tuple[tuple[int, str], ...]:
             reader.fail(value, str(error))
             continue
         if not theme:
-            reader.fail(key, f"the theme for {year} is empty")
+            reader.fail(key, strings.P_EMPTY_THEME.format(year=year))
         elif len(theme) > _THEME_LIMIT:
-            reader.fail(key, f"the theme for {year} is {len(theme)} characters long; the limit is {_THEME_LIMIT}")
+            reader.fail(key, strings.P_THEME_TOO_LONG.format(year=year, length=len(theme), limit=_THEME_LIMIT))
         else:
             themes[int(year)] = theme
     return tuple(sorted(themes.items()))
@@ -201,7 +202,7 @@ def _rule(reader: NodeReader, item: yaml.MappingNode) -> CalendarRule | None:
         name = str(key.value)
         lines[name] = _line(key)
         if name not in _FIELDS:
-            fail(name, f"unknown field '{name}' (allowed: {', '.join(_FIELDS)})")
+            fail(name, strings.P_UNKNOWN_CAL_FIELD.format(name=name, allowed=", ".join(_FIELDS)))
             continue
         try:
             values[name] = _scalar(name, value)
@@ -209,21 +210,21 @@ def _rule(reader: NodeReader, item: yaml.MappingNode) -> CalendarRule | None:
             fail(name, str(error))
     for name in _REQUIRED:
         if name not in lines:
-            fail(None, f"missing required field '{name}'")
+            fail(None, strings.P_MISSING_FIELD.format(name=name))
         elif name in values and not values[name]:
-            fail(name, f"field '{name}' must not be empty")
+            fail(name, strings.P_MUST_NOT_BE_EMPTY.format(name=name))
 
     given = {name for name in ("date", "month", "weekday") if values.get(name)}
     if "date" in given and given & {"month", "weekday"}:
         fail(min(given - {"date"}, key=lambda name: lines[name]),
-             "use either 'date' or 'month' + 'weekday', not both")
+             strings.P_DATE_AND_WEEKDAY)
     elif "date" not in given and given != {"month", "weekday"}:
         if given:
             (name,) = given
             other = "weekday" if name == "month" else "month"
-            fail(name, f"'{name}' needs '{other}' too (or use 'date: \"MM-DD\"' for a fixed day)")
+            fail(name, strings.P_NEEDS_OTHER.format(name=name, other=other))
         else:
-            fail(None, "missing 'date' (or 'month' + 'weekday'): when should this reminder be sent?")
+            fail(None, strings.P_MISSING_WHEN)
 
     def check(name: str, validate: Callable[[str], _T]) -> _T | None:
         if not (value := values.get(name)):
@@ -250,24 +251,24 @@ def parse_calendar(path: str, text: str) -> tuple[Calendar, list[Problem]]:
     if root is None or reader is None:
         return Calendar(), problems
     if not isinstance(root, yaml.MappingNode):
-        reader.fail(root, "expected a top-level 'reminders:' list (and optionally 'themes:')")
+        reader.fail(root, strings.P_NEED_REMINDERS_MAP)
         return Calendar(), reader.problems
     sections: dict[str, yaml.Node] = {}
     for key, value in root.value:
         if isinstance(key, yaml.ScalarNode) and key.value in _TOP_LEVEL:
             sections[key.value] = value
         else:
-            reader.fail(key, f"unknown top-level key {key.value!r} (expected 'reminders' and optionally 'themes')")
+            reader.fail(key, strings.P_UNKNOWN_TOP_CALENDAR.format(key=repr(key.value)))
     themes = _themes(reader, sections["themes"]) if "themes" in sections else ()
     reminders = sections.get("reminders")
     if not isinstance(reminders, yaml.SequenceNode):
-        reader.fail(reminders or root, "expected a top-level 'reminders:' list")
+        reader.fail(reminders or root, strings.P_NEED_REMINDERS)
         return Calendar(themes=themes), reader.problems
     rules: list[CalendarRule] = []
     first_seen: dict[str, CalendarRule] = {}
     for item in reminders.value:
         if not isinstance(item, yaml.MappingNode):
-            reader.fail(item, "each reminder must be a mapping of fields (id, date, time, text, ...)")
+            reader.fail(item, strings.P_REMINDER_NOT_MAPPING)
             continue
         rule = _rule(reader, item)
         if rule is None:
@@ -275,7 +276,8 @@ def parse_calendar(path: str, text: str) -> tuple[Calendar, list[Problem]]:
         if earlier := first_seen.get(rule.id):
             id_line = next(_line(key) for key, _ in item.value if key.value == "id")
             reader.problems.append(Problem(path, id_line,
-                                           f"duplicate id '{rule.id}' (first used at {path}:{earlier.line})"))
+                                           strings.P_DUPLICATE_ID.format(id=rule.id,
+                                                                         where=f"{path}:{earlier.line}")))
             continue
         first_seen[rule.id] = rule
         rules.append(rule)

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot import strings
+from bot.audit import audit
 from bot.reminders.broadcast import Broadcaster
 from bot.reminders.calendar import Calendar, occurrence_key, render, upcoming
 from bot.store.repositories import Store
@@ -23,6 +25,7 @@ from bot.store.repositories import Store
 log = logging.getLogger(__name__)
 _SCHEDULE = re.compile(r"^\s*(\d{4})-(\d{1,2})-(\d{1,2})\s+(\d{1,2}):(\d{2})(?::(\d{2}))?\s+(.+)$", re.S)
 MAX_TEXT = 3500
+MAX_AHEAD = dt.timedelta(days=731)  # two years: further is a typo (9999-12-31), and would sit in the store forever
 
 
 class ScheduleError(ValueError):
@@ -72,12 +75,15 @@ class ReminderService:
                                 f"{match.group(4)}:{match.group(5)}") from None
         if when <= now:
             raise ScheduleError(f"时间已过：{when:%Y-%m-%d %H:%M}（{self.tz.key}）。请填写将来的时间。")
+        if when - now > MAX_AHEAD:
+            raise ScheduleError(strings.SCHEDULE_TOO_FAR.format(when=f"{when:%Y-%m-%d}",
+                                                                limit=f"{now + MAX_AHEAD:%Y-%m-%d}"))
         if len(text) > MAX_TEXT:
             raise ScheduleError(f"提醒内容太长（{len(text)} 字），请控制在 {MAX_TEXT} 字以内。")
         reminder_id = f"s{self.store.reminders.next_staff_number()}"
         while not self.store.reminders.add(reminder_id, text, when.timestamp(), kind="staff", created_by=created_by):
             reminder_id = f"s{int(reminder_id[1:]) + 1}"
-        log.info("user %s scheduled reminder %s for %s", created_by, reminder_id, when.isoformat())
+        audit("reminder.scheduled", id=reminder_id, by=created_by, at=when.isoformat())
         return self.store.reminders.get(reminder_id) or {}
 
     def scheduled(self) -> list[dict[str, Any]]:
@@ -120,7 +126,7 @@ class ReminderService:
         self.store.broadcasts.create(broadcast_id, reminder["text"], None, status="running", source=reminder_id)
         self.broadcaster.start(broadcast_id)
         self.store.reminders.set_status(reminder_id, "sent", only_if="scheduled")
-        log.info("reminder %s fired as broadcast %s", reminder_id, broadcast_id)
+        audit("reminder.fired", id=reminder_id, broadcast=broadcast_id)
         return broadcast_id
 
     def unfinished_broadcasts(self) -> list[str]:

@@ -147,10 +147,13 @@ class _StoredFile:
     content: bytes
     file_name: str | None = None
     mime_type: str | None = None
+    declared: bool = True  # file_size is optional in the Bot API: False leaves it out everywhere
 
     def as_object(self, kind: str = "document") -> JSONDict:
         """The Bot API object (Document, PhotoSize, ...) describing this file."""
-        obj: JSONDict = {"file_id": self.file_id, "file_unique_id": self.file_unique_id, "file_size": len(self.content)}
+        obj: JSONDict = {"file_id": self.file_id, "file_unique_id": self.file_unique_id}
+        if self.declared:
+            obj["file_size"] = len(self.content)
         if kind not in {"photo", "sticker", "video_note"}:
             if self.file_name:
                 obj["file_name"] = self.file_name
@@ -340,7 +343,21 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(payload)))
         self.send_header("Connection", "close")
         self.end_headers()
-        self.wfile.write(payload)
+        if not self.path.startswith("/file/"):
+            self.wfile.write(payload)
+            return
+        # Downloads go out in pieces and count what the client took: a bot that stops reading at its
+        # size limit hangs up, and the count shows it did not receive the whole file.
+        sent = 0
+        try:
+            for start in range(0, len(payload), 65536):
+                self.wfile.write(payload[start : start + 65536])
+                sent += len(payload[start : start + 65536])
+            self.wfile.flush()
+        except ConnectionError:
+            pass
+        finally:
+            self.server.fake._download_ended(sent, len(payload))
 
 
 class FakeTelegram:
@@ -376,6 +393,8 @@ class FakeTelegram:
         self._commands: dict[str, list[JSONDict]] = {}
         self._failures: list[_Failure] = []
         self._blocked: set[int | str] = set()
+        self._downloads: list[tuple[int, int]] = []
+        self.max_download = _MAX_DOWNLOAD  # raise it to play a local Bot API server, which has no 20 MB limit
         self._ids = itertools.count(1)
         self._stopping = False
         self._server: _Server | None = None
@@ -593,9 +612,12 @@ class FakeTelegram:
         mime_type: str = "text/plain",
         chat_id: int | None = None,
         caption: str | None = None,
+        declare_size: bool = True,
     ) -> int:
-        """Queue a document message; its bytes are served through getFile and the file download URL."""
+        """Queue a document message; its bytes are served through getFile and the file download URL.
+        ``declare_size=False`` omits file_size from the Document and from getFile, as Telegram may."""
         stored = self._store_file(content, file_name, mime_type, "document")
+        stored.declared = declare_size
         chat_type = "private" if chat_id is None else self._guess_type(chat_id)
         message = self._user_message(user_id, chat_id, chat_type, "用户", "zh-hans")
         message["document"] = stored.as_object("document")
@@ -741,6 +763,22 @@ class FakeTelegram:
             parameters["migrate_to_chat_id"] = migrate_to_chat_id
         with self._cond:
             self._failures.append(_Failure(method.lower(), error_code, description, parameters, chat_id, times))
+
+    def _download_ended(self, sent: int, size: int) -> None:
+        with self._cond:
+            self._downloads.append((sent, size))
+            self._cond.notify_all()
+
+    def wait_for_download_end(self, count: int = 1, timeout: float = 30) -> list[tuple[int, int]]:
+        """(bytes the client received, file size) of each download once ``count`` of them have ended."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while len(self._downloads) < count:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise AssertionError(f"only {len(self._downloads)} of {count} downloads ended in {timeout}s")
+                self._cond.wait(remaining)
+            return list(self._downloads)
 
     def block_chat(self, chat_id: int) -> None:
         """From now on every send* to this chat fails with 403, like a user who blocked the bot."""
@@ -1032,14 +1070,12 @@ class FakeTelegram:
         stored = self._files.get(str(params.get("file_id", "")))
         if stored is None:
             raise _ApiError(400, "Bad Request: invalid file_id")
-        if len(stored.content) > _MAX_DOWNLOAD:
+        if len(stored.content) > self.max_download:
             raise _ApiError(400, "Bad Request: file is too big")
-        return {
-            "file_id": stored.file_id,
-            "file_unique_id": stored.file_unique_id,
-            "file_size": len(stored.content),
-            "file_path": stored.file_path,
-        }
+        result = {"file_id": stored.file_id, "file_unique_id": stored.file_unique_id, "file_path": stored.file_path}
+        if stored.declared:
+            result["file_size"] = len(stored.content)
+        return result
 
     def _media(self, kind: str, value: Any, params: JSONDict) -> _StoredFile:
         """Resolve an uploaded file, an ``attach://`` reference, a known file_id or a URL to a stored file."""

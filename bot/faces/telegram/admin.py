@@ -9,14 +9,24 @@ import json
 import logging
 import re
 import secrets
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
-from telegram.error import TelegramError
+import httpx
+from telegram import File, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.error import BadRequest, TelegramError
 from telegram.ext import Application, ContextTypes
 
 from bot import strings
-from bot.curation import Change, HistoryRecord, KnowledgeManager, UploadRefused, group_similar, target_path
+from bot.curation import (
+    MAX_FILE_BYTES,
+    Change,
+    HistoryRecord,
+    KnowledgeManager,
+    UploadRefused,
+    group_similar,
+    target_path,
+)
 from bot.services import Role
 
 from .handlers import BotContext, requires, send
@@ -24,6 +34,7 @@ from .render import local, wants_traditional
 
 log = logging.getLogger(__name__)
 MAX_LISTED_PROBLEMS = 15
+DOWNLOAD_TIMEOUT = 60.0
 
 
 def manager(context: BotContext | ContextTypes.DEFAULT_TYPE) -> KnowledgeManager:
@@ -35,7 +46,7 @@ def _counts(context: BotContext) -> str:
 
 
 def _describe(change: Change) -> list[str]:
-    lines = []
+    lines = [strings.UPLOAD_CONVERTED.format(encoding=change.converted_from)] if change.converted_from else []
     if change.article:
         title, date, passages = change.article
         lines.append(strings.UPLOAD_ARTICLE.format(title=title, date=date or strings.UNKNOWN_DATE, passages=passages))
@@ -43,7 +54,7 @@ def _describe(change: Change) -> list[str]:
                           (strings.UPLOAD_REMOVED, change.removed)):
         if ids:
             lines.append(template.format(ids="、".join(ids[:20]) + ("…" if len(ids) > 20 else "")))
-    return lines or [strings.UPLOAD_NOTHING]
+    return lines if len(lines) > bool(change.converted_from) else [*lines, strings.UPLOAD_NOTHING]
 
 
 def _problems(problems: Any) -> str:
@@ -53,6 +64,32 @@ def _problems(problems: Any) -> str:
 
 
 # --- upload -----------------------------------------------------------------------------------
+async def fetch_upload(get_file: Callable[[], Awaitable[File]], limit: int) -> bytes | None:
+    """An uploaded document's bytes, or None when it is larger than `limit`."""
+    try:
+        file = await get_file()
+    except BadRequest as error:  # Telegram refuses getFile over 20 MB
+        if "too big" in str(error).lower():
+            return None
+        raise
+    if file.file_size and file.file_size > limit:
+        return None
+    return await download_limited(file.file_path or "", limit)
+
+
+async def download_limited(url: str, limit: int) -> bytes | None:
+    """The file at `url`, or None as soon as more than `limit` bytes have arrived. Streamed: a document
+    may come without a declared size, and reading it whole first would hold up to 50 MB in memory."""
+    received = bytearray()
+    async with httpx.AsyncClient(timeout=DOWNLOAD_TIMEOUT) as client, client.stream("GET", url) as response:
+        response.raise_for_status()
+        async for chunk in response.aiter_bytes():
+            received += chunk
+            if len(received) > limit:
+                return None  # leaving the block closes the connection: the rest is never read
+    return bytes(received)
+
+
 @requires(Role.ADMIN)
 async def on_document(update: Update, context: BotContext) -> None:
     message = update.effective_message
@@ -66,12 +103,14 @@ async def on_document(update: Update, context: BotContext) -> None:
     except UploadRefused as refused:
         await send(message, str(refused), traditional)
         return
-    file = await document.get_file()
-    data = bytes(await file.download_as_bytearray())
     try:
-        path = target_path(name, len(data))  # the size Telegram announced may be missing or wrong
-    except UploadRefused as refused:
-        await send(message, str(refused), traditional)
+        data = await fetch_upload(document.get_file, MAX_FILE_BYTES)
+    except httpx.HTTPError as error:  # its text holds the download URL, token included: name the class only
+        log.warning("upload download failed: %s", error.__class__.__name__)
+        await send(message, strings.UPLOAD_DOWNLOAD_FAILED, traditional)
+        return
+    if data is None:  # the size Telegram announced was missing or wrong
+        await send(message, strings.UPLOAD_TOO_BIG.format(limit=MAX_FILE_BYTES), traditional)
         return
     change = await asyncio.to_thread(manager(context).plan, path, data)
     if not change.ok:

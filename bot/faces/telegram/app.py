@@ -6,7 +6,7 @@ import logging
 from dataclasses import dataclass
 
 from telegram import BotCommand, BotCommandScopeChat, InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.error import TelegramError
+from telegram.error import InvalidToken, TelegramError
 from telegram.ext import (
     Application,
     BaseHandler,
@@ -120,6 +120,7 @@ def routing_table() -> list[tuple[int, BaseHandler]]:
 
 
 async def on_start_up(application: Application) -> None:
+    application.bot_data["started"] = True  # the token was accepted
     await publish_commands(application)
     await delivery.start_reminders(application)
     admin.start_watching(application, application.bot_data["settings"].watch_seconds)
@@ -172,8 +173,32 @@ def build_application(settings: Settings, assistant: Assistant, request: BaseReq
     return application
 
 
-def run_polling(settings: Settings, assistant: Assistant) -> None:
+class _DropTokenTracebacks(logging.Filter):
+    """PTB logs a rejected token with a traceback (whose message holds the token at start-up). At start
+    run_polling reports it in one line, so the record is dropped; later (a 401 on getUpdates) it
+    becomes that one line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if not isinstance(error, InvalidToken):
+            return True
+        if "rejected by the server" in str(error):
+            return False
+        record.msg, record.args, record.exc_info, record.exc_text = strings.TOKEN_REVOKED, (), None, None
+        return True
+
+
+def run_polling(settings: Settings, assistant: Assistant) -> int:
+    """Polls until stopped; returns the exit code. A rejected token is one line, never a traceback:
+    PTB's InvalidToken message contains the token itself."""
     application = build_application(settings, assistant)
+    for name in ("telegram.ext", "telegram.ext.Updater", "telegram.ext.Application"):
+        logging.getLogger(name).addFilter(_DropTokenTracebacks())
     log.info("starting long polling against %s", settings.api_url)
-    application.run_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=False)
+    try:
+        application.run_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=False)
+    except InvalidToken:  # at start, or a 401 on getUpdates later (PTB then stops polling for good)
+        log.error(strings.TOKEN_STOPPED if application.bot_data.get("started") else strings.TOKEN_REJECTED)
+        return 2
+    return 0
 

@@ -13,6 +13,7 @@ from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, Re
 from telegram.ext import Application, ContextTypes, ExtBot
 
 from bot import strings
+from bot.audit import audit
 from bot.reminders.broadcast import Blocked, Broadcaster, Migrated, Progress, RateLimited, Rejected, Transient
 from bot.reminders.service import ReminderService, ScheduleError
 from bot.services import Role
@@ -82,6 +83,19 @@ class ProgressMessage:
             log.info("progress edit skipped: %s", error)
 
 
+class FinalReport:
+    """For a broadcast resumed after a restart: its progress message belongs to the dead process, so the
+    staff member who confirmed it gets the final counts as a new message."""
+
+    def __init__(self, bot: ExtBot[None], chat_id: int) -> None:
+        self.bot = bot
+        self.chat_id = chat_id
+
+    async def __call__(self, progress: Progress) -> None:
+        if progress.done:
+            await self.bot.send_message(self.chat_id, _progress_text(progress))
+
+
 # --- staff commands ---------------------------------------------------------------------------
 @requires(Role.STAFF)
 async def on_broadcast(update: Update, context: BotContext) -> None:
@@ -97,6 +111,7 @@ async def on_broadcast(update: Update, context: BotContext) -> None:
     broadcast_id = f"b{store.broadcasts.next_number()}"
     while not store.broadcasts.create(broadcast_id, text, user.id):
         broadcast_id = f"b{int(broadcast_id[1:]) + 1}"
+    audit("broadcast.drafted", id=broadcast_id, by=user.id, chars=len(text))
     count = len(store.subscriptions.active_ids())
     markup = InlineKeyboardMarkup([[
         InlineKeyboardButton(local(strings.BROADCAST_CONFIRM, traditional), callback_data=f"bc:go:{broadcast_id}"),
@@ -123,6 +138,7 @@ async def on_broadcast_button(update: Update, context: BotContext) -> None:
     broadcast_id = match.group(2)
     if match.group(1) == "no":
         store.broadcasts.update(broadcast_id, status="cancelled")
+        audit("broadcast.cancelled", id=broadcast_id, by=query.from_user.id)
         await query.answer()
         await query.edit_message_text(local(strings.BROADCAST_ABORTED.format(id=broadcast_id), traditional))
         return
@@ -130,6 +146,7 @@ async def on_broadcast_button(update: Update, context: BotContext) -> None:
     if not store.broadcasts.update_if(broadcast_id, "draft", status="confirmed"):
         await query.answer(local(strings.BROADCAST_NOT_DRAFT.format(id=broadcast_id), traditional), show_alert=True)
         return
+    audit("broadcast.confirmed", id=broadcast_id, by=query.from_user.id, draft_by=record.get("created_by"))
     await query.answer()
     await query.edit_message_reply_markup(None)
     broadcaster: Broadcaster = context.application.bot_data["broadcaster"]
@@ -188,6 +205,7 @@ async def on_cancel(update: Update, context: BotContext) -> None:
         return
     service: ReminderService = context.application.bot_data["reminders"]
     if service.cancel(item):
+        audit("cancelled", id=item, by=update.effective_user.id if update.effective_user else None)
         for job in context.application.job_queue.get_jobs_by_name(item) if context.application.job_queue else ():
             job.schedule_removal()
         await send(message, strings.CANCELLED.format(id=item), traditional)
@@ -228,7 +246,10 @@ async def start_reminders(application: Application) -> None:
     service.sync_calendar(now)
     due = service.due_at_start(now)
     for broadcast_id in service.unfinished_broadcasts():
-        broadcaster.launch(broadcast_id)
+        record = service.store.broadcasts.get(broadcast_id) or {}
+        staff = record.get("created_by")  # None for a reminder: nobody is waiting for its report
+        broadcaster.launch(broadcast_id, FinalReport(application.bot, staff) if staff else None)
+        log.info("broadcast %s resumed after a restart", broadcast_id)
     for reminder_id in due.fire_now:
         broadcast_id = service.fire(reminder_id)
         if broadcast_id:

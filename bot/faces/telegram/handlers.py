@@ -22,9 +22,11 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatType, ParseMode
+from telegram.error import Conflict, InvalidToken
 from telegram.ext import ApplicationHandlerStop, CallbackContext, ExtBot
 
 from bot import strings
+from bot.audit import audit
 from bot.services import Assistant, Flood, Reply, Role
 from bot.settings import Settings
 from bot.text import to_traditional
@@ -330,7 +332,7 @@ async def on_staff(update: Update, context: BotContext) -> None:
         text = strings.STAFF_ADDED if staff.add(target, user.id) else strings.STAFF_EXISTS
     else:
         text = strings.STAFF_REMOVED if staff.remove(target) else strings.STAFF_MISSING
-    log.info("admin %s: staff %s %s", user.id, args[0], target)
+    audit(f"staff.{args[0]}", user=target, by=user.id, changed=text in (strings.STAFF_ADDED, strings.STAFF_REMOVED))
     await send(message, text.format(user=target), traditional)
 
 
@@ -351,7 +353,13 @@ async def on_stats(update: Update, context: BotContext) -> None:
 # --- errors -----------------------------------------------------------------------------------
 async def on_error(update: object, context: BotContext) -> None:
     """Logs the failure (never the message text) and apologises to the user, never a traceback."""
-    log.error("error while handling an update", exc_info=context.error)
+    if isinstance(context.error, Conflict):  # PTB keeps polling with backoff; say why in one line
+        log.error(strings.POLLING_CONFLICT)
+        return
+    if isinstance(context.error, InvalidToken):
+        log.error(strings.TOKEN_REVOKED)
+    else:
+        log.error("error while handling an update", exc_info=context.error)
     if isinstance(update, Update) and update.effective_message:
         try:
             await update.effective_message.reply_text(local(strings.APOLOGY, wants_traditional(update)))
