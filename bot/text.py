@@ -40,7 +40,8 @@ def strip_pinyin_notes(text: str) -> str:
 
 
 def to_simplified(text: str) -> str:
-    return _converter("t2s").convert(text)
+    # tw2s rather than t2s: it also settles variants scraped pages mix in (標志著 -> 标志着).
+    return _converter("tw2s").convert(text)
 
 
 def to_traditional(text: str) -> str:
@@ -69,6 +70,32 @@ def normalise(text: str) -> str:
     """The canonical matching form of any text (queries, passages, titles). Cached: the same
     sentences and titles are compared again and again as candidates of different questions."""
     return display_form(text).lower()
+
+
+_HALF_PUNCT = {",": "，", ":": "：", ";": "；", "?": "？", "!": "！"}
+# Half-width punctuation touching a Chinese character (NFKC folds the pages' full-width marks).
+_CJK_PUNCT = re.compile(rf"(?<=[{_CJK}”》）])([,:;?!])|([,:;?!])(?=[{_CJK}“《（])")
+_CJK_PARENS = re.compile(rf"\(([^()]*[{_CJK}][^()]*)\)")
+
+
+def typeset(text: str) -> str:
+    """Chinese punctuation as the pages' publishers print it: 仪式上,南宁市 -> 仪式上，南宁市, and a
+    title inside a title in single brackets: 《关于印发〈质量发展纲要〉的通知》."""
+    text = _CJK_PUNCT.sub(lambda m: _HALF_PUNCT[m.group(1) or m.group(2)], text)
+    text = _CJK_PARENS.sub(r"（\1）", text)
+    if text.count("《") < 2:
+        return text
+    out, depth = [], 0
+    for char in text:
+        if char == "《":
+            out.append("〈" if depth else char)
+            depth += 1
+        elif char == "》" and depth:
+            depth -= 1
+            out.append("〉" if depth else char)
+        else:
+            out.append(char)
+    return "".join(out)
 
 
 def is_traditional(text: str) -> bool:

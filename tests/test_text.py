@@ -50,3 +50,17 @@ def test_normalise_accepts_any_text(text):
     result = normalise(text)
     assert isinstance(result, str)
     assert normalise(result) == result  # idempotent: queries and passages meet in one form
+
+
+def test_answers_are_typeset_as_chinese_publishers_print_them():
+    from bot.text import typeset
+
+    assert typeset("启动仪式上,南宁市(广西)提出:做到3,000家") == "启动仪式上，南宁市（广西）提出：做到3,000家"
+    assert typeset("《关于印发《质量发展纲要》的通知》") == "《关于印发〈质量发展纲要〉的通知》"
+    assert typeset("ISO 9001 (GB/T 19001), 2.5") == "ISO 9001 (GB/T 19001), 2.5"
+
+
+def test_scraped_variant_characters_become_standard_simplified():
+    from bot.text import to_simplified
+
+    assert to_simplified("這標志著江西") == "这标志着江西"

@@ -27,7 +27,7 @@ from bot.search.index import SearchIndex
 from bot.search.query import Query, QueryAnalyzer, base_tokenizer, make_tokenizer
 from bot.search.slots import Gazetteer, Place, dictionary_tags, is_national, relative_years, written_years
 from bot.search.units import Unit
-from bot.text import clean_control, in_script_of, is_traditional, normalise, to_traditional
+from bot.text import clean_control, in_script_of, is_traditional, normalise, to_traditional, typeset
 
 log = logging.getLogger(__name__)
 
@@ -294,7 +294,7 @@ class Engine:
                 return Answer(False, strings.AMBIGUOUS, round(100 * best.confidence), suggestions=labels,
                               reason="ambiguous")
             slots = best.unit.slots
-            text = date_relative_words(best.answer, slots.page_year if slots else None)
+            text = typeset(date_relative_words(best.answer, slots.page_year if slots else None))
             return Answer(True, text, min(100, round(100 * best.confidence)), (best.unit.source,),
                           self._labels([c for c in rivals if c.unit.label != best.unit.label]))
         if best is not None and best.confidence >= SUGGEST_AT:
