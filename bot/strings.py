@@ -32,8 +32,13 @@ CONSOLE_BYE = "再见！"
 DEFAULT_SUGGESTIONS = ("质量月是什么？", "《质量发展纲要》是什么？", "什么是质量强国？")
 
 
-def format_source(title: str, origin: str, date: str | None) -> str:
-    details = "，".join(part for part in (origin, date) if part)
+# What kind of page a source is, named after the citation so a citizen can weigh it.
+SOURCE_KIND_LABELS = {"official_doc": "官方文件", "official_news": "官方发布", "media": "媒体报道",
+                      "qa": "问答网站，仅供参考", "template": "范文网站，仅供参考"}
+
+
+def format_source(title: str, origin: str, date: str | None, kind: str | None = None) -> str:
+    details = "，".join(part for part in (origin, date, SOURCE_KIND_LABELS.get(kind or "")) if part)
     return f"《{title}》（{details}）" if details else f"《{title}》"
 
 # --- Telegram ---------------------------------------------------------------------------------

@@ -89,7 +89,7 @@ def test_json_shape(engine):
     data = engine.ask("湖南2020年质量月的主题是什么").as_json()
     assert set(data) == {"matched", "answer", "score", "reason", "sources", "suggestions"}
     assert isinstance(data["score"], int)
-    assert set(data["sources"][0]) == {"title", "date", "origin"}
+    assert set(data["sources"][0]) == {"title", "date", "origin", "kind"}
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

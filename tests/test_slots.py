@@ -125,3 +125,9 @@ def test_a_pointer_topic_is_pointed_elsewhere_even_when_words_match_a_page(dated
 def test_spaced_pinyin_reads_lone_syllables_as_function_words(dated_engine):
     answer = dated_engine.ask("zhiliang yue shi ji yue")
     assert answer.matched and "9月" in answer.answer
+
+
+def test_the_source_line_names_what_kind_of_page_it_is(capsys):
+    assert main(["ask", "--knowledge", str(KNOWLEDGE), "--today", "2026-12-03", "2022年全国质量月的主题是什么"]) == 0
+    source = [line for line in capsys.readouterr().out.splitlines() if line.startswith("来源")]
+    assert source and any(label in source[0] for label in ("官方文件", "官方发布", "媒体报道", "问答网站"))

@@ -13,7 +13,7 @@ def render(answer: Answer, traditional: bool = False) -> str:
 
     lines = [answer.answer]
     for source in answer.sources:
-        cited = strings.format_source(source.title, source.origin, source.date)
+        cited = strings.format_source(source.title, source.origin, source.date, source.kind)
         lines.append(f"{local(strings.SOURCE_LABEL)}：{cited}")
     if answer.suggestions:
         head = strings.ALSO_HEAD if answer.matched else (

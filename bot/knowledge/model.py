@@ -28,7 +28,7 @@ class Source:
     kind: str | None = None  # one of SOURCE_KINDS, when known
 
     def as_json(self) -> dict[str, str | None]:
-        return {"title": self.title, "date": self.date, "origin": self.origin}
+        return {"title": self.title, "date": self.date, "origin": self.origin, "kind": self.kind}
 
 
 @dataclass(frozen=True)

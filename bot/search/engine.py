@@ -50,6 +50,8 @@ NEAR_TIE = 0.03
 NATIONAL_DEFAULT = 0.05  # a question that names no place is first about the whole country
 PLACE_EXACT = 0.05  # a unit about the asked place itself beats one about a place inside it
 YEAR_EXACT = 0.05  # and one dated in the asked year beats one that mentions that year
+# Between equally good candidates, official pages win over media, media over Q&A and template sites.
+SOURCE_PREFERENCE = {"official_doc": 0.03, "official_news": 0.03, "media": 0.01, "qa": -0.02, "template": -0.02}
 CHINA = ZoneInfo("Asia/Shanghai")
 SENTENCE_TAGS = frozenset({"r", "y", "uj", "ul", "p", "c"})  # pronouns (什么), particles, prepositions
 _QUOTED = re.compile(r"《([^》]{2,20})》|“([^”]{2,12})”")
@@ -212,7 +214,8 @@ class Engine:
                           + (0.03 if unit.kind == "entry" else 0.0) + (0.02 if unit.key.endswith("#0") else 0.0)
                           + 0.05 * candidate.bm25 + (NATIONAL_DEFAULT if _national_default(unit, query) else 0.0)
                           + (PLACE_EXACT if _exact_place(unit, query) else 0.0)
-                          + (YEAR_EXACT if unit.slots and unit.slots.page_year in query.years else 0.0))
+                          + (YEAR_EXACT if unit.slots and unit.slots.page_year in query.years else 0.0)
+                          + SOURCE_PREFERENCE.get(unit.source.kind or "", 0.0))
 
     def _detail(self, candidate: Candidate, query: Query) -> None:
         """The costlier half of judging, for the leading candidates only: cut the answer, check that

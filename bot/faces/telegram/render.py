@@ -31,9 +31,9 @@ def local(text: str, traditional: bool) -> str:
     return to_traditional(text) if traditional else text
 
 
-def source_line(title: str, origin: str, date: str | None, traditional: bool) -> str:
-    """The citation; title and origin must already be in the user's script, the label is converted."""
-    cited = strings.format_source(title, origin, date)
+def source_line(title: str, origin: str, date: str | None, traditional: bool, kind: str | None = None) -> str:
+    """The citation; title and origin must already be in the user's script, the labels are converted."""
+    cited = local(strings.format_source(title, origin, date, kind), traditional)
     return f"<i>{html.escape(local(strings.SOURCE_LABEL, traditional))}：{html.escape(cited)}</i>"
 
 
@@ -42,7 +42,7 @@ def answer_html(reply: Reply, traditional: bool) -> str:
     answer = reply.answer
     parts = [html.escape(answer.answer)]
     for source in answer.sources:
-        parts.append(source_line(source.title, source.origin, source.date, traditional))
+        parts.append(source_line(source.title, source.origin, source.date, traditional, source.kind))
     if reply.suggestions:
         head = strings.ALSO_HEAD if answer.matched else (
             strings.SUGGEST_HEAD if answer.offers_choice else strings.TRY_HEAD)
