@@ -151,6 +151,9 @@ UPLOAD_FAILED = "更新失败，知识库保持原样：{error}"
 FILE_CHANGED_SINCE_PLAN = "文件已被他人修改，请重新上传"
 UNKNOWN_DATE = "未知"
 KB_STATUS = "知识库版本 {version}\n{counts}\n最近一次修改：{last}"
+KB_SOURCES = "来源：{addresses} 个不同网址；按类型：{kinds}"
+SOURCE_KIND_NAMES = {"official_doc": "官方文件", "official_news": "官方发布", "media": "媒体", "qa": "问答网站",
+                     "template": "范文网站", "unknown": "未标注"}
 KB_NO_CHANGES = "（还没有通过机器人进行的修改）"
 KB_CHANGE = "{id} {when} 由 {who} {action}：{summary}"
 KB_ACTIONS = {"upload": "上传", "attach": "归入问题", "rollback": "撤销", "cli": "命令行导入"}

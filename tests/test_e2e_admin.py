@@ -69,7 +69,8 @@ def test_upload_then_rollback(bot):
     assert "liuzhou.txt" in done.params["text"]
     answer = bot.ask(CITIZEN, PAGE_QUESTION)
     assert "柳东新区" in answer.params["text"]
-    assert "上传" in bot.command(ADMIN, "/kb").params["text"]
+    status = bot.command(ADMIN, "/kb").params["text"]
+    assert "上传" in status and "个不同网址" in status and "官方发布" in status
 
     prompt = bot.command(ADMIN, "/rollback")
     mark = bot.server.mark()

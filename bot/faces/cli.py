@@ -11,7 +11,6 @@ import sys
 import threading
 import time
 import traceback
-from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
@@ -92,19 +91,12 @@ def cmd_kb_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         return 1
     counts = result.snapshot.counts()
     print("ok: " + ", ".join(f"{count} {kind}" for kind, count in counts.items()), file=out)
-    sources = source_summary(result.snapshot)
-    print(f"sources: {sources['addresses']} distinct addresses; by kind: "
-          + ", ".join(f"{kind} {count}" for kind, count in sources["kinds"].items()), file=out)
+    addresses, kinds = result.snapshot.source_counts()
+    print(f"sources: {addresses} distinct addresses; by kind: "
+          + ", ".join(f"{kind} {count}" for kind, count in kinds.items()), file=out)
     if args.explain:
         explain(result.snapshot, args.explain, out)
     return 0
-
-
-def source_summary(snapshot: Snapshot) -> dict:
-    """Distinct source addresses and entries per source kind (unknown when an entry does not say)."""
-    sources = [entry.source for entry in snapshot.entries] + [pointer.source for pointer in snapshot.pointers]
-    kinds = Counter(source.kind or "unknown" for source in sources)
-    return {"addresses": len({source.url for source in sources if source.url}), "kinds": dict(kinds.most_common())}
 
 
 def explain(snapshot: Snapshot, name: str, out: TextIO) -> None:

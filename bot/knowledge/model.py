@@ -117,6 +117,12 @@ class Snapshot:
     lexicon: Lexicon = field(default_factory=Lexicon)
     pointers: tuple[Pointer, ...] = ()
 
+    def source_counts(self) -> tuple[int, dict[str, int]]:
+        """Distinct source addresses, and entries and pointers per source kind ('unknown' when unsaid)."""
+        sources = [entry.source for entry in self.entries] + [pointer.source for pointer in self.pointers]
+        kinds = Counter(source.kind or "unknown" for source in sources)
+        return len({source.url for source in sources if source.url}), dict(kinds.most_common())
+
     def counts(self) -> dict[str, int]:
         counts = Counter(entry.type for entry in self.entries)
         result = {kind: counts.get(kind, 0) for kind in ENTRY_TYPES}

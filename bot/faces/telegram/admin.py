@@ -42,7 +42,11 @@ def manager(context: BotContext | ContextTypes.DEFAULT_TYPE) -> KnowledgeManager
 
 
 def _counts(context: BotContext) -> str:
-    return "，".join(f"{kind} {count}" for kind, count in context.assistant.knowledge.snapshot.counts().items())
+    snapshot = context.assistant.knowledge.snapshot
+    counts = "，".join(f"{kind} {count}" for kind, count in snapshot.counts().items())
+    addresses, kinds = snapshot.source_counts()
+    by_kind = "，".join(f"{strings.SOURCE_KIND_NAMES.get(kind, kind)} {count}" for kind, count in kinds.items())
+    return f"{counts}\n{strings.KB_SOURCES.format(addresses=addresses, kinds=by_kind)}"
 
 
 def _describe(change: Change) -> list[str]:
