@@ -131,3 +131,15 @@ def test_the_source_line_names_what_kind_of_page_it_is(capsys):
     assert main(["ask", "--knowledge", str(KNOWLEDGE), "--today", "2026-12-03", "2022年全国质量月的主题是什么"]) == 0
     source = [line for line in capsys.readouterr().out.splitlines() if line.startswith("来源")]
     assert source and any(label in source[0] for label in ("官方文件", "官方发布", "媒体报道", "问答网站"))
+
+
+@pytest.mark.parametrize("year", range(2011, 2026))
+def test_every_national_quality_month_year_the_pages_support_is_answered(dated_engine, year):
+    answer = dated_engine.ask(f"{year}年全国质量月的主题是什么")
+    assert answer.matched and f"{year}" in answer.answer and answer.sources
+
+
+@pytest.mark.parametrize("year", [2008, 2010, 2026])
+def test_a_year_the_pages_do_not_support_names_the_years_known(dated_engine, year):
+    answer = dated_engine.ask(f"{year}年全国质量月的主题是什么")
+    assert not answer.matched and answer.reason == "no_record" and f"{year}年" in answer.answer

@@ -300,20 +300,20 @@ class Engine:
             text = typeset(date_relative_words(best.answer, slots.page_year if slots else None))
             return Answer(True, text, min(100, round(100 * best.confidence)), (best.unit.source,),
                           self._labels([c for c in rivals if c.unit.label != best.unit.label]))
-        if best is not None and best.confidence >= SUGGEST_AT:
-            return Answer(False, strings.UNSURE, round(100 * best.confidence), suggestions=self._labels(fitting),
-                          reason="unsure")
-        # Nothing fits, but the topic is known for other years or places: say which ones are.
+        # Nothing fitting is close, but the topic is known for other years or places: say which.
         elsewhere = [c for c in found if c.missing and c.topic >= ANSWER_AT]
         if query.years:  # the nearest years first: what a citizen asking about 2026 wants next
             elsewhere.sort(key=lambda c: (len(c.missing), _year_distance(c.unit, query)))
-        if elsewhere and query.topic_weight:
+        if elsewhere and query.topic_weight and (best is None or best.topic < TOPIC_AT):
             known = "、".join(dict.fromkeys(_slot_label(c.unit) for c in elsewhere[:4] if _slot_label(c.unit)))
             asked = _asked_label(query)
             if known and asked:
                 text = strings.NO_RECORD.format(asked=asked, known=known)
                 return Answer(False, text, round(100 * elsewhere[0].topic), reason="no_record",
                               suggestions=self._labels(elsewhere, with_slots=True))
+        if best is not None and best.confidence >= SUGGEST_AT:
+            return Answer(False, strings.UNSURE, round(100 * best.confidence), suggestions=self._labels(fitting),
+                          reason="unsure")
         return Answer(False, strings.UNKNOWN, round(100 * best.confidence) if best else 0,
                       suggestions=strings.DEFAULT_SUGGESTIONS, reason="unknown")
 
