@@ -34,6 +34,8 @@ class Settings:
     broadcast_rate: float = 25.0
     misfire_grace: timedelta = timedelta(hours=6)
     watch_seconds: float = 5.0
+    database_url: str | None = field(default=None, repr=False)  # may hold a password
+    retention_days: int = 180
 
     @property
     def base_url(self) -> str:
@@ -122,4 +124,23 @@ def load_settings(environ: Mapping[str, str], env_file: Path | None = Path(".env
         broadcast_rate=_positive("QBOT_BROADCAST_RATE", merged.get("QBOT_BROADCAST_RATE"), 25.0),
         misfire_grace=_duration("QBOT_MISFIRE_GRACE", merged.get("QBOT_MISFIRE_GRACE"), timedelta(hours=6)),
         watch_seconds=_positive("QBOT_WATCH_SECONDS", merged.get("QBOT_WATCH_SECONDS"), 5.0),
+        database_url=database_url(merged),
+        retention_days=int(_positive("QBOT_RETENTION_DAYS", merged.get("QBOT_RETENTION_DAYS"), 180)),
     )
+
+
+def database_url(merged: Mapping[str, str]) -> str | None:
+    """QBOT_DATABASE_URL: a PostgreSQL URL, or unset for SQLite in the data folder."""
+    url = merged.get("QBOT_DATABASE_URL", "").strip()
+    if not url:
+        return None
+    if not re.match(r"^postgres(ql)?(\+psycopg)?://", url):
+        raise SettingsError("QBOT_DATABASE_URL: expected postgresql://user:password@host:port/database "
+                            "(leave it unset to use SQLite in QBOT_DATA_DIR)")
+    return url
+
+
+def storage_settings(environ: Mapping[str, str], env_file: Path | None = Path(".env")) -> tuple[Path, str | None]:
+    """The data folder and database URL alone (for `db` commands, which need no token)."""
+    merged = {**(read_env_file(env_file) if env_file else {}), **environ}
+    return Path(merged.get("QBOT_DATA_DIR", "").strip() or "data"), database_url(merged)

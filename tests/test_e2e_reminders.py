@@ -26,7 +26,7 @@ def server() -> Iterator[FakeTelegram]:
 
 
 def subscribe(work: Path, chats: range | list[int]) -> None:
-    """Subscribers written straight into the bot's real TinyDB file before it starts."""
+    """Subscribers written straight into the bot's real database before it starts."""
     store = Store(work / "data")
     for chat in chats:
         store.subscriptions.subscribe(chat)
