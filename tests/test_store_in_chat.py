@@ -189,3 +189,18 @@ async def test_staff_actions_are_audited(bot):  # noqa: F811
     await bot.say(ADMIN, "/schedule 2099-09-01 09:00 质量月")
     actions = [(row["actor"], row["action"]) for row in reversed(bot.store.audit.recent())]
     assert actions == [(ADMIN, "staff-add"), (ADMIN, "staff-remove"), (ADMIN, "schedule")]
+
+
+async def test_the_daily_retention_job_prunes_raw_questions_and_keeps_the_counts(bot):  # noqa: F811
+    from types import SimpleNamespace
+
+    from bot.faces.telegram.app import prune
+
+    await bot.say(CITIZEN, "质量月是每年几月")
+    await bot.say(CITIZEN, "今天天气怎么样")
+    with bot.store.engine.begin() as connection:  # asked 181 days ago
+        connection.execute(update(schema.questions).values(at=time.time() - 181 * 86400))
+    await prune(SimpleNamespace(application=bot.application))
+    assert bot.store.questions.count_raw() == 0
+    stats = bot.store.questions.stats(0, 0)
+    assert (stats.questions, stats.answered) == (2, 1)
