@@ -29,6 +29,7 @@ from bot.settings import Settings
 
 from . import admin, delivery, handlers
 from .handlers import BotContext, Handler, send
+from .network import PerChatOrder, Retrying
 from .render import local, wants_traditional
 
 log = logging.getLogger(__name__)
@@ -167,6 +168,8 @@ def build_application(settings: Settings, assistant: Assistant, request: BaseReq
         .context_types(ContextTypes(context=BotContext))
         .post_init(on_start_up)
         .post_shutdown(delivery.stop_reminders)
+        .concurrent_updates(PerChatOrder(max_concurrent=64))
+        .rate_limiter(Retrying())
     )
     if request is not None:
         builder = builder.request(request).get_updates_request(request)

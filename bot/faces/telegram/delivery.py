@@ -20,6 +20,7 @@ from bot.reminders.service import ReminderService, ScheduleError
 from bot.services import EXPIRED, NOT_YOURS, PendingAction, Role, StoreUnavailable
 
 from .handlers import TOKEN, BotContext, requires, send
+from .network import retry_seconds
 from .render import local, wants_traditional
 
 log = logging.getLogger(__name__)
@@ -32,11 +33,12 @@ class TelegramSender:
         self.bot = bot
 
     async def send(self, chat_id: int, text: str) -> None:
+        # The engine paces and retries its own sends: the bot-wide retrying limiter stays out of it.
+        extra = {"rate_limit_args": {"retry": False}} if self.bot.rate_limiter is not None else {}
         try:
-            await self.bot.send_message(chat_id, text, disable_web_page_preview=True)
+            await self.bot.send_message(chat_id, text, disable_web_page_preview=True, **extra)
         except RetryAfter as error:
-            retry = error.retry_after
-            raise RateLimited(retry.total_seconds() if isinstance(retry, dt.timedelta) else float(retry)) from error
+            raise RateLimited(retry_seconds(error)) from error
         except ChatMigrated as error:
             raise Migrated(error.new_chat_id) from error
         except Forbidden as error:
