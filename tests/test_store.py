@@ -241,3 +241,18 @@ def test_db_import_command_imports_into_the_configured_store(tmp_path: Path, mon
         assert store.subscriptions.active_ids() == [42] and store.questions.count_raw() == 2
     finally:
         store.close()
+
+
+def test_only_one_claim_on_a_broadcast_at_a_time(store: Store):
+    first = store.claim_broadcast("b1")
+    second = store.claim_broadcast("b1")
+    assert first is not None
+    if store.dialect == "postgresql":  # an advisory lock: another instance must wait for the holder
+        assert second is None
+        assert store.claim_broadcast("b2") is not None
+        first.release()
+        third = store.claim_broadcast("b1")
+        assert third is not None
+        third.release()
+    else:  # one SQLite instance: nothing to hold
+        assert second is not None

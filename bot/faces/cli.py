@@ -141,14 +141,14 @@ def cmd_run(args: argparse.Namespace, stdin: TextIO, out: TextIO, err: TextIO) -
         print(f"配置错误 / settings error: {error}", file=err)
         return 2
     redact_secret(settings.token)
-    from bot.faces.telegram.app import run_polling  # only the Telegram face needs PTB
+    from bot.faces.telegram.app import run_polling, run_webhook  # only the Telegram face needs PTB
 
     store = Store(settings.data_dir, settings.database_url)
     engine = build_engine(settings.knowledge_dir, err)
     assistant = Assistant(KnowledgeBase(engine), store, Roles(settings.admins, store),
                           FloodGuard(settings.flood_messages, settings.flood_seconds))
     try:
-        run_polling(settings, assistant)
+        (run_webhook if settings.webhook_url else run_polling)(settings, assistant)
     finally:
         store.close()
     return 0

@@ -152,11 +152,25 @@ class Broadcaster:
         return False
 
     async def run(self, broadcast_id: str, on_progress: ProgressCallback | None = None) -> Progress:
-        """Delivers to every recipient still pending; returns the final counts."""
+        """Delivers to every recipient still pending; returns the final counts. Does nothing (and
+        returns counts not marked done) while another instance holds the broadcast's claim."""
+        store = self.store
+        claim = await store.call(store.claim_broadcast, broadcast_id)
+        if claim is None:
+            log.info("broadcast %s is being sent by another instance", broadcast_id)
+            return Progress(broadcast_id, 0)
+        try:
+            return await self._run_claimed(broadcast_id, on_progress)
+        finally:
+            await store.call(claim.release)
+
+    async def _run_claimed(self, broadcast_id: str, on_progress: ProgressCallback | None) -> Progress:
         store = self.store
         record = await store.call(store.broadcasts.get, broadcast_id)
         if record is None:
             raise KeyError(broadcast_id)
+        if record["status"] != "running":  # finished or cancelled (perhaps by another instance) meanwhile
+            return Progress(broadcast_id, 0)
         text = record["text"]
         progress = await store.call(self.progress, broadcast_id)
         queue: asyncio.Queue[int] = asyncio.Queue()

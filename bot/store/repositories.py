@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
-from sqlalchemy import Connection, Engine, String, and_, cast, delete, func, insert, literal, select, update
+from sqlalchemy import Connection, Engine, String, and_, cast, delete, func, insert, literal, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
@@ -525,6 +525,30 @@ class Audit:
             return _rows(c.execute(select(a).order_by(a.c.id.desc()).limit(limit)))
 
 
+class BroadcastClaim:
+    """The right to send one broadcast. On PostgreSQL a session advisory lock held on a connection of
+    its own: exactly one instance sends a broadcast at a time, and when that instance dies its
+    session ends, the lock goes with it, and another instance takes over from the deliveries. On
+    SQLite (one instance) there is nothing to hold."""
+
+    CLASS_ID = 726_451_002
+
+    def __init__(self, connection: Connection | None = None) -> None:
+        self.connection = connection
+
+    def release(self) -> None:
+        if self.connection is None:
+            return
+        try:
+            self.connection.execute(text("SELECT pg_advisory_unlock_all()"))
+            self.connection.commit()
+        except Exception:  # the session is unusable: drop it, which releases the lock too
+            self.connection.invalidate()
+        finally:
+            self.connection.close()
+            self.connection = None
+
+
 @dataclass(frozen=True)
 class Forgotten:
     questions: int
@@ -582,6 +606,23 @@ class Store:
                 Broadcasts.create_in(c, broadcast_id, row.text, None, "queued", reminder_id)
                 self.broadcasts.start_in(c, broadcast_id, ("queued",))
             return True
+
+    def claim_broadcast(self, broadcast_id: str) -> BroadcastClaim | None:
+        """A claim on sending this broadcast, or None while another instance holds it."""
+        if self.dialect != "postgresql":
+            return BroadcastClaim()
+        connection = self.engine.connect()
+        try:
+            claimed = connection.execute(text("SELECT pg_try_advisory_lock(:class_id, hashtext(:id))"),
+                                         {"class_id": BroadcastClaim.CLASS_ID, "id": broadcast_id}).scalar()
+            connection.commit()  # the lock belongs to the session, not to this transaction
+        except Exception:
+            connection.close()
+            raise
+        if not claimed:
+            connection.close()
+            return None
+        return BroadcastClaim(connection)
 
     def forget(self, user_id: int) -> Forgotten:
         """Deletes a citizen's questions, votes, subscription, pending deliveries and user record.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 
@@ -27,7 +28,7 @@ from bot.reminders.service import ReminderService
 from bot.services import Assistant, Role
 from bot.settings import Settings
 
-from . import admin, delivery, handlers
+from . import admin, delivery, handlers, webhook
 from .handlers import BotContext, Handler, send
 from .network import PerChatOrder, Retrying
 from .render import local, wants_traditional
@@ -128,6 +129,7 @@ async def on_start_up(application: Application) -> None:
     await delivery.start_reminders(application)
     admin.start_watching(application, application.bot_data["settings"].watch_seconds)
     start_pruning(application)
+    delivery.start_syncing(application, application.bot_data["settings"].sync_seconds)
 
 
 async def prune(context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -158,7 +160,8 @@ async def publish_commands(application: Application) -> None:
             log.info("could not set admin commands for %s: %s", admin_id, error.__class__.__name__)
 
 
-def build_application(settings: Settings, assistant: Assistant, request: BaseRequest | None = None) -> Application:
+def build_application(settings: Settings, assistant: Assistant, request: BaseRequest | None = None,
+                      webhook: bool = False) -> Application:
     """The wired application. `request` replaces the HTTP layer in offline handler tests."""
     builder = (
         Application.builder()
@@ -173,6 +176,8 @@ def build_application(settings: Settings, assistant: Assistant, request: BaseReq
     )
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
+    if webhook:
+        builder = builder.updater(None)  # updates arrive at our webhook server, not by getUpdates
     application = builder.build()
     application.bot_data["assistant"] = assistant
     application.bot_data["settings"] = settings
@@ -195,6 +200,14 @@ def build_application(settings: Settings, assistant: Assistant, request: BaseReq
         application.add_handler(handler, group=group)
     application.add_error_handler(handlers.on_error)
     return application
+
+
+def run_webhook(settings: Settings, assistant: Assistant) -> None:
+    """Webhook mode (QBOT_WEBHOOK_URL): several instances can run behind one load balancer."""
+    application = build_application(settings, assistant, webhook=True)
+    log.info("starting in webhook mode on %s:%s", settings.webhook_host, settings.webhook_port)
+    asyncio.run(webhook.serve(application, settings.webhook_url or "", settings.secret_token,
+                              settings.webhook_host, settings.webhook_port, on_start_up, delivery.stop_reminders))
 
 
 def run_polling(settings: Settings, assistant: Assistant) -> None:

@@ -284,6 +284,30 @@ async def start_reminders(application: Application) -> None:
         register(application, service, reminder)
 
 
+async def sync_instances(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Every QBOT_SYNC_SECONDS: take over running broadcasts nobody is sending (their sender died; on
+    PostgreSQL the broadcast's advisory lock decides who sends), and register jobs for reminders
+    another instance scheduled. Cheap indexed reads; with one instance it finds nothing to do."""
+    application = context.application
+    service: ReminderService = application.bot_data["reminders"]
+    broadcaster: Broadcaster = application.bot_data["broadcaster"]
+    store = service.store
+    running, scheduled = await store.call(lambda: (store.broadcasts.with_status("running"), service.scheduled()))
+    for record in running:
+        if record["id"] not in broadcaster.running:
+            broadcaster.launch(record["id"], FinalReport(application.bot, record.get("report_chat")))
+    known = {job.name for job in application.job_queue.jobs()} if application.job_queue else set()
+    for reminder in scheduled:
+        if reminder["id"] not in known:
+            register(application, service, reminder)
+
+
+def start_syncing(application: Application, interval: float) -> None:
+    if application.job_queue is not None:
+        application.job_queue.run_repeating(sync_instances, interval=interval, first=interval, name="sync-instances",
+                                            job_kwargs={"id": "sync-instances", "replace_existing": True})
+
+
 async def stop_reminders(application: Application) -> None:
     await application.bot_data["broadcaster"].stop()
 
