@@ -43,11 +43,21 @@ def articles_only_engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
     return Engine(load_folder(folder).snapshot)
 
 
+_SKIPPED: list[str] = []
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """One clear line when the PostgreSQL half of the suite could not run."""
+    if _SKIPPED:
+        terminalreporter.write_line(_SKIPPED[0], yellow=True)
+
+
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[Server]:
     """The test run's PostgreSQL server (see tests/pg.py); skips with one line where there is none."""
     server = Server.start()
     if server is None:
+        _SKIPPED.append(SKIP_REASON)
         pytest.skip(SKIP_REASON)
     try:
         yield server

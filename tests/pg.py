@@ -21,7 +21,7 @@ _names = itertools.count(1)
 
 
 def _binary(name: str) -> str | None:
-    found = shutil.which(name)
+    found = shutil.which(name) or shutil.which(name, path="/usr/local/sbin:/usr/sbin:/sbin")
     if found:
         return found
     candidates = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
@@ -58,9 +58,10 @@ class Server:
             try:
                 pwd.getpwnam("postgres")
             except KeyError:
-                subprocess.run(["useradd", "--system", "--no-create-home", "postgres"], check=True)
+                subprocess.run([_binary("useradd") or "useradd", "--system", "--no-create-home", "postgres"],
+                               check=True)
             shutil.chown(folder, "postgres")
-            runner = ["runuser", "-u", "postgres", "--"]
+            runner = [_binary("runuser") or "runuser", "-u", "postgres", "--"]
         data, port = folder / "data", _free_port()
         subprocess.run([*runner, initdb, "-D", str(data), "-A", "trust", "-U", "postgres", "--no-sync",
                         "-E", "UTF8", "--locale=C"], check=True, capture_output=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import shutil
 import urllib.error
 import urllib.request
 from collections import Counter
@@ -15,11 +16,14 @@ import pytest
 
 from bot.store.repositories import Store
 from tests.botproc import BotProcess, buttons
+from tests.conftest import DATA, KNOWLEDGE
 from tests.fakes import FakeTelegram
 from tests.fakes.balancer import Balancer
 from tests.pg import _free_port
 
 ADMIN = 760001
+PAGE = (DATA / "holdout" / "pages" / "page_a.txt").read_bytes()
+PAGE_QUESTION = "柳州2021年质量月启动仪式在哪里举行"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
@@ -54,7 +58,7 @@ def test_webhook_mode_answers_checks_the_secret_and_reports_health(tmp_path: Pat
         assert not [c for c in server.calls if c.method == "getUpdates"]
 
 
-def test_three_instances_behave_as_one_bot_when_the_broadcaster_is_killed(tmp_path: Path, postgres):
+def test_three_instances_behave_as_one_bot(tmp_path: Path, postgres):
     url = postgres.new_database()
     chats = list(range(1, 301))
     store = Store(tmp_path / "unused", url=url)
@@ -65,9 +69,12 @@ def test_three_instances_behave_as_one_bot_when_the_broadcaster_is_killed(tmp_pa
     balancer = Balancer([("127.0.0.1", port) for port in ports]).start()
     text = "三个实例的群发"
     with FakeTelegram(token="747474:INSTANCES-TEST-TOKEN") as server:
+        for n in range(3):  # each instance has its own copy of the knowledge folder
+            shutil.copytree(KNOWLEDGE, tmp_path / f"instance{n}" / "knowledge")
         bots = [BotProcess(server, tmp_path / f"instance{n}", admins=(ADMIN,), QBOT_DATABASE_URL=url,
                            QBOT_WEBHOOK_URL=f"{balancer.url}/telegram", QBOT_WEBHOOK_LISTEN=f"127.0.0.1:{port}",
-                           QBOT_SYNC_SECONDS="1", QBOT_BROADCAST_RATE="60")
+                           QBOT_SYNC_SECONDS="1", QBOT_BROADCAST_RATE="60",
+                           QBOT_KNOWLEDGE_DIR=str(tmp_path / f"instance{n}" / "knowledge"))
                 for n, port in enumerate(ports)]
         try:
             for bot in bots:
@@ -78,6 +85,18 @@ def test_three_instances_behave_as_one_bot_when_the_broadcaster_is_killed(tmp_pa
                 after = server.wait_for("setWebhook", timeout=60, after=after).index + 1
             for user in range(500401, 500407):  # questions spread over the instances
                 assert "9月" in bots[0].ask(user, "质量月是每年几月").params["text"]
+            # A page uploaded and confirmed through the balancer reaches every instance's knowledge.
+            mark = server.mark()
+            server.push_document(ADMIN, "liuzhou.txt", PAGE)
+            summary = server.wait_for("sendMessage", lambda c: c.params["chat_id"] == ADMIN, timeout=60, after=mark)
+            mark = server.mark()
+            server.push_callback(ADMIN, summary.result, next(d for d in buttons(summary) if d.startswith("up:go:")))
+            server.wait_for("editMessageText", lambda c: "已更新知识库" in c.params["text"], timeout=60, after=mark)
+            streak, user = 0, 500500
+            while streak < 3:  # three answers in a row: each from a different instance (round robin)
+                user += 1
+                assert user < 501000, "the upload did not reach every instance"
+                streak = streak + 1 if "柳东新区" in bots[0].ask(user, PAGE_QUESTION).params["text"] else 0
             when = dt.datetime.now(SHANGHAI) + dt.timedelta(seconds=6)
             scheduled = bots[0].command(ADMIN, f"/schedule {when:%Y-%m-%d %H:%M:%S} 三个实例的提醒")
             assert "已安排提醒" in scheduled.params["text"]

@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
@@ -172,9 +173,12 @@ class Broadcaster:
         if record["status"] != "running":  # finished or cancelled (perhaps by another instance) meanwhile
             return Progress(broadcast_id, 0)
         text = record["text"]
-        progress = await store.call(self.progress, broadcast_id)
+        # Counts and the chats still pending from one statement, so they agree with each other.
+        outcomes = await store.call(store.deliveries.outcomes, broadcast_id)
+        counts = Counter(outcomes.values())
+        progress = Progress(broadcast_id, len(outcomes), counts[SENT], counts[BLOCKED], counts[FAILED])
         queue: asyncio.Queue[int] = asyncio.Queue()
-        for chat in await store.call(store.deliveries.pending, broadcast_id, 10_000_000):
+        for chat in sorted(chat for chat, status in outcomes.items() if status == "pending"):
             queue.put_nowait(chat)
         pacer = Pacer(self.rate, clock=self.clock, sleep=self.sleep)
         reporter = _Reporter(progress, on_progress, self.progress_every, self.clock)

@@ -525,6 +525,40 @@ class Audit:
             return _rows(c.execute(select(a).order_by(a.c.id.desc()).limit(limit)))
 
 
+@dataclass(frozen=True)
+class KnowledgeChange:
+    id: int
+    instance: str
+    path: str
+    content: bytes | None
+
+
+class KnowledgeLog:
+    """Knowledge files as changed through one instance (upload, attach, rollback), so the other
+    instances sharing the database apply the same change (primary key order; no index needed)."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def add(self, instance: str, path: str, content: bytes | None) -> int:
+        with self.db.write() as c:
+            return int(c.execute(insert(t.knowledge_changes).values(at=_now(), instance=instance, path=path,
+                                                                    content=content)
+                                 .returning(t.knowledge_changes.c.id)).scalar_one())
+
+    def last_id(self) -> int:
+        with self.db.read() as c:
+            return int(c.execute(select(func.coalesce(func.max(t.knowledge_changes.c.id), 0))).scalar_one())
+
+    def since(self, last_id: int) -> list[KnowledgeChange]:
+        k = t.knowledge_changes
+        with self.db.read() as c:
+            rows = c.execute(select(k.c.id, k.c.instance, k.c.path, k.c.content)
+                             .where(k.c.id > last_id).order_by(k.c.id)).all()
+        return [KnowledgeChange(int(r.id), r.instance, r.path, bytes(r.content) if r.content is not None else None)
+                for r in rows]
+
+
 class BroadcastClaim:
     """The right to send one broadcast. On PostgreSQL a session advisory lock held on a connection of
     its own: exactly one instance sends a broadcast at a time, and when that instance dies its
@@ -572,6 +606,7 @@ class Store:
         self.broadcasts = Broadcasts(self.db)
         self.deliveries = Deliveries(self.db)
         self.audit = Audit(self.db)
+        self.knowledge = KnowledgeLog(self.db)
         self.executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="store")
 
     @property

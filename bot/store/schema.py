@@ -159,6 +159,16 @@ deliveries = Table(
     Index("ix_deliveries_status", "broadcast_id", "status"),
 )
 
+# Knowledge files changed through one instance, for the others to apply (content None: deleted).
+knowledge_changes = Table(
+    "knowledge_changes", metadata,
+    Column("id", SERIAL, primary_key=True, autoincrement=True),
+    Column("at", Float, nullable=False),
+    Column("instance", String(64), nullable=False),
+    Column("path", String(300), nullable=False),
+    Column("content", LargeBinary),
+)
+
 # Staff actions: never pruned.
 audit = Table(
     "audit", metadata,

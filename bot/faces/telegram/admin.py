@@ -10,12 +10,21 @@ import logging
 import re
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import TelegramError
 from telegram.ext import Application, ContextTypes
 
 from bot import strings
-from bot.curation import Change, HistoryRecord, KnowledgeManager, UploadRefused, group_similar, target_path
+from bot.curation import (
+    Change,
+    HistoryRecord,
+    KnowledgeManager,
+    UploadRefused,
+    atomic_write,
+    group_similar,
+    target_path,
+)
 from bot.services import EXPIRED, NOT_YOURS, PendingAction, Role, StoreUnavailable, review_payload
 
 from .handlers import TOKEN, BotContext, requires, send
@@ -121,6 +130,7 @@ async def on_upload_button(update: Update, context: BotContext) -> None:
         await query.edit_message_text(local(strings.UPLOAD_FAILED.format(error=error), traditional))
         return
     await context.assistant.audit(user.id, "upload", change.path, record.summary)
+    await publish_change(context, change.path)
     await query.edit_message_text(local(strings.UPLOAD_DONE.format(
         record=record.id, summary=record.summary, version=context.assistant.knowledge.snapshot.version), traditional))
 
@@ -185,6 +195,8 @@ async def on_rollback_button(update: Update, context: BotContext) -> None:
     await query.answer()
     record = await asyncio.to_thread(manager(context).rollback, user.id)
     await context.assistant.audit(user.id, "rollback", wanted, record.summary if record else "")
+    if record is not None:
+        await publish_change(context, record.path)
     await query.edit_message_text(local(strings.ROLLBACK_DONE.format(
         summary=record.summary if record else "", version=context.assistant.knowledge.snapshot.version), traditional))
 
@@ -237,14 +249,71 @@ async def on_unanswered_button(update: Update, context: BotContext) -> None:
         await send(query.message, strings.DISMISSED.format(question=sample), traditional)
         return
     try:
-        await asyncio.to_thread(manager(context).attach, payload["a"], sample, user.id)
+        attached = await asyncio.to_thread(manager(context).attach, payload["a"], sample, user.id)
     except (OSError, ValueError) as error:
         await send(query.message, strings.ATTACH_FAILED.format(error=error), traditional)
         return
     await context.assistant.close_unanswered(payload["ids"], "attached", user.id)
+    await publish_change(context, attached.path)
     entry = context.assistant.knowledge.entry(payload["a"])
     await send(query.message, strings.ATTACHED.format(question=sample, title=entry.title if entry else payload["a"]),
                traditional)
+
+
+# --- knowledge changes shared between instances -------------------------------------------------
+async def publish_change(context: BotContext | ContextTypes.DEFAULT_TYPE, path: str) -> None:
+    """Records the file as it is now on this instance, for the other instances to apply."""
+    application = context.application
+    folder = manager(context).folder
+    store = application.bot_data["assistant"].store
+
+    def record() -> None:
+        target = folder / path
+        content = target.read_bytes() if target.is_file() else None
+        store.knowledge.add(application.bot_data["instance"], path, content)
+
+    try:
+        await store.call(record)
+    except (OSError, SQLAlchemyError) as error:
+        log.error("could not share a knowledge change: %s", error.__class__.__name__)
+
+
+async def pull_changes(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Applies knowledge changes made through other instances (every QBOT_SYNC_SECONDS)."""
+    application = context.application
+    store = application.bot_data["assistant"].store
+    seen = application.bot_data.get("knowledge_seen", 0)
+    changes = await store.call(store.knowledge.since, seen)
+    if not changes:
+        return
+    application.bot_data["knowledge_seen"] = changes[-1].id
+    changes = [change for change in changes if change.instance != application.bot_data["instance"]]
+    if not changes:
+        return
+    curation: KnowledgeManager = application.bot_data["curation"]
+
+    def apply() -> None:
+        for change in changes:
+            if change.path.startswith("/") or ".." in change.path.split("/"):
+                continue
+            target = curation.folder / change.path
+            if change.content is None:
+                target.unlink(missing_ok=True)
+            else:
+                atomic_write(target, change.content)
+        curation.reload()
+
+    await asyncio.to_thread(apply)
+    log.info("applied %d knowledge change(s) made through other instances", len(changes))
+
+
+async def start_pulling(application: Application, interval: float) -> None:
+    """Changes already in the log at start are in this instance's folder or superseded by it."""
+    store = application.bot_data["assistant"].store
+    application.bot_data["knowledge_seen"] = await store.call(store.knowledge.last_id)
+    if application.job_queue is not None:
+        application.job_queue.run_repeating(pull_changes, interval=interval, first=interval, name="pull-knowledge",
+                                            job_kwargs={"id": "pull-knowledge", "replace_existing": True})
 
 
 # --- watching the disk ------------------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from dataclasses import dataclass
 
 from telegram import BotCommand, BotCommandScopeChat, InlineKeyboardButton, InlineKeyboardMarkup, Update
@@ -130,6 +131,7 @@ async def on_start_up(application: Application) -> None:
     admin.start_watching(application, application.bot_data["settings"].watch_seconds)
     start_pruning(application)
     delivery.start_syncing(application, application.bot_data["settings"].sync_seconds)
+    await admin.start_pulling(application, application.bot_data["settings"].sync_seconds)
 
 
 async def prune(context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -181,6 +183,7 @@ def build_application(settings: Settings, assistant: Assistant, request: BaseReq
     application = builder.build()
     application.bot_data["assistant"] = assistant
     application.bot_data["settings"] = settings
+    application.bot_data["instance"] = uuid.uuid4().hex  # tells this process's knowledge changes from others'
     store = assistant.store
     broadcaster = Broadcaster(store, delivery.TelegramSender(application.bot), rate=settings.broadcast_rate)
     application.bot_data["broadcaster"] = broadcaster
