@@ -13,7 +13,7 @@ answer. And load_50_users_waiting: the same 50 users and 20 questions each, but 
 the next question only once the previous answer has arrived (50 conversations at once).
 
 PostgreSQL: QBOT_TEST_DATABASE_URL when set, otherwise a throw-away server from the installed
-binaries (as the tests do); skipped with one line when there is neither.
+binaries (as the tests do, but with fsync on); skipped with one line when there is neither.
 Prints the figures and writes bench/store.json. Fixed seed.
 """
 
@@ -246,7 +246,7 @@ def main() -> None:
     results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as folder:
         results["sqlite"] = backend("sqlite", Path(folder) / "data", None)
-    server = Server.start()
+    server = Server.start(durable=True)  # fsync on, like a real server
     if server is None:
         print("postgresql: skipped (no QBOT_TEST_DATABASE_URL and no initdb/pg_ctl)")
     else:

@@ -45,7 +45,8 @@ class Server:
         self.pg_ctl = pg_ctl
 
     @classmethod
-    def start(cls) -> Server | None:
+    def start(cls, durable: bool = False) -> Server | None:
+        """`durable`: keep PostgreSQL's fsync on (benchmarks); tests run without it, for speed."""
         external = os.environ.get("QBOT_TEST_DATABASE_URL")
         if external:
             return cls(external.replace("postgresql+psycopg://", "postgresql://"))
@@ -65,7 +66,9 @@ class Server:
         data, port = folder / "data", _free_port()
         subprocess.run([*runner, initdb, "-D", str(data), "-A", "trust", "-U", "postgres", "--no-sync",
                         "-E", "UTF8", "--locale=C"], check=True, capture_output=True)
-        options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off"
+        options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1"
+        if not durable:
+            options += " -c fsync=off -c full_page_writes=off"
         subprocess.run([*runner, pg_ctl, "-D", str(data), "-o", options, "-l", str(folder / "log"), "-w", "start"],
                        check=True, capture_output=True)
         return cls(f"postgresql://postgres@127.0.0.1:{port}/postgres", folder, runner, pg_ctl)
