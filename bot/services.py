@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot import strings
 from bot.knowledge.model import Entry, Snapshot
 from bot.search.engine import Answer, Engine
 from bot.store.repositories import Forgotten, Pending, PendingAction, Stats, Store
@@ -149,8 +150,6 @@ class Assistant:
         log.error("store write failed (%s): %s", what, error.__class__.__name__)
         if self.alert is not None and not self.alerted:
             self.alerted = True
-            from bot import strings
-
             await self.alert(strings.ALERT_DISK_FULL if disk_full(error) else strings.ALERT_STORE_FAILED)
 
     async def _write(self, what: str, function: Callable[..., Any], *args: Any) -> Any:
