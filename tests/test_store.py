@@ -256,3 +256,17 @@ def test_only_one_claim_on_a_broadcast_at_a_time(store: Store):
         third.release()
     else:  # one SQLite instance: nothing to hold
         assert second is not None
+
+
+def test_an_old_bot_json_left_in_the_data_folder_is_pointed_out_until_imported(tmp_path: Path):
+    from bot.store.importer import legacy_notice
+
+    store = Store(tmp_path / "data")
+    try:
+        assert legacy_notice(store, tmp_path / "data") is None
+        path = _old_database(tmp_path / "data")
+        assert "db import" in (legacy_notice(store, tmp_path / "data") or "")
+        import_json(store, path)
+        assert legacy_notice(store, tmp_path / "data") is None
+    finally:
+        store.close()

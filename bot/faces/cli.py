@@ -20,7 +20,7 @@ from bot.search.engine import Engine
 from bot.services import Assistant, FloodGuard, KnowledgeBase, Roles
 from bot.settings import SettingsError, load_settings, read_env_file, storage_settings
 from bot.store.db import describe
-from bot.store.importer import ImportRefused, import_json
+from bot.store.importer import ImportRefused, import_json, legacy_notice
 from bot.store.repositories import Store
 from bot.text import is_traditional
 
@@ -144,6 +144,10 @@ def cmd_run(args: argparse.Namespace, stdin: TextIO, out: TextIO, err: TextIO) -
     from bot.faces.telegram.app import run_polling, run_webhook  # only the Telegram face needs PTB
 
     store = Store(settings.data_dir, settings.database_url)
+    notice = legacy_notice(store, settings.data_dir)
+    if notice:
+        print(notice, file=err)
+        log.warning("%s", notice)
     engine = build_engine(settings.knowledge_dir, err)
     assistant = Assistant(KnowledgeBase(engine), store, Roles(settings.admins, store),
                           FloodGuard(settings.flood_messages, settings.flood_seconds))

@@ -47,6 +47,19 @@ def _journal(folder: Path, broadcast_id: str) -> tuple[list[int] | None, dict[in
     return recipients, outcomes
 
 
+def legacy_notice(store: Store, data_dir: Path) -> str | None:
+    """One line for the operator when an old TinyDB bot.json sits in the data folder and nothing has
+    been imported yet: the bot would otherwise start with an empty database without a word."""
+    legacy = data_dir / "bot.json"
+    if not legacy.is_file():
+        return None
+    with store.db.read() as c:
+        if c.execute(select(t.audit.c.id).where(t.audit.c.action == "db-import").limit(1)).first() is not None:
+            return None
+    return (f"注意 / notice: {legacy} is the old TinyDB database and has not been imported; "
+            f"stop the bot and run `python run_bot.py db import {legacy}`")
+
+
 def import_json(store: Store, path: Path) -> Counter[str]:
     """Imports `path`; returns how many rows of each kind were written."""
     raw = path.read_bytes()
