@@ -64,13 +64,17 @@ class Server:
             shutil.chown(folder, "postgres")
             runner = [_binary("runuser") or "runuser", "-u", "postgres", "--"]
         data, port = folder / "data", _free_port()
-        subprocess.run([*runner, initdb, "-D", str(data), "-A", "trust", "-U", "postgres", "--no-sync",
-                        "-E", "UTF8", "--locale=C"], check=True, capture_output=True)
         options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1"
         if not durable:
             options += " -c fsync=off -c full_page_writes=off"
-        subprocess.run([*runner, pg_ctl, "-D", str(data), "-o", options, "-l", str(folder / "log"), "-w", "start"],
-                       check=True, capture_output=True)
+        try:
+            subprocess.run([*runner, initdb, "-D", str(data), "-A", "trust", "-U", "postgres", "--no-sync",
+                            "-E", "UTF8", "--locale=C"], check=True, capture_output=True)
+            subprocess.run([*runner, pg_ctl, "-D", str(data), "-o", options, "-l", str(folder / "log"), "-w",
+                            "start"], check=True, capture_output=True)
+        except (OSError, subprocess.CalledProcessError):
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
         return cls(f"postgresql://postgres@127.0.0.1:{port}/postgres", folder, runner, pg_ctl)
 
     def new_database(self) -> str:
