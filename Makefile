@@ -4,7 +4,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 BENCH_STAMP := $(VENV)/.installed-bench
 
-.PHONY: install run test bench-answers bench-telegram bench-broadcast bench-abuse bench clean
+.PHONY: install run test bench-answers bench-telegram bench-broadcast bench-abuse bench-store bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -34,6 +34,10 @@ bench-broadcast: $(STAMP)
 
 bench-abuse: $(STAMP)
 	$(BIN)/python -m bench.abuse
+
+# The store at 100k subscribers / 1M questions on SQLite and PostgreSQL, and 50 users x 20 questions at once.
+bench-store: $(STAMP)
+	$(BIN)/python -m bench.store
 
 $(BENCH_STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --upgrade pip

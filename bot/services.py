@@ -1,21 +1,44 @@
 """The core services a face is given: answering with logging, roles, flood control, suggestions.
 
-Built once in main() and passed to the faces; no face talks to TinyDB or the engine's internals.
+Built once in main() and passed to the faces; no face talks to the database or the engine's internals.
+Store calls run on the store's threads (`Store.call`), never on the event loop.
 """
 
 from __future__ import annotations
 
 import enum
-import itertools
-import threading
+import json
+import logging
 import time
-from collections import OrderedDict, defaultdict, deque
-from collections.abc import Callable
+from collections import defaultdict, deque
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot import strings
 from bot.knowledge.model import Entry, Snapshot
 from bot.search.engine import Answer, Engine
-from bot.store.repositories import Stats, Store
+from bot.store.repositories import Forgotten, Pending, PendingAction, Stats, Store
+
+log = logging.getLogger(__name__)
+BUTTON_TTL = 30 * 86400.0  # suggestion and review buttons
+CONFIRM_TTL = 3600.0  # broadcast previews and uploads waiting for their confirm button
+FORGET_TTL = 600.0
+
+
+EXPIRED, NOT_YOURS = Pending.EXPIRED, Pending.NOT_YOURS
+
+
+class StoreUnavailable(Exception):
+    """A write that matters could not be saved (disk full, database down): the face says so."""
+
+
+def disk_full(error: BaseException) -> bool:
+    text = str(error).lower()
+    return (isinstance(error, OSError) and error.errno == 28) or "disk is full" in text or "no space left" in text \
+        or "could not extend file" in text or "diskfull" in text.replace(" ", "")
 
 
 class Role(enum.IntEnum):
@@ -31,15 +54,17 @@ class Roles:
         self.admins = admins
         self.store = store
 
-    def of(self, user_id: int) -> Role:
+    async def of(self, user_id: int) -> Role:
         if user_id in self.admins:
             return Role.ADMIN
-        if self.store.staff.contains(user_id):
+        if await self.store.call(self.store.staff.contains, user_id):
             return Role.STAFF
         return Role.CITIZEN
 
-    def allows(self, user_id: int, needed: Role) -> bool:
-        return self.of(user_id) >= needed
+    async def allows(self, user_id: int, needed: Role) -> bool:
+        if needed is Role.CITIZEN:
+            return True
+        return await self.of(user_id) >= needed
 
 
 class Flood(enum.Enum):
@@ -73,35 +98,6 @@ class FloodGuard:
         return Flood.WARN
 
 
-class SuggestionBook:
-    """Short tokens for suggested questions: button data is limited to 64 bytes, questions are not.
-    Kept in memory (bounded); a button older than the book is answered with a polite 'ask again'."""
-
-    def __init__(self, capacity: int = 20_000) -> None:
-        self.capacity = capacity
-        self.texts: OrderedDict[str, str] = OrderedDict()
-        self.tokens: dict[str, str] = {}
-        self.counter = itertools.count(1)
-        self.lock = threading.Lock()
-
-    def remember(self, text: str) -> str:
-        with self.lock:
-            token = self.tokens.get(text)
-            if token is None:
-                token = format(next(self.counter), "x")
-                self.tokens[text] = token
-            self.texts[token] = text
-            self.texts.move_to_end(token)
-            while len(self.texts) > self.capacity:
-                _, old = self.texts.popitem(last=False)
-                self.tokens.pop(old, None)
-            return token
-
-    def recall(self, token: str) -> str | None:
-        with self.lock:
-            return self.texts.get(token)
-
-
 class KnowledgeBase:
     """Holds the engine for the current knowledge; replacing it is one assignment (atomic), done
     only after the new engine is fully built, so no question ever sees a half-built index."""
@@ -128,36 +124,149 @@ class KnowledgeBase:
 
 @dataclass
 class Reply:
-    """An answer as a face shows it: the answer, the id votes refer to, and suggestion tokens."""
+    """An answer as a face shows it: the answer, the id votes refer to (0: not recorded), and the
+    suggestions as (button token, text); the token is empty when no button could be stored."""
 
     answer: Answer
     answer_id: int
-    suggestions: list[tuple[str, str]] = field(default_factory=list)  # (token, text)
+    suggestions: list[tuple[str, str]] = field(default_factory=list)
+
+
+Alert = Callable[[str], Awaitable[None]]
 
 
 class Assistant:
-    """What every face does with a question: answer it, log it, remember its suggestions."""
+    """What every face does with a question and with the citizen's and staff's records."""
 
-    def __init__(self, knowledge: KnowledgeBase, store: Store, roles: Roles, flood: FloodGuard,
-                 suggestions: SuggestionBook) -> None:
+    def __init__(self, knowledge: KnowledgeBase, store: Store, roles: Roles, flood: FloodGuard) -> None:
         self.knowledge = knowledge
         self.store = store
         self.roles = roles
         self.flood = flood
-        self.suggestions = suggestions
+        self.alert: Alert | None = None  # set by a face: tells admins once when the store fails
+        self.alerted = False
 
-    def answer(self, user_id: int, question: str, record: bool = True) -> Reply:
+    async def store_failed(self, error: BaseException, what: str) -> None:
+        log.error("store write failed (%s): %s", what, error.__class__.__name__)
+        if self.alert is not None and not self.alerted:
+            self.alerted = True
+            await self.alert(strings.ALERT_DISK_FULL if disk_full(error) else strings.ALERT_STORE_FAILED)
+
+    async def _write(self, what: str, function: Callable[..., Any], *args: Any) -> Any:
+        """A write that matters: StoreUnavailable (and one alert to admins) when it fails."""
+        try:
+            result = await self.store.call(function, *args)
+        except (SQLAlchemyError, OSError) as error:
+            await self.store_failed(error, what)
+            raise StoreUnavailable(what) from error
+        self.alerted = False
+        return result
+
+    async def answer(self, user_id: int, question: str, record: bool = True) -> Reply:
         """Answers; `record` keeps the question for statistics, votes and the unanswered review
-        (inline queries are not recorded: they arrive keystroke by keystroke)."""
+        (inline queries are not recorded: they arrive keystroke by keystroke). The answer never
+        depends on the log: when the write fails the citizen still gets it, without buttons."""
         answer = self.knowledge.ask(question)
+        texts = list(answer.suggestions)
+        if not record or answer.reason == "empty":
+            return Reply(answer, 0, [("", text) for text in texts])
         key = answer.sources[0].title if answer.sources else None
-        answer_id = 0
-        if record and answer.reason != "empty":
-            answer_id = self.store.questions.record(user_id, question, answer.matched, answer.score, key)
-        tokens = [(self.suggestions.remember(text), text) for text in answer.suggestions]
-        return Reply(answer, answer_id, tokens)
+        try:
+            answer_id, tokens = await self.store.call(self.store.record_answer, user_id, question, answer.matched,
+                                                      answer.score, key, texts, BUTTON_TTL)
+        except (SQLAlchemyError, OSError) as error:
+            await self.store_failed(error, "question log")
+            return Reply(answer, 0, [("", text) for text in texts])
+        self.alerted = False
+        return Reply(answer, answer_id, list(zip(tokens, texts, strict=True)))
 
-    def stats(self) -> Stats:
-        return self.store.questions.stats(
-            subscribers=len(self.store.subscriptions.active_ids()), users=self.store.users.count()
-        )
+    async def seen(self, user_id: int, name: str) -> None:
+        if user_id in self.store.users.known:
+            return
+        try:
+            await self.store.call(self.store.users.seen, user_id, name)
+        except (SQLAlchemyError, OSError) as error:
+            log.warning("could not record user: %s", error.__class__.__name__)
+
+    # --- buttons ----------------------------------------------------------------------------
+    async def buttons(self, kind: str, payloads: list[str]) -> list[str]:
+        return await self.store.call(self.store.buttons.issue, kind, payloads, BUTTON_TTL)
+
+    async def recall(self, kind: str, token: str) -> str | None:
+        """The text behind a button; None for a stale or forged one (never another answer)."""
+        return await self.store.call(self.store.buttons.recall, kind, token)
+
+    async def vote(self, answer_id: int, user_id: int, helpful: bool) -> bool:
+        return await self._write("vote", self.store.questions.vote, answer_id, user_id, helpful)
+
+    # --- subscriptions, privacy -------------------------------------------------------------
+    async def subscribe(self, chat_id: int) -> bool:
+        return await self._write("subscribe", self.store.subscriptions.subscribe, chat_id)
+
+    async def unsubscribe(self, chat_id: int) -> bool:
+        return await self._write("unsubscribe", self.store.subscriptions.unsubscribe, chat_id)
+
+    async def ask_to_forget(self, user_id: int) -> str:
+        return await self._write("forget", self.store.pending.create, "forget", user_id, {}, FORGET_TTL)
+
+    async def forget(self, token: str, user_id: int) -> Forgotten | str:
+        taken = await self._write("forget", self.store.pending.take, "forget", token, user_id)
+        if not isinstance(taken, PendingAction):
+            return taken
+        return await self._write("forget", self.store.forget, user_id)
+
+    # --- pending confirmations ----------------------------------------------------------------
+    async def propose(self, kind: str, user_id: int, payload: dict[str, Any], data: bytes | None = None) -> str:
+        return await self._write(kind, self.store.pending.create, kind, user_id, payload, CONFIRM_TTL, data)
+
+    async def take(self, kind: str, token: str, user_id: int) -> PendingAction | str:
+        return await self._write(kind, self.store.pending.take, kind, token, user_id)
+
+    # --- staff --------------------------------------------------------------------------------
+    async def audit(self, actor: int | None, action: str, target: str = "", detail: str = "") -> None:
+        log.info("audit: user %s %s %s", actor, action, target)
+        try:
+            await self.store.call(self.store.audit.add, actor, action, target, detail)
+        except (SQLAlchemyError, OSError) as error:
+            await self.store_failed(error, "audit")
+
+    async def add_staff(self, user_id: int, by: int) -> bool:
+        added = await self._write("staff", self.store.staff.add, user_id, by)
+        if added:
+            await self.audit(by, "staff-add", str(user_id))
+        return added
+
+    async def remove_staff(self, user_id: int, by: int) -> bool:
+        removed = await self._write("staff", self.store.staff.remove, user_id)
+        if removed:
+            await self.audit(by, "staff-remove", str(user_id))
+        return removed
+
+    async def staff_ids(self) -> list[int]:
+        return await self.store.call(self.store.staff.ids)
+
+    async def stats(self) -> Stats:
+        def read() -> Stats:
+            return self.store.questions.stats(subscribers=self.store.subscriptions.count_active(),
+                                              users=self.store.users.count())
+
+        return await self.store.call(read)
+
+    async def unanswered(self, limit: int = 100) -> list[dict[str, Any]]:
+        return await self.store.call(self.store.questions.recent_unanswered, limit)
+
+    async def unanswered_sample(self, ids: list[int]) -> str | None:
+        def first() -> str | None:
+            return next((s for i in ids if (s := self.store.questions.unanswered_sample(int(i)))), None)
+
+        return await self.store.call(first)
+
+    async def close_unanswered(self, ids: list[int], status: str, by: int) -> int:
+        closed = await self._write("unanswered", self.store.questions.close_unanswered, ids, status)
+        await self.audit(by, f"unanswered-{status}", ",".join(map(str, ids))[:200])
+        return closed
+
+
+def review_payload(entry_id: str | None, ids: list[int]) -> str:
+    return json.dumps({"a": entry_id, "ids": ids})
+

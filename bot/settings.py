@@ -5,6 +5,7 @@ A missing or malformed setting raises SettingsError with one line that says what
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -34,6 +35,19 @@ class Settings:
     broadcast_rate: float = 25.0
     misfire_grace: timedelta = timedelta(hours=6)
     watch_seconds: float = 5.0
+    database_url: str | None = field(default=None, repr=False)  # may hold a password
+    retention_days: int = 180
+    webhook_url: str | None = None  # set: webhook mode instead of long polling
+    webhook_host: str = "0.0.0.0"
+    webhook_port: int = 8080
+    webhook_secret: str = field(default="", repr=False)
+    sync_seconds: float = 10.0
+
+    @property
+    def secret_token(self) -> str:
+        """The webhook's secret-token header: QBOT_WEBHOOK_SECRET, or derived from the bot token, so
+        every instance of the same bot agrees on it without another setting."""
+        return self.webhook_secret or hashlib.sha256(f"qbot-webhook:{self.token}".encode()).hexdigest()
 
     @property
     def base_url(self) -> str:
@@ -122,4 +136,40 @@ def load_settings(environ: Mapping[str, str], env_file: Path | None = Path(".env
         broadcast_rate=_positive("QBOT_BROADCAST_RATE", merged.get("QBOT_BROADCAST_RATE"), 25.0),
         misfire_grace=_duration("QBOT_MISFIRE_GRACE", merged.get("QBOT_MISFIRE_GRACE"), timedelta(hours=6)),
         watch_seconds=_positive("QBOT_WATCH_SECONDS", merged.get("QBOT_WATCH_SECONDS"), 5.0),
+        database_url=database_url(merged),
+        retention_days=int(_positive("QBOT_RETENTION_DAYS", merged.get("QBOT_RETENTION_DAYS"), 180)),
+        **_webhook(merged),
+        sync_seconds=_positive("QBOT_SYNC_SECONDS", merged.get("QBOT_SYNC_SECONDS"), 10.0),
     )
+
+
+def _webhook(merged: Mapping[str, str]) -> dict:
+    url = merged.get("QBOT_WEBHOOK_URL", "").strip() or None
+    if url and not re.match(r"^https?://[^\s/]+", url):
+        raise SettingsError(f"QBOT_WEBHOOK_URL: '{url}' is not an http(s) URL")
+    listen = merged.get("QBOT_WEBHOOK_LISTEN", "").strip() or "0.0.0.0:8080"
+    match = re.fullmatch(r"(.+):(\d{1,5})", listen)
+    if not match or not 0 < int(match.group(2)) < 65536:
+        raise SettingsError(f"QBOT_WEBHOOK_LISTEN: '{listen}' is not host:port (e.g. 0.0.0.0:8080)")
+    secret = merged.get("QBOT_WEBHOOK_SECRET", "").strip()
+    if secret and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret):
+        raise SettingsError("QBOT_WEBHOOK_SECRET: use 1-256 characters A-Z, a-z, 0-9, _ and -")
+    return {"webhook_url": url, "webhook_host": match.group(1), "webhook_port": int(match.group(2)),
+            "webhook_secret": secret}
+
+
+def database_url(merged: Mapping[str, str]) -> str | None:
+    """QBOT_DATABASE_URL: a PostgreSQL URL, or unset for SQLite in the data folder."""
+    url = merged.get("QBOT_DATABASE_URL", "").strip()
+    if not url:
+        return None
+    if not re.match(r"^postgres(ql)?(\+psycopg)?://", url):
+        raise SettingsError("QBOT_DATABASE_URL: expected postgresql://user:password@host:port/database "
+                            "(leave it unset to use SQLite in QBOT_DATA_DIR)")
+    return url
+
+
+def storage_settings(environ: Mapping[str, str], env_file: Path | None = Path(".env")) -> tuple[Path, str | None]:
+    """The data folder and database URL alone (for `db` commands, which need no token)."""
+    merged = {**(read_env_file(env_file) if env_file else {}), **environ}
+    return Path(merged.get("QBOT_DATA_DIR", "").strip() or "data"), database_url(merged)

@@ -263,3 +263,28 @@ P_NEED_REMINDERS_MAP = "顶层应是 'reminders:' 列表（可另加 'themes:'�
 P_UNKNOWN_TOP_CALENDAR = "未知的顶层键 {key}（应为 'reminders'，可另加 'themes'）"
 P_NEED_REMINDERS = "顶层应是 'reminders:' 列表"
 P_REMINDER_NOT_MAPPING = "每条提醒都应是由字段（id、date、time、text 等）组成的映射"
+# --- Storage, privacy ---------------------------------------------------------------------------
+SAVE_FAILED = "抱歉，暂时无法保存，请稍后再试。（服务器存储出现问题，管理员已收到通知。）"
+ALERT_DISK_FULL = (
+    "⚠️ 数据库写入失败：磁盘已满。机器人仍在回答问题，但提问记录、订阅和提醒暂时无法保存，请尽快清理磁盘空间。"
+)
+ALERT_STORE_FAILED = (
+    "⚠️ 数据库写入失败（数据库不可用）。机器人仍在回答问题，但提问记录、订阅和提醒暂时无法保存，请检查数据库。"
+)
+CMD_PRIVACY = "我们保存哪些数据、保存多久"
+CMD_FORGET = "删除我的数据"
+PRIVACY = (
+    "隐私说明\n"
+    "我们保存：您的 Telegram 用户编号和名字（用于统计用户数）；您提出的问题及回答是否有帮助的评价"
+    "（用于改进回答，保存 {days} 天后删除，此后只保留不含内容和编号的每日统计数字）；"
+    "您是否订阅了质量月提醒。没有找到答案的问题会以不记名的方式交给管理员整理，同样最多保存 {days} 天。\n"
+    "发送 /forget 可随时删除您的提问、评价和订阅。"
+)
+FORGET_PROMPT = "将删除您的全部提问记录、评价和订阅（不可恢复）。确定吗？"
+FORGET_CONFIRM = "确认删除"
+FORGET_DONE = "已删除：提问 {questions} 条，评价 {votes} 条{subscription}。"
+FORGET_SUBSCRIPTION = "，并取消了订阅"
+FORGET_EXPIRED = "这个确认按钮已过期，请重新发送 /forget。"
+NOT_YOUR_BUTTON = "这个按钮不是给您的。"
+BROADCAST_EXPIRED = "这个群发预览已过期或已处理，请重新发送 /broadcast。"
+BROADCAST_NOT_YOURS = "只有发起这次群发的工作人员可以确认或取消。"

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from bot.knowledge.loader import load_folder
 from bot.search.engine import Engine
+from bot.store.repositories import Store
+from tests.pg import SKIP_REASON, Server
 
 ROOT = Path(__file__).resolve().parent.parent
 KNOWLEDGE = ROOT / "knowledge"
@@ -40,3 +43,36 @@ def articles_only_engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
     for page in (KNOWLEDGE / "articles").glob("*.txt"):
         (folder / "articles" / page.name).write_bytes(page.read_bytes())
     return Engine(load_folder(folder).snapshot)
+
+
+_SKIPPED: list[str] = []
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """One clear line when the PostgreSQL half of the suite could not run."""
+    if _SKIPPED:
+        terminalreporter.write_line(_SKIPPED[0], yellow=True)
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Server]:
+    """The test run's PostgreSQL server (see tests/pg.py); skips with one line where there is none."""
+    server = Server.start()
+    if server is None:
+        _SKIPPED.append(SKIP_REASON)
+        pytest.skip(SKIP_REASON)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    """A fresh store on each backend: a real SQLite file, and a new database on a real PostgreSQL."""
+    url = request.getfixturevalue("postgres").new_database() if request.param == "postgresql" else None
+    opened = Store(tmp_path / "data", url=url)
+    try:
+        yield opened
+    finally:
+        opened.close()

@@ -4,7 +4,6 @@ file loads. Fixed seed, 20 kills."""
 
 from __future__ import annotations
 
-import json
 import random
 from pathlib import Path
 
@@ -47,12 +46,13 @@ def test_no_confirmed_change_is_lost_across_20_sigkills(tmp_path: Path):
 
         data = tmp_path / "data"
         assert not list(data.glob("*.corrupt-*")), "a database file was left unreadable"
-        json.loads((data / "bot.json").read_text(encoding="utf-8"))  # the file itself is whole JSON
-        store = Store(data)
+        store = Store(data)  # opens (SQLite recovers its write-ahead log), integrity checked below
+        with store.engine.connect() as connection:
+            assert connection.exec_driver_sql("PRAGMA integrity_check").scalar() == "ok"
         active = set(store.subscriptions.active_ids())
         for user, subscribed in confirmed_subscription.items():
             assert (user in active) is subscribed, user
-        votes = {(row["answer"], row["user"]) for row in store.questions.votes.all()}
+        votes = set(store.questions.all_votes())
         assert confirmed_votes <= votes
         assert len(confirmed_votes) > 0 and len(confirmed_subscription) > 0
         print(f"\n{KILLS} SIGKILLs: {len(confirmed_subscription)} users' confirmed subscription states and "

@@ -26,7 +26,7 @@ def server() -> Iterator[FakeTelegram]:
 
 
 def subscribe(work: Path, chats: range | list[int]) -> None:
-    """Subscribers written straight into the bot's real TinyDB file before it starts."""
+    """Subscribers written straight into the bot's real database before it starts."""
     store = Store(work / "data")
     for chat in chats:
         store.subscriptions.subscribe(chat)
@@ -156,3 +156,29 @@ def test_killed_mid_broadcast_and_restarted_finishes_without_skipping(server, tm
     counts = deliveries(server, text)
     assert set(counts) == set(chats)
     assert sum(count - 1 for count in counts.values()) <= IN_FLIGHT
+
+
+def test_a_broadcast_confirmed_while_telegram_fails_or_the_bot_dies_is_never_stuck(server, tmp_path):
+    """Issue 13, item 1: the edit after 确认发送 fails (502), and the bot is killed right then; on
+    restart the broadcast resumes from its deliveries and the staff member gets the final report."""
+    subscribe(tmp_path, range(1, 21))
+    bot = BotProcess(server, tmp_path, admins=(ADMIN,)).start()
+    text = "确认后出错的通知"
+    try:
+        preview = bot.command(ADMIN, f"/broadcast {text}")
+        confirm = next(data for data in buttons(preview) if data.startswith("bc:go:"))
+        for method in ("answerCallbackQuery", "editMessageReplyMarkup"):
+            server.fail_next(method, 502, "Bad Gateway", times=50)
+        bot.press(ADMIN, preview.result, confirm)  # returns when the (failing) answerCallbackQuery is seen
+    finally:
+        bot.stop(kill=True)
+    mark = server.mark()
+    bot.start()
+    try:
+        wait_until_delivered(server, text, set(range(1, 21)))
+        report = server.wait_for("sendMessage", lambda c: c.params["chat_id"] == ADMIN and "完成" in c.params["text"],
+                                 timeout=60, after=mark)
+        assert "成功 20" in report.params["text"]
+    finally:
+        bot.stop()
+    assert set(deliveries(server, text)) == set(range(1, 21))

@@ -88,3 +88,32 @@ def test_traditional_and_inline(bot):
     bot.server.push_inline_query(500007, "质量月是每年几月")
     answer = bot.server.wait_for("answerInlineQuery", timeout=20, after=mark)
     assert "9月" in answer.params["results"][0]["input_message_content"]["message_text"]
+
+
+def test_answers_are_retried_after_429_and_502_not_replaced_by_an_apology(bot):
+    for user, (code, description, retry_after) in enumerate(((429, "Too Many Requests: retry after 1", 1),
+                                                             (502, "Bad Gateway", None)), start=500101):
+        bot.server.fail_next("sendMessage", code, description, retry_after=retry_after, chat_id=user)
+        mark = bot.server.mark()
+        bot.server.push_message(user, "质量月是每年几月")
+        answer = bot.server.wait_for("sendMessage", lambda c, user=user: c.params["chat_id"] == user and c.ok,
+                                     timeout=30, after=mark)
+        assert "9月" in answer.params["text"]
+        sent = [c for c in bot.server.calls[mark:] if c.method == "sendMessage" and c.params["chat_id"] == user]
+        assert [c.ok for c in sent] == [False, True]  # the same answer again, no apology
+
+
+def test_one_users_burst_is_answered_in_order(bot):
+    user = 500102
+    questions = ["质量月是每年几月", "郴州质量开放日发放了多少宣传单", "湖南有多少家检验检测机构",
+                 "质量发展纲要是谁颁布的"]
+    mark = bot.server.mark()
+    for question in questions:
+        bot.server.push_message(user, question)
+    answers = []
+    after = mark
+    for _ in questions:
+        reply = bot.server.wait_for("sendMessage", lambda c: c.params["chat_id"] == user, timeout=30, after=after)
+        answers.append(reply.params["text"])
+        after = reply.index + 1
+    assert "9月" in answers[0] and "6000" in answers[1] and "国务院" in answers[3]

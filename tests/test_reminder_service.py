@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -31,11 +30,10 @@ class NullSender:
 
 
 @pytest.fixture
-def service(tmp_path: Path) -> ReminderService:
-    store = Store(tmp_path / "data")
+def service(store: Store) -> ReminderService:
     calendar, problems = parse_calendar("calendar.yaml", CALENDAR)
     assert not problems
-    broadcaster = Broadcaster(store, NullSender(), tmp_path / "data" / "broadcasts")
+    broadcaster = Broadcaster(store, NullSender())
     return ReminderService(store, broadcaster, SHANGHAI, dt.timedelta(hours=6), calendar=lambda: calendar)
 
 

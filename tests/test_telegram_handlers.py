@@ -13,7 +13,7 @@ from telegram.ext import Application
 
 from bot.faces.telegram.app import build_application
 from bot.faces.telegram.render import split_message
-from bot.services import Assistant, FloodGuard, KnowledgeBase, Roles, SuggestionBook
+from bot.services import Assistant, FloodGuard, KnowledgeBase, Roles
 from bot.settings import Settings
 from bot.store.repositories import Store
 from tests.recording import BOT_ID, BOT_USERNAME, RecordingRequest
@@ -75,7 +75,7 @@ async def bot(engine, tmp_path: Path):
                         data_dir=tmp_path, flood_messages=5, flood_seconds=60)
     store = Store(tmp_path)
     assistant = Assistant(KnowledgeBase(engine), store, Roles(settings.admins, store),
-                          FloodGuard(settings.flood_messages, settings.flood_seconds), SuggestionBook())
+                          FloodGuard(settings.flood_messages, settings.flood_seconds))
     request = RecordingRequest()
     application = build_application(settings, assistant, request=request)
     await application.initialize()
@@ -246,7 +246,7 @@ async def test_knowledge_and_user_text_is_escaped(tmp_path: Path):
     store = Store(tmp_path / "data")
     settings = Settings(token="123456:TEST-TOKEN-ABCDEF", api_url="http://127.0.0.1:9", data_dir=tmp_path)
     assistant = Assistant(KnowledgeBase(Engine(load_folder(folder).snapshot)), store, Roles(frozenset(), store),
-                          FloodGuard(20, 60), SuggestionBook())
+                          FloodGuard(20, 60))
     request = RecordingRequest()
     application = build_application(settings, assistant, request=request)
     await application.initialize()

@@ -25,8 +25,10 @@ from bot.knowledge.model import Snapshot
 from bot.search.engine import Engine, today_in_china
 from bot.search.slots import LEVEL_NAMES
 from bot.search.units import build_units
-from bot.services import Assistant, FloodGuard, KnowledgeBase, Roles, SuggestionBook
-from bot.settings import SettingsError, load_settings, read_env_file
+from bot.services import Assistant, FloodGuard, KnowledgeBase, Roles
+from bot.settings import SettingsError, load_settings, read_env_file, storage_settings
+from bot.store.db import describe
+from bot.store.importer import ImportRefused, import_json, legacy_notice
 from bot.store.repositories import Store
 from bot.text import is_traditional
 
@@ -187,20 +189,48 @@ def cmd_run(args: argparse.Namespace, stdin: TextIO, out: TextIO, err: TextIO) -
         print(f"配置错误 / settings error: {error}", file=err)
         return 2
     redact_secret(settings.token)
-    from bot.faces.telegram.app import run_polling  # only the Telegram face needs PTB
+    from bot.faces.telegram.app import run_polling, run_webhook  # only the Telegram face needs PTB
 
-    store = Store(settings.data_dir)
+    store = Store(settings.data_dir, settings.database_url)
+    notice = legacy_notice(store, settings.data_dir)
+    if notice:
+        print(notice, file=err)
+        log.warning("%s", notice)
     engine = build_engine(settings.knowledge_dir, err)
     assistant = Assistant(KnowledgeBase(engine), store, Roles(settings.admins, store),
-                          FloodGuard(settings.flood_messages, settings.flood_seconds), SuggestionBook())
+                          FloodGuard(settings.flood_messages, settings.flood_seconds))
     try:
-        return run_polling(settings, assistant)
+        return (run_webhook if settings.webhook_url else run_polling)(settings, assistant)
     except Exception as error:  # anything else that escapes PTB: one line, token scrubbed
         log.error("the bot stopped on an unexpected error", exc_info=True)
         print(strings.START_FAILED.format(error=str(error).replace(settings.token, "<token>")), file=err)
         return 1
     finally:
         store.close()
+
+
+def cmd_db_import(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """Imports an old TinyDB bot.json (and the broadcast journals beside it) into the store."""
+    try:
+        data_dir, url = storage_settings(os.environ)
+    except SettingsError as error:
+        print(f"配置错误 / settings error: {error}", file=err)
+        return 2
+    if not args.file.is_file():
+        print(f"{args.file}: file not found", file=err)
+        return 1
+    store = Store(data_dir, url)
+    try:
+        counts = import_json(store, args.file)
+    except ImportRefused as error:
+        print(str(error), file=err)
+        return 1
+    finally:
+        store.close()
+    where = describe(url) if url else str(data_dir / "bot.db")
+    print(f"imported {args.file} into {where}: " + ", ".join(f"{count} {kind}" for kind, count in counts.items()),
+          file=out)
+    return 0
 
 
 def parser() -> argparse.ArgumentParser:
@@ -229,6 +259,10 @@ def parser() -> argparse.ArgumentParser:
     add = kb_commands.add_parser("add", help="import a raw page (.txt/.md) or entries file (.yaml) into the knowledge")
     add.add_argument("file", type=Path)
     knowledge_option(add)
+    db = commands.add_parser("db", help="database tools")
+    db_commands = db.add_subparsers(dest="db_command", required=True)
+    db_import = db_commands.add_parser("import", help="import an old TinyDB bot.json into the database")
+    db_import.add_argument("file", type=Path)
     return top
 
 
@@ -249,6 +283,8 @@ def main(argv: Sequence[str] | None = None, stdin: TextIO | None = None, out: Te
         return cmd_console(args, stdin, out, err)
     if args.command == "ask":
         return cmd_ask(args, stdin, out, err)
+    if args.command == "db":
+        return cmd_db_import(args, out, err)
     if args.kb_command == "add":
         return cmd_kb_add(args, out, err)
     return cmd_kb_check(args, out, err)

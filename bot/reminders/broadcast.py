@@ -6,33 +6,30 @@ Guarantees:
 - Blocked / deactivated (403): the subscriber is marked inactive and not retried.
 - Chat migrated: the subscription moves to the new id and the message is retried there.
 - Network errors: retried with exponential backoff, a bounded number of times, then counted failed.
-- Durability: the recipient list is fixed when the broadcast starts; every outcome is appended to a
-  journal (one line per chat, flushed to the OS at once, fsynced in batches), so a restart resumes
-  where it stopped. Only messages in flight at a crash (at most `in_flight`) can be sent twice.
-  One append per delivery keeps 10,000 deliveries from becoming 10,000 rewrites of the database.
+- Durability: the recipients are fixed when the broadcast starts, as one `deliveries` row per chat
+  written in the same transaction that marks it running (before any Telegram call). Each outcome is
+  committed before that sender takes the next chat, so a restart resumes where it stopped and only
+  messages in flight at a crash (at most `in_flight`) can be sent twice.
+- Store calls run on the store's threads, never on the event loop.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
-import os
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Protocol
 
 from bot.audit import audit
 from bot.store.repositories import Store
-from bot.store.storage import private_folder
 
 log = logging.getLogger(__name__)
 
 SENT, BLOCKED, FAILED = "sent", "blocked", "failed"
-FSYNC_EVERY = 50
 MAX_ATTEMPTS = 4
 
 
@@ -79,44 +76,6 @@ class Progress:
         return self.sent + self.blocked + self.failed
 
 
-class Journal:
-    """Append-only outcomes of one broadcast: `{"chat": id, "status": ...}` per line."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)  # private, like the database
-        self.handle = os.fdopen(descriptor, "a", encoding="utf-8")
-        self.unsynced = 0
-
-    @staticmethod
-    def read(path: Path) -> dict[int, str]:
-        outcomes: dict[int, str] = {}
-        if not path.exists():
-            return outcomes
-        for line in path.read_text(encoding="utf-8").splitlines():
-            try:
-                record = json.loads(line)
-                outcomes[int(record["chat"])] = str(record["status"])
-            except (ValueError, KeyError, TypeError):
-                continue  # a line torn by a crash: that chat is simply delivered again
-        return outcomes
-
-    def record(self, chat_id: int, status: str) -> None:
-        self.handle.write(json.dumps({"chat": chat_id, "status": status}) + "\n")
-        self.handle.flush()  # in the OS now: survives the process being killed
-        self.unsynced += 1
-        if self.unsynced >= FSYNC_EVERY:
-            self.sync()
-
-    def sync(self) -> None:
-        os.fsync(self.handle.fileno())  # survives a power cut too
-        self.unsynced = 0
-
-    def close(self) -> None:
-        self.sync()
-        self.handle.close()
-
-
 class Pacer:
     """A global message rate, a per-chat minimum gap, and a shared pause after a 429."""
 
@@ -153,14 +112,13 @@ ProgressCallback = Callable[[Progress], Awaitable[None]]
 
 
 class Broadcaster:
-    """Runs broadcasts stored in `store.broadcasts`; journals live in `folder`."""
+    """Runs broadcasts stored in `store.broadcasts`, one `deliveries` row per recipient."""
 
-    def __init__(self, store: Store, sender: Sender, folder: Path, rate: float | None = 25.0, in_flight: int = 8,
+    def __init__(self, store: Store, sender: Sender, rate: float | None = 25.0, in_flight: int = 8,
                  progress_every: float = 3.0, clock: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
         self.store = store
         self.sender = sender
-        self.folder = private_folder(folder)
         self.rate = rate
         self.in_flight = in_flight
         self.progress_every = progress_every
@@ -169,60 +127,63 @@ class Broadcaster:
         self.cancelled: set[str] = set()
         self.running: dict[str, asyncio.Task[Progress]] = {}
 
-    def recipients_path(self, broadcast_id: str) -> Path:
-        return self.folder / f"{broadcast_id}.recipients.json"
+    def draft(self, text: str, created_by: int, report_chat: int | None) -> tuple[str, int]:
+        """A new draft broadcast (b1, b2, …) and how many subscribers it would reach now."""
+        broadcasts = self.store.broadcasts
+        broadcast_id = f"b{broadcasts.next_number()}"
+        while not broadcasts.create(broadcast_id, text, created_by, report_chat=report_chat):
+            broadcast_id = f"b{int(broadcast_id[1:]) + 1}"
+        return broadcast_id, self.store.subscriptions.count_active()
 
-    def journal_path(self, broadcast_id: str) -> Path:
-        return self.folder / f"{broadcast_id}.journal"
-
-    def start(self, broadcast_id: str) -> int:
-        """Fixes the recipients (active subscribers now) and marks the broadcast running. Idempotent:
-        a broadcast that was started before keeps its original list."""
-        path = self.recipients_path(broadcast_id)
-        if not path.exists():
-            recipients = self.store.subscriptions.active_ids()
-            temporary = path.with_suffix(".tmp")
-            descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-                handle.write(json.dumps(recipients))
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(temporary, path)
-        self.store.broadcasts.update(broadcast_id, status="running", started=time.time())
-        return len(json.loads(path.read_text(encoding="utf-8")))
+    def start(self, broadcast_id: str, report_chat: int | None = None) -> int | None:
+        """Fixes the recipients (active subscribers now) and marks the broadcast running, in one
+        transaction. None when it is not a draft any more (started, cancelled or unknown)."""
+        return self.store.broadcasts.start(broadcast_id, ("draft", "queued"), report_chat)
 
     def progress(self, broadcast_id: str) -> Progress:
-        recipients = json.loads(self.recipients_path(broadcast_id).read_text(encoding="utf-8"))
-        outcomes = Journal.read(self.journal_path(broadcast_id))
-        counts = [outcomes.get(chat) for chat in recipients]
-        return Progress(broadcast_id, len(recipients), counts.count(SENT), counts.count(BLOCKED),
-                        counts.count(FAILED))
+        counts = self.store.deliveries.counts(broadcast_id)
+        return Progress(broadcast_id, sum(counts.values()), counts.get(SENT, 0), counts.get(BLOCKED, 0),
+                        counts.get(FAILED, 0))
 
     def cancel(self, broadcast_id: str) -> bool:
-        record = self.store.broadcasts.get(broadcast_id)
-        if record is None or record["status"] not in ("draft", "running"):
-            return False
-        self.cancelled.add(broadcast_id)
-        self.store.broadcasts.update(broadcast_id, status="cancelled")
-        return True
+        """Cancels a draft or running broadcast (compare-and-set: one of two racing calls wins)."""
+        for status in ("draft", "running"):
+            if self.store.broadcasts.update_if(broadcast_id, status, status="cancelled", finished=time.time()):
+                self.cancelled.add(broadcast_id)
+                return True
+        return False
 
     async def run(self, broadcast_id: str, on_progress: ProgressCallback | None = None) -> Progress:
-        """Delivers to every recipient not yet in the journal; returns the final counts."""
-        record = self.store.broadcasts.get(broadcast_id)
+        """Delivers to every recipient still pending; returns the final counts. Does nothing (and
+        returns counts not marked done) while another instance holds the broadcast's claim."""
+        store = self.store
+        claim = await store.call(store.claim_broadcast, broadcast_id)
+        if claim is None:
+            log.info("broadcast %s is being sent by another instance", broadcast_id)
+            return Progress(broadcast_id, 0)
+        try:
+            return await self._run_claimed(broadcast_id, on_progress)
+        finally:
+            await store.call(claim.release)
+
+    async def _run_claimed(self, broadcast_id: str, on_progress: ProgressCallback | None) -> Progress:
+        store = self.store
+        record = await store.call(store.broadcasts.get, broadcast_id)
         if record is None:
             raise KeyError(broadcast_id)
+        if record["status"] != "running":  # finished or cancelled (perhaps by another instance) meanwhile
+            return Progress(broadcast_id, 0)
         text = record["text"]
-        recipients: list[int] = json.loads(self.recipients_path(broadcast_id).read_text(encoding="utf-8"))
-        done = Journal.read(self.journal_path(broadcast_id))
-        progress = self.progress(broadcast_id)
+        # Counts and the chats still pending from one statement, so they agree with each other.
+        outcomes = await store.call(store.deliveries.outcomes, broadcast_id)
+        counts = Counter(outcomes.values())
+        progress = Progress(broadcast_id, len(outcomes), counts[SENT], counts[BLOCKED], counts[FAILED])
         queue: asyncio.Queue[int] = asyncio.Queue()
-        for chat in recipients:
-            if chat not in done:
-                queue.put_nowait(chat)
+        for chat in sorted(chat for chat, status in outcomes.items() if status == "pending"):
+            queue.put_nowait(chat)
         pacer = Pacer(self.rate, clock=self.clock, sleep=self.sleep)
-        journal = Journal(self.journal_path(broadcast_id))
         reporter = _Reporter(progress, on_progress, self.progress_every, self.clock)
-        log.info("broadcast %s: %d recipients, %d left", broadcast_id, len(recipients), queue.qsize())
+        log.info("broadcast %s: %d recipients, %d left", broadcast_id, progress.total, queue.qsize())
 
         async def worker() -> None:
             while broadcast_id not in self.cancelled:
@@ -231,19 +192,21 @@ class Broadcaster:
                 except asyncio.QueueEmpty:
                     return
                 status = await self._deliver(chat, text, pacer)
-                journal.record(chat, status)
+                await store.call(store.deliveries.record, broadcast_id, chat, status)
                 setattr(progress, status, getattr(progress, status) + 1)
                 await reporter.maybe()
 
-        try:
-            await asyncio.gather(*(worker() for _ in range(max(1, self.in_flight))))
-        finally:
-            journal.close()
+        await asyncio.gather(*(worker() for _ in range(max(1, self.in_flight))))
+        if broadcast_id not in self.cancelled:
+            record = await store.call(store.broadcasts.get, broadcast_id)
+            if record and record["status"] == "cancelled":  # cancelled elsewhere (another instance)
+                self.cancelled.add(broadcast_id)
         progress.cancelled = broadcast_id in self.cancelled
         progress.done = True
         if not progress.cancelled:
-            self.store.broadcasts.update(broadcast_id, status="done", finished=time.time(), sent=progress.sent,
-                                         blocked=progress.blocked, failed=progress.failed)
+            await store.call(lambda: store.broadcasts.update_if(
+                broadcast_id, "running", status="done", finished=time.time(), sent=progress.sent,
+                blocked=progress.blocked, failed=progress.failed))
         await reporter.final()
         audit("broadcast.finished", id=broadcast_id, sent=progress.sent, blocked=progress.blocked,
               failed=progress.failed, total=progress.total, cancelled=progress.cancelled)
@@ -260,10 +223,10 @@ class Broadcaster:
                 log.warning("rate limited: pausing %.1fs", error.retry_after)
                 pacer.pause(error.retry_after)
             except Blocked:
-                self.store.subscriptions.deactivate(chat, "blocked")
+                await self.store.call(self.store.subscriptions.deactivate, chat, "blocked")
                 return BLOCKED
             except Migrated as error:
-                self.store.subscriptions.migrate(chat, error.new_chat_id)
+                await self.store.call(self.store.subscriptions.migrate, chat, error.new_chat_id)
                 target = error.new_chat_id
             except Rejected as error:
                 log.warning("message to chat %s rejected: %s", chat, error)
@@ -285,7 +248,7 @@ class Broadcaster:
         return task
 
     async def stop(self) -> None:
-        """Lets running broadcasts end at shutdown; their journals make them resume on start."""
+        """Lets running broadcasts end at shutdown; their deliveries make them resume on start."""
         for task in list(self.running.values()):
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):

@@ -1,9 +1,10 @@
 """Reminders: calendar occurrences and staff one-offs, fired once each into broadcasts.
 
 The face registers a job per scheduled reminder (fixed job id = reminder id, so a restart or a
-second registration never duplicates it) and calls `fire` when it runs. Firing is idempotent: the
-broadcast id is derived from the reminder id, so a crash between creating the broadcast and marking
-the reminder sent cannot send it twice.
+second registration never duplicates it) and calls `fire` when it runs. Firing is one transaction:
+the reminder moves from scheduled to sent only if it is still scheduled (one caller wins, also
+across instances sharing a database) together with creating its broadcast and deliveries.
+Methods here do store I/O: the face runs them on the store's threads.
 """
 
 from __future__ import annotations
@@ -118,18 +119,14 @@ class ReminderService:
         return Due(fire_now, missed)
 
     def fire(self, reminder_id: str) -> str | None:
-        """Turns a due reminder into a running broadcast; None if it is not scheduled any more."""
-        reminder = self.store.reminders.get(reminder_id)
-        if reminder is None or reminder["status"] != "scheduled":
-            return None
+        """Turns a due reminder into a running broadcast with its deliveries, in one transaction that
+        only one caller wins; None if it is not scheduled any more."""
         broadcast_id = f"r-{reminder_id}"
-        self.store.broadcasts.create(broadcast_id, reminder["text"], None, status="running", source=reminder_id)
-        self.broadcaster.start(broadcast_id)
-        self.store.reminders.set_status(reminder_id, "sent", only_if="scheduled")
+        if not self.store.fire_reminder(reminder_id, broadcast_id):
+            return None
         audit("reminder.fired", id=reminder_id, broadcast=broadcast_id)
         return broadcast_id
 
     def unfinished_broadcasts(self) -> list[str]:
-        """Broadcasts a crash or restart interrupted: they resume from their journals."""
-        rows = self.store.broadcasts.with_status("confirmed") + self.store.broadcasts.with_status("running")
-        return [row["id"] for row in rows]
+        """Broadcasts a crash or restart interrupted: they resume from their deliveries."""
+        return [row["id"] for row in self.store.broadcasts.with_status("running")]

@@ -1,1 +1,1 @@
-"""Storage: TinyDB behind small repository classes. Faces never touch TinyDB directly."""
+"""Storage: SQL (SQLite or PostgreSQL) behind small repository classes; faces never touch it directly."""

@@ -1,95 +1,176 @@
-"""Small repositories over TinyDB tables: each knows one kind of record and nothing else."""
+"""Small repositories over SQL tables (SQLAlchemy Core): each knows one kind of record.
+
+Every method is synchronous and short (one transaction); the async side calls them through
+`Store.call`, which runs them on the store's threads, never on the event loop.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import json
+import secrets
 import time
-from collections import Counter
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
-from tinydb import Query, TinyDB
+from sqlalchemy import Connection, Engine, String, and_, cast, delete, func, insert, literal, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
 
-from bot.store.storage import AtomicJSONStorage, private_folder
+from bot.store import schema as t
+from bot.store.db import open_engine
 from bot.text import normalise
 
-_Q = Query()
+P = ParamSpec("P")
+R = TypeVar("R")
+TOKEN_BYTES = 9  # 12 URL-safe characters: unguessable, and short enough for 64-byte callback data
 
 
 def _now() -> float:
     return time.time()
 
 
+def day_of(at: float) -> str:
+    """The UTC day a question or vote is counted under."""
+    return time.strftime("%Y-%m-%d", time.gmtime(at))
+
+
+def _rows(result: Any) -> list[dict[str, Any]]:
+    return [dict(row._mapping) for row in result]
+
+
+class Database:
+    """The engine plus the two kinds of transaction the repositories use."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.dialect = engine.dialect.name
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        with self.engine.begin() as connection:
+            yield connection
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        with self.engine.connect().execution_options(read_only=True) as connection, connection.begin():
+            yield connection
+
+    def upsert(self, connection: Connection, table: Any, values: dict[str, Any], keys: list[str],
+               changes: dict[str, Any] | None) -> None:
+        """INSERT ... ON CONFLICT (keys) DO UPDATE SET changes (or DO NOTHING when changes is None)."""
+        dialect = postgresql if self.dialect == "postgresql" else sqlite
+        statement = dialect.insert(table).values(**values)
+        if changes is None:
+            statement = statement.on_conflict_do_nothing(index_elements=keys)
+        else:
+            statement = statement.on_conflict_do_update(index_elements=keys, set_=changes)
+        connection.execute(statement)
+
+
 class Users:
-    def __init__(self, db: TinyDB) -> None:
-        self.table = db.table("users")
+    def __init__(self, db: Database) -> None:
+        self.db = db
         self.known: set[int] = set()
 
     def seen(self, user_id: int, name: str = "") -> None:
-        """Records a user once; later calls neither read nor write the file."""
+        """Records a user once; later calls in this process neither read nor write."""
         if user_id in self.known:
             return
-        if not self.table.contains(_Q.id == user_id):
-            self.table.insert({"id": user_id, "name": name[:64], "first_seen": _now()})
+        with self.db.write() as c:
+            self.db.upsert(c, t.users, {"id": user_id, "name": name[:64], "first_seen": _now()}, ["id"], None)
         self.known.add(user_id)
 
     def count(self) -> int:
-        return len(self.table)
+        with self.db.read() as c:
+            return int(c.execute(select(func.count()).select_from(t.users)).scalar_one())
 
 
 class Staff:
-    def __init__(self, db: TinyDB) -> None:
-        self.table = db.table("staff")
+    def __init__(self, db: Database) -> None:
+        self.db = db
 
     def add(self, user_id: int, added_by: int) -> bool:
-        if self.table.contains(_Q.id == user_id):
+        try:
+            with self.db.write() as c:
+                c.execute(insert(t.staff).values(user_id=user_id, added_by=added_by, at=_now()))
+        except IntegrityError:
             return False
-        self.table.insert({"id": user_id, "added_by": added_by, "at": _now()})
         return True
 
     def remove(self, user_id: int) -> bool:
-        return bool(self.table.remove(_Q.id == user_id))
+        with self.db.write() as c:
+            return c.execute(delete(t.staff).where(t.staff.c.user_id == user_id)).rowcount > 0
 
     def ids(self) -> list[int]:
-        return sorted(int(row["id"]) for row in self.table.all())
+        with self.db.read() as c:
+            return [int(i) for i in c.execute(select(t.staff.c.user_id).order_by(t.staff.c.user_id)).scalars()]
 
     def contains(self, user_id: int) -> bool:
-        return self.table.contains(_Q.id == user_id)
+        with self.db.read() as c:
+            return c.execute(select(t.staff.c.user_id).where(t.staff.c.user_id == user_id)).first() is not None
 
 
 class Subscriptions:
-    def __init__(self, db: TinyDB) -> None:
-        self.table = db.table("subscriptions")
+    def __init__(self, db: Database) -> None:
+        self.db = db
 
     def subscribe(self, chat_id: int) -> bool:
         """True when this starts (or restarts) a subscription, False when it was already active."""
-        row = self.table.get(_Q.chat_id == chat_id)
-        if row and row.get("active"):
-            return False
-        if row:
-            self.table.update({"active": True, "since": _now()}, _Q.chat_id == chat_id)
-        else:
-            self.table.insert({"chat_id": chat_id, "active": True, "since": _now()})
-        return True
+        s = t.subscriptions
+        with self.db.write() as c:
+            active = c.execute(select(s.c.active).where(s.c.chat_id == chat_id)).scalar_one_or_none()
+            if active:
+                return False
+            if active is None:
+                c.execute(insert(s).values(chat_id=chat_id, active=True, since=_now()))
+            else:
+                c.execute(update(s).where(s.c.chat_id == chat_id).values(active=True, since=_now(), until=None,
+                                                                         reason=None))
+            return True
 
     def unsubscribe(self, chat_id: int) -> bool:
-        active = (_Q.chat_id == chat_id) & (_Q.active == True)  # noqa: E712
-        return bool(self.table.update({"active": False, "until": _now()}, active))
+        s = t.subscriptions
+        with self.db.write() as c:
+            return c.execute(update(s).where(s.c.chat_id == chat_id, s.c.active.is_(True))
+                             .values(active=False, until=_now())).rowcount > 0
 
     def deactivate(self, chat_id: int, reason: str) -> None:
         """The chat blocked the bot or is gone: stop sending to it, keep the record."""
-        self.table.update({"active": False, "until": _now(), "reason": reason}, _Q.chat_id == chat_id)
+        s = t.subscriptions
+        with self.db.write() as c:
+            c.execute(update(s).where(s.c.chat_id == chat_id).values(active=False, until=_now(), reason=reason))
 
     def migrate(self, old_chat_id: int, new_chat_id: int) -> None:
         """A group became a supergroup: its subscription follows it to the new id."""
-        if self.table.contains(_Q.chat_id == new_chat_id):
-            self.table.update({"active": True}, _Q.chat_id == new_chat_id)
-            self.table.remove(_Q.chat_id == old_chat_id)
-        else:
-            self.table.update({"chat_id": new_chat_id}, _Q.chat_id == old_chat_id)
+        s = t.subscriptions
+        with self.db.write() as c:
+            exists = c.execute(select(s.c.chat_id).where(s.c.chat_id == new_chat_id)).first() is not None
+            if exists:
+                c.execute(update(s).where(s.c.chat_id == new_chat_id).values(active=True))
+                c.execute(delete(s).where(s.c.chat_id == old_chat_id))
+            else:
+                c.execute(update(s).where(s.c.chat_id == old_chat_id).values(chat_id=new_chat_id))
 
     def active_ids(self) -> list[int]:
-        return sorted(int(row["chat_id"]) for row in self.table.search(_Q.active == True))  # noqa: E712
+        s = t.subscriptions
+        with self.db.read() as c:
+            return [int(i) for i in c.execute(select(s.c.chat_id).where(s.c.active.is_(True))
+                                              .order_by(s.c.chat_id)).scalars()]
+
+    def count_active(self) -> int:
+        s = t.subscriptions
+        with self.db.read() as c:
+            return int(c.execute(select(func.count()).select_from(s).where(s.c.active.is_(True))).scalar_one())
+
+    def is_active(self, chat_id: int) -> bool:
+        s = t.subscriptions
+        with self.db.read() as c:
+            return bool(c.execute(select(s.c.active).where(s.c.chat_id == chat_id)).scalar_one_or_none())
 
 
 @dataclass(frozen=True)
@@ -104,88 +185,178 @@ class Stats:
 
 
 class Questions:
-    """Every question asked (for statistics and votes) and the ones left unanswered (for admins)."""
+    """Questions asked (kept for the retention period), counters per day (kept), votes, and the
+    questions left unanswered (for admins)."""
 
-    def __init__(self, db: TinyDB) -> None:
-        self.asked = db.table("questions")
-        self.unanswered = db.table("unanswered")
-        self.votes = db.table("votes")
+    def __init__(self, db: Database) -> None:
+        self.db = db
 
     def record(self, user_id: int, question: str, matched: bool, score: int, answer_key: str | None) -> int:
         """Stores one asked question and returns its id, which the vote buttons carry."""
+        with self.db.write() as c:
+            return self.record_in(c, user_id, question, matched, score, answer_key)
+
+    def record_in(self, c: Connection, user_id: int, question: str, matched: bool, score: int,
+                  answer_key: str | None) -> int:
+        now = _now()
         question = question.strip()[:500]
-        answer_id = self.asked.insert({"user": user_id, "q": question, "matched": matched, "score": score,
-                                       "key": answer_key, "at": _now()})
+        answer_id = int(c.execute(insert(t.questions).values(
+            user_id=user_id, question=question, matched=matched, score=score, answer_key=answer_key, at=now,
+        ).returning(t.questions.c.id)).scalar_one())
+        d = t.daily_stats
+        self.db.upsert(c, d, {"day": day_of(now), "questions": 1, "answered": int(matched), "up": 0, "down": 0},
+                       ["day"], {"questions": d.c.questions + 1, "answered": d.c.answered + int(matched)})
         if not matched:
-            key = normalise(question)[:200]
-            row = self.unanswered.get(_Q.key == key)
-            if row:
-                self.unanswered.update({"count": row["count"] + 1, "last": _now(), "sample": question},
-                                       _Q.key == key)
-            else:
-                self.unanswered.insert({"key": key, "sample": question, "count": 1, "first": _now(), "last": _now(),
-                                        "status": "open"})
+            u = t.unanswered
+            self.db.upsert(c, u, {"key": normalise(question)[:200], "sample": question, "count": 1, "first": now,
+                                  "last": now, "status": "open"},
+                           ["key"], {"count": u.c.count + 1, "last": now, "sample": question})
         return answer_id
 
     def exists(self, answer_id: int) -> bool:
-        return self.asked.contains(doc_id=answer_id)
+        with self.db.read() as c:
+            return c.execute(select(t.questions.c.id).where(t.questions.c.id == answer_id)).first() is not None
 
-    def vote(self, answer_id: int, user_id: int, helpful: bool) -> None:
-        """One vote per user and answer; voting again replaces the earlier vote."""
-        match = (_Q.answer == answer_id) & (_Q.user == user_id)
-        if self.votes.contains(match):
-            self.votes.update({"helpful": helpful, "at": _now()}, match)
-        else:
-            self.votes.insert({"answer": answer_id, "user": user_id, "helpful": helpful, "at": _now()})
+    def vote(self, answer_id: int, user_id: int, helpful: bool) -> bool:
+        """One vote per user and answer, only by the user who asked; voting again replaces the
+        earlier vote. False (nothing changed) for an unknown answer or someone else's."""
+        v, d = t.votes, t.daily_stats
+        with self.db.write() as c:
+            asker = c.execute(select(t.questions.c.user_id).where(t.questions.c.id == answer_id)).scalar_one_or_none()
+            if asker is None or int(asker) != user_id:
+                return False
+            old = c.execute(select(v.c.helpful, v.c.day).where(v.c.question_id == answer_id, v.c.user_id == user_id)
+                            ).first()
+            now = _now()
+            if old is None:
+                day = day_of(now)
+                c.execute(insert(v).values(question_id=answer_id, user_id=user_id, helpful=helpful, day=day, at=now))
+                self.db.upsert(c, d, {"day": day, "questions": 0, "answered": 0, "up": int(helpful),
+                                      "down": int(not helpful)},
+                               ["day"], {"up": d.c.up + int(helpful), "down": d.c.down + int(not helpful)})
+            elif bool(old.helpful) != helpful:
+                c.execute(update(v).where(v.c.question_id == answer_id, v.c.user_id == user_id)
+                          .values(helpful=helpful, at=now))
+                step = 1 if helpful else -1
+                c.execute(update(d).where(d.c.day == old.day).values(up=d.c.up + step, down=d.c.down - step))
+            return True
+
+    def votes_of(self, user_id: int) -> list[tuple[int, bool]]:
+        v = t.votes
+        with self.db.read() as c:
+            return [(int(r.question_id), bool(r.helpful)) for r in c.execute(
+                select(v.c.question_id, v.c.helpful).where(v.c.user_id == user_id).order_by(v.c.question_id))]
+
+    def all_votes(self) -> list[tuple[int, int]]:
+        """(answer id, user) of every vote kept."""
+        v = t.votes
+        with self.db.read() as c:
+            return [(int(r.question_id), int(r.user_id)) for r in c.execute(select(v.c.question_id, v.c.user_id))]
 
     def recent_unanswered(self, limit: int = 20) -> list[dict[str, Any]]:
-        """Open unanswered questions, newest first, each with its record id under "id"."""
-        rows = [{**row, "id": row.doc_id} for row in self.unanswered.all() if row.get("status") == "open"]
-        rows.sort(key=lambda row: row["last"], reverse=True)
-        return rows[:limit]
+        """Open unanswered questions, newest first."""
+        u = t.unanswered
+        with self.db.read() as c:
+            return _rows(c.execute(select(u).where(u.c.status == "open").order_by(u.c.last.desc()).limit(limit)))
 
     def unanswered_sample(self, row_id: int) -> str | None:
-        row = self.unanswered.get(doc_id=row_id)
-        return str(row["sample"]) if row and row.get("status") == "open" else None
+        u = t.unanswered
+        with self.db.read() as c:
+            row = c.execute(select(u.c.sample, u.c.status).where(u.c.id == row_id)).first()
+        return str(row.sample) if row and row.status == "open" else None
 
     def close_unanswered(self, row_ids: list[int], status: str) -> int:
         """Marks unanswered questions attached or dismissed; returns how many were still open."""
-        open_ids = [i for i in row_ids if (row := self.unanswered.get(doc_id=i)) and row.get("status") == "open"]
-        if open_ids:
-            self.unanswered.update({"status": status, "closed": _now()}, doc_ids=open_ids)
-        return len(open_ids)
+        u = t.unanswered
+        with self.db.write() as c:
+            return c.execute(update(u).where(u.c.id.in_(row_ids), u.c.status == "open")
+                             .values(status=status, closed=_now())).rowcount
 
     def stats(self, subscribers: int, users: int, top: int = 5) -> Stats:
-        asked = self.asked.all()
-        votes = Counter(bool(row["helpful"]) for row in self.votes.all())
-        open_rows = [row for row in self.unanswered.all() if row.get("status") == "open"]
-        open_rows.sort(key=lambda row: (-row["count"], -row["last"]))
-        return Stats(
-            questions=len(asked),
-            answered=sum(1 for row in asked if row["matched"]),
-            up=votes[True],
-            down=votes[False],
-            subscribers=subscribers,
-            users=users,
-            top_unanswered=[(row["sample"], row["count"]) for row in open_rows[:top]],
-        )
+        d, u = t.daily_stats, t.unanswered
+        with self.db.read() as c:
+            totals = c.execute(select(*(func.coalesce(func.sum(column), 0)
+                                        for column in (d.c.questions, d.c.answered, d.c.up, d.c.down)))).one()
+            open_rows = c.execute(select(u.c.sample, u.c.count).where(u.c.status == "open")
+                                  .order_by(u.c.count.desc(), u.c.last.desc()).limit(top)).all()
+        return Stats(questions=int(totals[0]), answered=int(totals[1]), up=int(totals[2]), down=int(totals[3]),
+                     subscribers=subscribers, users=users,
+                     top_unanswered=[(str(row.sample), int(row.count)) for row in open_rows])
+
+    def count_raw(self) -> int:
+        with self.db.read() as c:
+            return int(c.execute(select(func.count()).select_from(t.questions)).scalar_one())
 
 
-class Store:
-    """The bot's database: one TinyDB file in the data folder, opened once in main()."""
+class Buttons:
+    """Tokens behind suggestion and review buttons: random, stored with an expiry, so an old or
+    forged button is recognised (and answered politely) after a restart and on any instance."""
 
-    def __init__(self, data_dir: Path) -> None:
-        self.path = private_folder(data_dir) / "bot.json"
-        self.db = TinyDB(self.path, storage=AtomicJSONStorage)
-        self.users = Users(self.db)
-        self.staff = Staff(self.db)
-        self.subscriptions = Subscriptions(self.db)
-        self.questions = Questions(self.db)
-        self.reminders = Reminders(self.db)
-        self.broadcasts = Broadcasts(self.db)
+    TOKEN = r"[A-Za-z0-9_-]{12}"
 
-    def close(self) -> None:
-        self.db.close()
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def issue_in(self, c: Connection, kind: str, payloads: list[str], ttl: float) -> list[str]:
+        tokens = [secrets.token_urlsafe(TOKEN_BYTES) for _ in payloads]
+        if tokens:
+            expires = _now() + ttl
+            c.execute(insert(t.buttons), [{"token": token, "kind": kind, "payload": payload, "expires": expires}
+                                          for token, payload in zip(tokens, payloads, strict=True)])
+        return tokens
+
+    def issue(self, kind: str, payloads: list[str], ttl: float) -> list[str]:
+        with self.db.write() as c:
+            return self.issue_in(c, kind, payloads, ttl)
+
+    def recall(self, kind: str, token: str) -> str | None:
+        """The payload behind a live token of this kind; None when unknown, forged or expired."""
+        b = t.buttons
+        with self.db.read() as c:
+            row = c.execute(select(b.c.payload).where(b.c.token == token[:32], b.c.kind == kind,
+                                                       b.c.expires > _now())).first()
+        return str(row.payload) if row else None
+
+
+@dataclass(frozen=True)
+class PendingAction:
+    token: str
+    kind: str
+    user_id: int
+    payload: dict[str, Any]
+    data: bytes | None
+
+
+class Pending:
+    """Actions waiting for the confirm button of the person who asked for them (uploads,
+    broadcasts, /forget). Taking one removes it, so a double press acts once."""
+
+    EXPIRED, NOT_YOURS = "expired", "not_yours"
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def create(self, kind: str, user_id: int, payload: dict[str, Any], ttl: float, data: bytes | None = None) -> str:
+        token = secrets.token_urlsafe(TOKEN_BYTES)
+        now = _now()
+        with self.db.write() as c:
+            c.execute(insert(t.pending).values(token=token, kind=kind, user_id=user_id, created=now, expires=now + ttl,
+                                               payload=json.dumps(payload, ensure_ascii=False), data=data))
+        return token
+
+    def take(self, kind: str, token: str, user_id: int) -> PendingAction | str:
+        """The action (removed from the table), or EXPIRED / NOT_YOURS (then nothing changes)."""
+        p = t.pending
+        with self.db.write() as c:
+            row = c.execute(select(p).where(p.c.token == token[:32], p.c.kind == kind)).first()
+            if row is None or row.expires <= _now():
+                return self.EXPIRED
+            if int(row.user_id) != user_id:
+                return self.NOT_YOURS
+            if c.execute(delete(p).where(p.c.token == row.token)).rowcount != 1:
+                return self.EXPIRED
+        return PendingAction(row.token, row.kind, int(row.user_id), json.loads(row.payload),
+                             bytes(row.data) if row.data is not None else None)
 
 
 class Reminders:
@@ -193,61 +364,334 @@ class Reminders:
 
     STATUSES = ("scheduled", "sent", "missed", "cancelled")
 
-    def __init__(self, db: TinyDB) -> None:
-        self.table = db.table("reminders")
+    def __init__(self, db: Database) -> None:
+        self.db = db
 
     def add(self, reminder_id: str, text: str, fire_at: float, kind: str, created_by: int | None = None) -> bool:
         """Adds a scheduled reminder; False (and no change) when the id exists already."""
-        if self.table.contains(_Q.id == reminder_id):
+        try:
+            with self.db.write() as c:
+                c.execute(insert(t.reminders).values(id=reminder_id, text=text, fire_at=fire_at, kind=kind,
+                                                     created_by=created_by, status="scheduled", at=_now()))
+        except IntegrityError:
             return False
-        self.table.insert({"id": reminder_id, "text": text, "fire_at": fire_at, "kind": kind,
-                           "created_by": created_by, "status": "scheduled", "at": _now()})
         return True
 
     def get(self, reminder_id: str) -> dict[str, Any] | None:
-        return self.table.get(_Q.id == reminder_id)  # type: ignore[return-value]
+        r = t.reminders
+        with self.db.read() as c:
+            rows = _rows(c.execute(select(r).where(r.c.id == reminder_id)))
+        return rows[0] if rows else None
 
     def set_status(self, reminder_id: str, status: str, only_if: str | None = None) -> bool:
         """Changes the status; with `only_if`, only from that status (a compare-and-set)."""
-        condition = _Q.id == reminder_id
+        r = t.reminders
+        condition = r.c.id == reminder_id
         if only_if is not None:
-            condition &= _Q.status == only_if
-        return bool(self.table.update({"status": status, "changed": _now()}, condition))
+            condition = and_(condition, r.c.status == only_if)
+        with self.db.write() as c:
+            return c.execute(update(r).where(condition).values(status=status, changed=_now())).rowcount > 0
 
     def with_status(self, status: str) -> list[dict[str, Any]]:
-        return sorted(self.table.search(_Q.status == status), key=lambda row: row["fire_at"])
+        r = t.reminders
+        with self.db.read() as c:
+            return _rows(c.execute(select(r).where(r.c.status == status).order_by(r.c.fire_at)))
 
     def next_staff_number(self) -> int:
-        return 1 + sum(1 for row in self.table.all() if row["kind"] == "staff")
+        r = t.reminders
+        with self.db.read() as c:
+            return 1 + int(c.execute(select(func.count()).select_from(r).where(r.c.kind == "staff")).scalar_one())
 
 
 class Broadcasts:
-    """Broadcast records. Deliveries are not stored here but in a journal per broadcast (see
-    bot.reminders.broadcast): TinyDB rewrites its whole file on every write."""
+    """Broadcast records; their recipients and outcomes are rows in `deliveries`."""
 
-    def __init__(self, db: TinyDB) -> None:
-        self.table = db.table("broadcasts")
+    def __init__(self, db: Database) -> None:
+        self.db = db
 
     def create(self, broadcast_id: str, text: str, created_by: int | None, status: str = "draft",
-               source: str = "staff") -> bool:
-        if self.table.contains(_Q.id == broadcast_id):
+               source: str = "staff", report_chat: int | None = None) -> bool:
+        try:
+            with self.db.write() as c:
+                self.create_in(c, broadcast_id, text, created_by, status, source, report_chat)
+        except IntegrityError:
             return False
-        self.table.insert({"id": broadcast_id, "text": text, "created_by": created_by, "status": status,
-                           "source": source, "at": _now()})
         return True
 
+    @staticmethod
+    def create_in(c: Connection, broadcast_id: str, text: str, created_by: int | None, status: str, source: str,
+                  report_chat: int | None = None) -> None:
+        c.execute(insert(t.broadcasts).values(id=broadcast_id, text=text, created_by=created_by, status=status,
+                                              source=source, at=_now(), report_chat=report_chat))
+
     def get(self, broadcast_id: str) -> dict[str, Any] | None:
-        return self.table.get(_Q.id == broadcast_id)  # type: ignore[return-value]
+        b = t.broadcasts
+        with self.db.read() as c:
+            rows = _rows(c.execute(select(b).where(b.c.id == broadcast_id)))
+        return rows[0] if rows else None
 
     def update(self, broadcast_id: str, **fields: Any) -> bool:
-        return bool(self.table.update(fields, _Q.id == broadcast_id))
+        b = t.broadcasts
+        with self.db.write() as c:
+            return c.execute(update(b).where(b.c.id == broadcast_id).values(**fields)).rowcount > 0
 
     def update_if(self, broadcast_id: str, expected: str, **fields: Any) -> bool:
         """Updates only while the broadcast's status is `expected` (a compare-and-set)."""
-        return bool(self.table.update(fields, (_Q.id == broadcast_id) & (_Q.status == expected)))
+        b = t.broadcasts
+        with self.db.write() as c:
+            return c.execute(update(b).where(b.c.id == broadcast_id, b.c.status == expected)
+                             .values(**fields)).rowcount > 0
 
     def with_status(self, status: str) -> list[dict[str, Any]]:
-        return sorted(self.table.search(_Q.status == status), key=lambda row: row["at"])
+        b = t.broadcasts
+        with self.db.read() as c:
+            return _rows(c.execute(select(b).where(b.c.status == status).order_by(b.c.at)))
 
     def next_number(self) -> int:
-        return 1 + sum(1 for row in self.table.all() if row.get("source") == "staff")
+        b = t.broadcasts
+        with self.db.read() as c:
+            return 1 + int(c.execute(select(func.count()).select_from(b).where(b.c.source == "staff")).scalar_one())
+
+    def start(self, broadcast_id: str, expected: tuple[str, ...] = ("draft",), report_chat: int | None = None
+              ) -> int | None:
+        """In one transaction: moves the broadcast from an `expected` status to running and writes one
+        pending delivery per active subscriber. Returns the number of recipients, or None when the
+        broadcast is not in an expected status (started already, cancelled, unknown)."""
+        with self.db.write() as c:
+            return self.start_in(c, broadcast_id, expected, report_chat)
+
+    def start_in(self, c: Connection, broadcast_id: str, expected: tuple[str, ...], report_chat: int | None = None
+                 ) -> int | None:
+        b, s, dl = t.broadcasts, t.subscriptions, t.deliveries
+        fields: dict[str, Any] = {"status": "running", "started": _now()}
+        if report_chat is not None:
+            fields["report_chat"] = report_chat
+        if c.execute(update(b).where(b.c.id == broadcast_id, b.c.status.in_(expected)).values(**fields)).rowcount != 1:
+            return None
+        recipients = select(cast(literal(broadcast_id), String).label("broadcast_id"), s.c.chat_id,
+                            cast(literal("pending"), String).label("status")).where(s.c.active.is_(True))
+        c.execute(insert(dl).from_select(["broadcast_id", "chat_id", "status"], recipients))
+        return int(c.execute(select(func.count()).select_from(dl).where(dl.c.broadcast_id == broadcast_id))
+                   .scalar_one())
+
+
+class Deliveries:
+    """One row per (broadcast, chat): pending until handled, then sent, blocked or failed."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def pending(self, broadcast_id: str, limit: int = 10_000) -> list[int]:
+        dl = t.deliveries
+        with self.db.read() as c:
+            return [int(i) for i in c.execute(select(dl.c.chat_id).where(dl.c.broadcast_id == broadcast_id,
+                                                                         dl.c.status == "pending")
+                                              .order_by(dl.c.chat_id).limit(limit)).scalars()]
+
+    def record(self, broadcast_id: str, chat_id: int, status: str) -> None:
+        dl = t.deliveries
+        with self.db.write() as c:
+            c.execute(update(dl).where(dl.c.broadcast_id == broadcast_id, dl.c.chat_id == chat_id)
+                      .values(status=status, at=_now()))
+
+    def counts(self, broadcast_id: str) -> dict[str, int]:
+        dl = t.deliveries
+        with self.db.read() as c:
+            rows = c.execute(select(dl.c.status, func.count()).where(dl.c.broadcast_id == broadcast_id)
+                             .group_by(dl.c.status)).all()
+        return {str(status): int(count) for status, count in rows}
+
+    def outcomes(self, broadcast_id: str) -> dict[int, str]:
+        dl = t.deliveries
+        with self.db.read() as c:
+            return {int(r.chat_id): str(r.status) for r in c.execute(
+                select(dl.c.chat_id, dl.c.status).where(dl.c.broadcast_id == broadcast_id))}
+
+
+class Audit:
+    """Staff actions (staff changes, broadcasts, schedules, uploads, rollbacks): never pruned."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def add(self, actor: int | None, action: str, target: str = "", detail: str = "") -> None:
+        with self.db.write() as c:
+            c.execute(insert(t.audit).values(at=_now(), actor=actor, action=action, target=target[:200],
+                                             detail=detail[:2000]))
+
+    def recent(self, limit: int = 50) -> list[dict[str, Any]]:
+        a = t.audit
+        with self.db.read() as c:
+            return _rows(c.execute(select(a).order_by(a.c.id.desc()).limit(limit)))
+
+
+@dataclass(frozen=True)
+class KnowledgeChange:
+    id: int
+    instance: str
+    path: str
+    content: bytes | None
+
+
+class KnowledgeLog:
+    """Knowledge files as changed through one instance (upload, attach, rollback), so the other
+    instances sharing the database apply the same change (primary key order; no index needed)."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def add(self, instance: str, path: str, content: bytes | None) -> int:
+        with self.db.write() as c:
+            return int(c.execute(insert(t.knowledge_changes).values(at=_now(), instance=instance, path=path,
+                                                                    content=content)
+                                 .returning(t.knowledge_changes.c.id)).scalar_one())
+
+    def last_id(self) -> int:
+        with self.db.read() as c:
+            return int(c.execute(select(func.coalesce(func.max(t.knowledge_changes.c.id), 0))).scalar_one())
+
+    def since(self, last_id: int) -> list[KnowledgeChange]:
+        k = t.knowledge_changes
+        with self.db.read() as c:
+            rows = c.execute(select(k.c.id, k.c.instance, k.c.path, k.c.content)
+                             .where(k.c.id > last_id).order_by(k.c.id)).all()
+        return [KnowledgeChange(int(r.id), r.instance, r.path, bytes(r.content) if r.content is not None else None)
+                for r in rows]
+
+
+class BroadcastClaim:
+    """The right to send one broadcast. On PostgreSQL a session advisory lock held on a connection of
+    its own: exactly one instance sends a broadcast at a time, and when that instance dies its
+    session ends, the lock goes with it, and another instance takes over from the deliveries. On
+    SQLite (one instance) there is nothing to hold."""
+
+    CLASS_ID = 726_451_002
+
+    def __init__(self, connection: Connection | None = None) -> None:
+        self.connection = connection
+
+    def release(self) -> None:
+        if self.connection is None:
+            return
+        try:
+            self.connection.execute(text("SELECT pg_advisory_unlock_all()"))
+            self.connection.commit()
+        except Exception:  # the session is unusable: drop it, which releases the lock too
+            self.connection.invalidate()
+        finally:
+            self.connection.close()
+            self.connection = None
+
+
+@dataclass(frozen=True)
+class Forgotten:
+    questions: int
+    votes: int
+    subscription: bool
+
+
+class Store:
+    """The bot's database: SQLite in the data folder, or PostgreSQL when `url` is given."""
+
+    def __init__(self, data_dir: Path, url: str | None = None, threads: int = 8) -> None:
+        self.engine = open_engine(Path(data_dir), url)
+        self.db = Database(self.engine)
+        self.users = Users(self.db)
+        self.staff = Staff(self.db)
+        self.subscriptions = Subscriptions(self.db)
+        self.questions = Questions(self.db)
+        self.buttons = Buttons(self.db)
+        self.pending = Pending(self.db)
+        self.reminders = Reminders(self.db)
+        self.broadcasts = Broadcasts(self.db)
+        self.deliveries = Deliveries(self.db)
+        self.audit = Audit(self.db)
+        self.knowledge = KnowledgeLog(self.db)
+        self.executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="store")
+
+    @property
+    def dialect(self) -> str:
+        return self.db.dialect
+
+    async def call(self, function: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
+        """Runs a store function on the store's threads: the event loop never waits on the disk."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.executor, lambda: function(*args, **kwargs))
+
+    def record_answer(self, user_id: int, question: str, matched: bool, score: int, answer_key: str | None,
+                      suggestions: list[str], ttl: float) -> tuple[int, list[str]]:
+        """The question log entry and the suggestion buttons' tokens, in one transaction."""
+        with self.db.write() as c:
+            answer_id = self.questions.record_in(c, user_id, question, matched, score, answer_key)
+            return answer_id, self.buttons.issue_in(c, "ask", suggestions, ttl)
+
+    def fire_reminder(self, reminder_id: str, broadcast_id: str) -> bool:
+        """In one transaction: the reminder goes from scheduled to sent (a compare-and-set only one
+        caller wins), its broadcast is created and started with its deliveries."""
+        r = t.reminders
+        with self.db.write() as c:
+            row = c.execute(select(r.c.text).where(r.c.id == reminder_id, r.c.status == "scheduled")).first()
+            if row is None:
+                return False
+            if c.execute(update(r).where(r.c.id == reminder_id, r.c.status == "scheduled")
+                         .values(status="sent", changed=_now())).rowcount != 1:
+                return False
+            exists = c.execute(select(t.broadcasts.c.id).where(t.broadcasts.c.id == broadcast_id)).first()
+            if exists is None:
+                Broadcasts.create_in(c, broadcast_id, row.text, None, "queued", reminder_id)
+                self.broadcasts.start_in(c, broadcast_id, ("queued",))
+            return True
+
+    def claim_broadcast(self, broadcast_id: str) -> BroadcastClaim | None:
+        """A claim on sending this broadcast, or None while another instance holds it."""
+        if self.dialect != "postgresql":
+            return BroadcastClaim()
+        connection = self.engine.connect()
+        try:
+            claimed = connection.execute(text("SELECT pg_try_advisory_lock(:class_id, hashtext(:id))"),
+                                         {"class_id": BroadcastClaim.CLASS_ID, "id": broadcast_id}).scalar()
+            connection.commit()  # the lock belongs to the session, not to this transaction
+        except Exception:
+            connection.close()
+            raise
+        if not claimed:
+            connection.close()
+            return None
+        return BroadcastClaim(connection)
+
+    def forget(self, user_id: int) -> Forgotten:
+        """Deletes a citizen's questions, votes, subscription, pending deliveries and user record.
+        Daily counters (numbers without any text or id) stay."""
+        with self.db.write() as c:
+            questions = c.execute(delete(t.questions).where(t.questions.c.user_id == user_id)).rowcount
+            votes = c.execute(delete(t.votes).where(t.votes.c.user_id == user_id)).rowcount
+            subscribed = c.execute(delete(t.subscriptions).where(t.subscriptions.c.chat_id == user_id)).rowcount > 0
+            c.execute(delete(t.deliveries).where(t.deliveries.c.chat_id == user_id,
+                                                 t.deliveries.c.status == "pending"))
+            c.execute(delete(t.users).where(t.users.c.id == user_id))
+        self.users.known.discard(user_id)
+        return Forgotten(questions, votes, subscribed)
+
+    def prune(self, keep_seconds: float, now: float | None = None) -> dict[str, int]:
+        """Deletes raw questions, votes and unanswered samples older than the retention period, the
+        deliveries of broadcasts finished before it, and expired buttons and pending actions.
+        Daily counters and the audit table stay."""
+        now = _now() if now is None else now
+        cutoff = now - keep_seconds
+        b = t.broadcasts
+        with self.db.write() as c:
+            finished = select(b.c.id).where(b.c.status.in_(("done", "cancelled")), b.c.at < cutoff)
+            counts = {
+                "questions": c.execute(delete(t.questions).where(t.questions.c.at < cutoff)).rowcount,
+                "votes": c.execute(delete(t.votes).where(t.votes.c.at < cutoff)).rowcount,
+                "unanswered": c.execute(delete(t.unanswered).where(t.unanswered.c.last < cutoff)).rowcount,
+                "deliveries": c.execute(delete(t.deliveries).where(t.deliveries.c.broadcast_id.in_(finished)))
+                .rowcount,
+                "buttons": c.execute(delete(t.buttons).where(t.buttons.c.expires <= now)).rowcount,
+                "pending": c.execute(delete(t.pending).where(t.pending.c.expires <= now)).rowcount,
+            }
+        return counts
+
+    def close(self) -> None:
+        self.executor.shutdown(wait=True)
+        self.engine.dispose()

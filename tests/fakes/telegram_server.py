@@ -399,9 +399,16 @@ class FakeTelegram:
         self._stopping = False
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
+        self._webhook_url = ""
+        self._webhook_secret = ""
+        self._webhook_thread: threading.Thread | None = None
+        self.webhook_deliveries: list[tuple[int, int]] = []  # (update_id, HTTP status or 0 for no connection)
         self._handlers: dict[str, Callable[[JSONDict], Any]] = {
             "getme": self._get_me,
             "deletewebhook": self._delete_webhook,
+            "setwebhook": self._set_webhook,
+            "getwebhookinfo": lambda params: {"url": self._webhook_url, "pending_update_count": len(self._updates),
+                                              "has_custom_certificate": False},
             "getupdates": self._get_updates,
             "sendmessage": self._send_message,
             "editmessagetext": self._edit_message_text,
@@ -445,8 +452,11 @@ class FakeTelegram:
             self._server.server_close()
         if self._thread is not None:
             self._thread.join(timeout=5)
+        if self._webhook_thread is not None:
+            self._webhook_thread.join(timeout=5)
         self._server = None
         self._thread = None
+        self._webhook_thread = None
 
     def __enter__(self) -> FakeTelegram:
         self.start()
@@ -877,10 +887,62 @@ class FakeTelegram:
     def _delete_webhook(self, params: JSONDict) -> bool:
         if params.get("drop_pending_updates"):
             self._updates.clear()
+        self._webhook_url = ""
         return True
+
+    def _set_webhook(self, params: JSONDict) -> bool:
+        """From now on updates are POSTed to ``url`` (with the secret-token header), not returned by getUpdates."""
+        url = str(params.get("url") or "")
+        if not url:
+            return self._delete_webhook(params)
+        self._webhook_url = url
+        self._webhook_secret = str(params.get("secret_token") or "")
+        if isinstance(params.get("allowed_updates"), list):
+            self._allowed_updates = frozenset(params["allowed_updates"]) or None
+        if self._webhook_thread is None:
+            self._webhook_thread = threading.Thread(target=self._deliver_webhooks, name="fake-telegram-webhook",
+                                                    daemon=True)
+            self._webhook_thread.start()
+        self._cond.notify_all()
+        return True
+
+    def _deliver_webhooks(self) -> None:
+        """Like Telegram: one update at a time, in order; an update is retried until the webhook answers 2xx."""
+        import urllib.error
+        import urllib.request
+
+        while True:
+            with self._cond:
+                while not self._stopping and not (self._webhook_url and self._updates):
+                    self._cond.wait(0.5)
+                if self._stopping:
+                    return
+                self._updates = [u for u in self._updates if self._is_allowed(u)]
+                if not self._updates:
+                    continue
+                update, url, secret = _copy(self._updates[0]), self._webhook_url, self._webhook_secret
+            request = urllib.request.Request(url, data=json.dumps(update, ensure_ascii=False).encode("utf-8"),
+                                             headers={"Content-Type": "application/json",
+                                                      "X-Telegram-Bot-Api-Secret-Token": secret})
+            try:
+                with urllib.request.urlopen(request, timeout=10) as response:
+                    status = response.status
+            except urllib.error.HTTPError as error:
+                status = error.code
+            except (OSError, ValueError):
+                status = 0
+            with self._cond:
+                self.webhook_deliveries.append((int(update["update_id"]), status))
+                if 200 <= status < 300:
+                    self._updates = [u for u in self._updates if u["update_id"] != update["update_id"]]
+                else:
+                    self._cond.wait(0.2)  # Telegram retries a failed delivery later
 
     def _get_updates(self, params: JSONDict) -> list[JSONDict]:
         """Long polling: confirm by offset, then wait (releasing the lock) until a deliverable update or timeout."""
+        if self._webhook_url:
+            raise _ApiError(409, "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook "
+                                 "to delete the webhook first")
         offset = int(params.get("offset") or 0)
         limit = max(1, min(100, int(params.get("limit") or 100)))
         timeout = max(0.0, float(params.get("timeout") or 0))

@@ -4,15 +4,16 @@ and a job that reloads when files change on disk. Roles are checked when each ac
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import json
 import logging
 import re
-import secrets
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
+from sqlalchemy.exc import SQLAlchemyError
 from telegram import File, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import Application, ContextTypes
@@ -24,12 +25,13 @@ from bot.curation import (
     HistoryRecord,
     KnowledgeManager,
     UploadRefused,
+    atomic_write,
     group_similar,
     target_path,
 )
-from bot.services import Role
+from bot.services import EXPIRED, NOT_YOURS, PendingAction, Role, StoreUnavailable, review_payload
 
-from .handlers import BotContext, requires, send
+from .handlers import TOKEN, BotContext, requires, send
 from .render import local, wants_traditional
 
 log = logging.getLogger(__name__)
@@ -121,8 +123,12 @@ async def on_document(update: Update, context: BotContext) -> None:
         await send(message, strings.UPLOAD_PROBLEMS.format(name=name, problems=_problems(change.problems)),
                    traditional)
         return
-    token = secrets.token_hex(6)
-    context.application.bot_data.setdefault("uploads", {})[token] = change
+    try:
+        token = await context.assistant.propose("upload", update.effective_user.id if update.effective_user else 0,
+                                                {"path": change.path, "name": name, "base": change.base}, change.data)
+    except StoreUnavailable:
+        await send(message, strings.SAVE_FAILED, traditional)
+        return
     markup = InlineKeyboardMarkup([[
         InlineKeyboardButton(local(strings.UPLOAD_CONFIRM, traditional), callback_data=f"up:go:{token}"),
         InlineKeyboardButton(local(strings.UPLOAD_CANCEL, traditional), callback_data=f"up:no:{token}"),
@@ -138,20 +144,33 @@ async def on_upload_button(update: Update, context: BotContext) -> None:
     if query is None or user is None:
         return
     traditional = wants_traditional(update)
-    match = re.fullmatch(r"up:(go|no):([0-9a-f]{12})", query.data or "")
-    change = context.application.bot_data.get("uploads", {}).pop(match.group(2), None) if match else None
-    if match is None or change is None:
-        await query.answer(local(strings.UPLOAD_EXPIRED, traditional), show_alert=True)
+    match = re.fullmatch(rf"up:(go|no):({TOKEN})", query.data or "")
+    pending = await context.assistant.take("upload", match.group(2), user.id) if match else EXPIRED
+    if not isinstance(pending, PendingAction):
+        await query.answer(local(strings.NOT_YOUR_BUTTON if pending == NOT_YOURS else strings.UPLOAD_EXPIRED,
+                                 traditional), show_alert=True)
         return
     await query.answer()
     if match.group(1) == "no":
         await query.edit_message_text(local(strings.UPLOAD_CANCELLED, traditional))
         return
+    curation = manager(context)
+    # The plan is made again from the stored bytes: the pending upload may come from before a restart.
+    change = await asyncio.to_thread(curation.plan, pending.payload["path"], pending.data or b"")
+    # Applied against the file as it was when the admin saw the summary: if another admin changed it
+    # since, apply refuses rather than silently dropping their update.
+    change = dataclasses.replace(change, base=pending.payload.get("base", change.base))
+    if not change.ok:
+        await query.edit_message_text(local(strings.UPLOAD_PROBLEMS.format(
+            name=pending.payload.get("name", change.path), problems=_problems(change.problems)), traditional))
+        return
     try:
-        record = await asyncio.to_thread(manager(context).apply, change, user.id)
+        record = await asyncio.to_thread(curation.apply, change, user.id)
     except (OSError, ValueError) as error:
         await query.edit_message_text(local(strings.UPLOAD_FAILED.format(error=error), traditional))
         return
+    await context.assistant.audit(user.id, "upload", change.path, record.summary)
+    await publish_change(context, change.path)
     await query.edit_message_text(local(strings.UPLOAD_DONE.format(
         record=record.id, summary=record.summary, version=context.assistant.knowledge.snapshot.version), traditional))
 
@@ -215,6 +234,9 @@ async def on_rollback_button(update: Update, context: BotContext) -> None:
         return
     await query.answer()
     record = await asyncio.to_thread(manager(context).rollback, user.id)
+    await context.assistant.audit(user.id, "rollback", wanted, record.summary if record else "")
+    if record is not None:
+        await publish_change(context, record.path)
     await query.edit_message_text(local(strings.ROLLBACK_DONE.format(
         summary=record.summary if record else "", version=context.assistant.knowledge.snapshot.version), traditional))
 
@@ -226,23 +248,24 @@ async def on_unanswered(update: Update, context: BotContext) -> None:
     if message is None:
         return
     traditional = wants_traditional(update)
-    groups = group_similar(context.assistant.store.questions.recent_unanswered(limit=100))[:8]
+    groups = group_similar(await context.assistant.unanswered(limit=100))[:8]
     if not groups:
         await send(message, strings.UNANSWERED_NONE, traditional)
         return
-    book = context.assistant.suggestions
     lines = [strings.UNANSWERED_HEAD]
-    rows = []
+    labels: list[str] = []
+    payloads: list[str] = []
     engine = context.assistant.knowledge.engine
     for number, group in enumerate(groups, start=1):
         lines.append(strings.UNANSWERED_GROUP.format(number=number, sample=group["sample"], count=group["count"]))
         for entry_id, title in engine.guesses(group["sample"]):
-            token = book.remember(json.dumps({"a": entry_id, "ids": group["ids"]}))
-            rows.append([InlineKeyboardButton(local(strings.ATTACH_TO.format(number=number, title=title)[:60],
-                                                    traditional), callback_data=f"ua:{token}")])
-        token = book.remember(json.dumps({"a": None, "ids": group["ids"]}))
-        rows.append([InlineKeyboardButton(local(strings.DISMISS.format(number=number), traditional),
-                                          callback_data=f"ua:{token}")])
+            labels.append(strings.ATTACH_TO.format(number=number, title=title)[:60])
+            payloads.append(review_payload(entry_id, group["ids"]))
+        labels.append(strings.DISMISS.format(number=number))
+        payloads.append(review_payload(None, group["ids"]))
+    tokens = await context.assistant.buttons("ua", payloads)
+    rows = [[InlineKeyboardButton(local(label, traditional), callback_data=f"ua:{token}")]
+            for label, token in zip(labels, tokens, strict=True)]
     lines.append(strings.UNANSWERED_HINT)
     await send(message, "\n".join(lines), traditional, InlineKeyboardMarkup(rows))
 
@@ -253,27 +276,84 @@ async def on_unanswered_button(update: Update, context: BotContext) -> None:
     if query is None or user is None or not isinstance(query.message, Message):
         return
     traditional = wants_traditional(update)
-    raw = context.assistant.suggestions.recall((query.data or "").removeprefix("ua:"))
+    token = (query.data or "").removeprefix("ua:")
+    raw = await context.assistant.recall("ua", token) if re.fullmatch(TOKEN, token) else None
     payload = json.loads(raw) if raw else None
-    questions = context.assistant.store.questions
-    sample = next((s for i in (payload or {}).get("ids", []) if (s := questions.unanswered_sample(int(i)))), None)
+    sample = await context.assistant.unanswered_sample(payload["ids"]) if payload else None
     if payload is None or sample is None:
         await query.answer(local(strings.BUTTON_EXPIRED, traditional), show_alert=True)
         return
     await query.answer()
     if payload["a"] is None:
-        questions.close_unanswered(payload["ids"], "dismissed")
+        await context.assistant.close_unanswered(payload["ids"], "dismissed", user.id)
         await send(query.message, strings.DISMISSED.format(question=sample), traditional)
         return
     try:
-        await asyncio.to_thread(manager(context).attach, payload["a"], sample, user.id)
+        attached = await asyncio.to_thread(manager(context).attach, payload["a"], sample, user.id)
     except (OSError, ValueError) as error:
         await send(query.message, strings.ATTACH_FAILED.format(error=error), traditional)
         return
-    questions.close_unanswered(payload["ids"], "attached")
+    await context.assistant.close_unanswered(payload["ids"], "attached", user.id)
+    await publish_change(context, attached.path)
     entry = context.assistant.knowledge.entry(payload["a"])
     await send(query.message, strings.ATTACHED.format(question=sample, title=entry.title if entry else payload["a"]),
                traditional)
+
+
+# --- knowledge changes shared between instances -------------------------------------------------
+async def publish_change(context: BotContext | ContextTypes.DEFAULT_TYPE, path: str) -> None:
+    """Records the file as it is now on this instance, for the other instances to apply."""
+    application = context.application
+    folder = manager(context).folder
+    store = application.bot_data["assistant"].store
+
+    def record() -> None:
+        target = folder / path
+        content = target.read_bytes() if target.is_file() else None
+        store.knowledge.add(application.bot_data["instance"], path, content)
+
+    try:
+        await store.call(record)
+    except (OSError, SQLAlchemyError) as error:
+        log.error("could not share a knowledge change: %s", error.__class__.__name__)
+
+
+async def pull_changes(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Applies knowledge changes made through other instances (every QBOT_SYNC_SECONDS)."""
+    application = context.application
+    store = application.bot_data["assistant"].store
+    seen = application.bot_data.get("knowledge_seen", 0)
+    changes = await store.call(store.knowledge.since, seen)
+    if not changes:
+        return
+    application.bot_data["knowledge_seen"] = changes[-1].id
+    changes = [change for change in changes if change.instance != application.bot_data["instance"]]
+    if not changes:
+        return
+    curation: KnowledgeManager = application.bot_data["curation"]
+
+    def apply() -> None:
+        for change in changes:
+            if change.path.startswith("/") or ".." in change.path.split("/"):
+                continue
+            target = curation.folder / change.path
+            if change.content is None:
+                target.unlink(missing_ok=True)
+            else:
+                atomic_write(target, change.content)
+        curation.reload()
+
+    await asyncio.to_thread(apply)
+    log.info("applied %d knowledge change(s) made through other instances", len(changes))
+
+
+async def start_pulling(application: Application, interval: float) -> None:
+    """Changes already in the log at start are in this instance's folder or superseded by it."""
+    store = application.bot_data["assistant"].store
+    application.bot_data["knowledge_seen"] = await store.call(store.knowledge.last_id)
+    if application.job_queue is not None:
+        application.job_queue.run_repeating(pull_changes, interval=interval, first=interval, name="pull-knowledge",
+                                            job_kwargs={"id": "pull-knowledge", "replace_existing": True})
 
 
 # --- watching the disk ------------------------------------------------------------------------

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import uuid
 from dataclasses import dataclass
 
 from telegram import BotCommand, BotCommandScopeChat, InlineKeyboardButton, InlineKeyboardMarkup, Update
@@ -27,8 +29,9 @@ from bot.reminders.service import ReminderService
 from bot.services import Assistant, Role
 from bot.settings import Settings
 
-from . import admin, delivery, handlers
+from . import admin, delivery, handlers, webhook
 from .handlers import BotContext, Handler, send
+from .network import PerChatOrder, Retrying
 from .render import local, wants_traditional
 
 log = logging.getLogger(__name__)
@@ -46,9 +49,9 @@ async def on_start(update: Update, context: BotContext) -> None:
     if update.effective_message is None:
         return
     traditional = wants_traditional(update)
-    book = context.assistant.suggestions
-    rows = [[InlineKeyboardButton(local(text, traditional), callback_data=f"ask:{book.remember(text)}")]
-            for text in strings.DEFAULT_SUGGESTIONS]
+    tokens = await context.assistant.buttons("ask", list(strings.DEFAULT_SUGGESTIONS))
+    rows = [[InlineKeyboardButton(local(text, traditional), callback_data=f"ask:{token}")]
+            for text, token in zip(strings.DEFAULT_SUGGESTIONS, tokens, strict=True)]
     await send(update.effective_message, strings.WELCOME, traditional, InlineKeyboardMarkup(rows))
 
 
@@ -57,7 +60,7 @@ async def on_help(update: Update, context: BotContext) -> None:
     user = update.effective_user
     if update.effective_message is None or user is None:
         return
-    role = context.assistant.roles.of(user.id)
+    role = await context.assistant.roles.of(user.id)
     lines = [strings.HELP_HEAD]
     for level in Role:
         if level > role:
@@ -78,6 +81,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("events", strings.CMD_EVENTS, Role.CITIZEN, handlers.on_events),
     Command("subscribe", strings.CMD_SUBSCRIBE, Role.CITIZEN, handlers.on_subscribe),
     Command("unsubscribe", strings.CMD_UNSUBSCRIBE, Role.CITIZEN, handlers.on_unsubscribe),
+    Command("privacy", strings.CMD_PRIVACY, Role.CITIZEN, handlers.on_privacy),
+    Command("forget", strings.CMD_FORGET, Role.CITIZEN, handlers.on_forget),
     Command("stats", strings.CMD_STATS, Role.STAFF, handlers.on_stats),
     Command("broadcast", strings.CMD_BROADCAST, Role.STAFF, delivery.on_broadcast),
     Command("schedule", strings.CMD_SCHEDULE, Role.STAFF, delivery.on_schedule),
@@ -102,6 +107,7 @@ def routing_table() -> list[tuple[int, BaseHandler]]:
         *((0, CommandHandler(command.name, command.handler)) for command in COMMANDS),
         (0, CallbackQueryHandler(handlers.on_suggestion, pattern=r"^ask:")),
         (0, CallbackQueryHandler(handlers.on_vote, pattern=r"^vote:")),
+        (0, CallbackQueryHandler(handlers.on_forget_button, pattern=r"^fg:")),
         (0, CallbackQueryHandler(handlers.on_browse_page, pattern=r"^browse:")),
         (0, CallbackQueryHandler(handlers.on_entry, pattern=r"^entry:")),
         (0, CallbackQueryHandler(delivery.on_broadcast_button, pattern=r"^bc:")),
@@ -124,6 +130,23 @@ async def on_start_up(application: Application) -> None:
     await publish_commands(application)
     await delivery.start_reminders(application)
     admin.start_watching(application, application.bot_data["settings"].watch_seconds)
+    start_pruning(application)
+    delivery.start_syncing(application, application.bot_data["settings"].sync_seconds)
+    await admin.start_pulling(application, application.bot_data["settings"].sync_seconds)
+
+
+async def prune(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Daily: raw questions and votes past the retention period go, daily counts and the audit stay."""
+    settings: Settings = context.application.bot_data["settings"]
+    store = context.application.bot_data["assistant"].store
+    removed = await store.call(store.prune, settings.retention_days * 86400.0)
+    log.info("retention: removed %s", {name: count for name, count in removed.items() if count})
+
+
+def start_pruning(application: Application) -> None:
+    if application.job_queue is not None:
+        application.job_queue.run_repeating(prune, interval=86400, first=60, name="prune",
+                                            job_kwargs={"id": "prune", "replace_existing": True})
 
 
 async def publish_commands(application: Application) -> None:
@@ -140,7 +163,8 @@ async def publish_commands(application: Application) -> None:
             log.info("could not set admin commands for %s: %s", admin_id, error.__class__.__name__)
 
 
-def build_application(settings: Settings, assistant: Assistant, request: BaseRequest | None = None) -> Application:
+def build_application(settings: Settings, assistant: Assistant, request: BaseRequest | None = None,
+                      webhook: bool = False) -> Application:
     """The wired application. `request` replaces the HTTP layer in offline handler tests."""
     builder = (
         Application.builder()
@@ -150,15 +174,19 @@ def build_application(settings: Settings, assistant: Assistant, request: BaseReq
         .context_types(ContextTypes(context=BotContext))
         .post_init(on_start_up)
         .post_shutdown(delivery.stop_reminders)
+        .concurrent_updates(PerChatOrder(max_concurrent=64))
+        .rate_limiter(Retrying())
     )
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
+    if webhook:
+        builder = builder.updater(None)  # updates arrive at our webhook server, not by getUpdates
     application = builder.build()
     application.bot_data["assistant"] = assistant
     application.bot_data["settings"] = settings
+    application.bot_data["instance"] = uuid.uuid4().hex  # tells this process's knowledge changes from others'
     store = assistant.store
-    broadcaster = Broadcaster(store, delivery.TelegramSender(application.bot), settings.data_dir / "broadcasts",
-                              rate=settings.broadcast_rate)
+    broadcaster = Broadcaster(store, delivery.TelegramSender(application.bot), rate=settings.broadcast_rate)
     application.bot_data["broadcaster"] = broadcaster
     knowledge = assistant.knowledge
     application.bot_data["curation"] = KnowledgeManager(settings.knowledge_dir, lambda: knowledge.snapshot,
@@ -167,10 +195,24 @@ def build_application(settings: Settings, assistant: Assistant, request: BaseReq
         store, broadcaster, settings.timezone, settings.misfire_grace,
         calendar=lambda: assistant.knowledge.engine.snapshot.calendar,
     )
+
+    async def alert(text: str) -> None:
+        await admin.notify_admins(application, text)
+
+    assistant.alert = alert
     for group, handler in routing_table():
         application.add_handler(handler, group=group)
     application.add_error_handler(handlers.on_error)
     return application
+
+
+def run_webhook(settings: Settings, assistant: Assistant) -> int:
+    """Webhook mode (QBOT_WEBHOOK_URL): several instances can run behind one load balancer."""
+    application = build_application(settings, assistant, webhook=True)
+    log.info("starting in webhook mode on %s:%s", settings.webhook_host, settings.webhook_port)
+    asyncio.run(webhook.serve(application, settings.webhook_url or "", settings.secret_token,
+                              settings.webhook_host, settings.webhook_port, on_start_up, delivery.stop_reminders))
+    return 0
 
 
 class _DropTokenTracebacks(logging.Filter):

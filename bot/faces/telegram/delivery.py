@@ -7,7 +7,9 @@ import datetime as dt
 import html
 import logging
 import re
+from collections.abc import Awaitable
 
+from sqlalchemy.exc import SQLAlchemyError
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 from telegram.ext import Application, ContextTypes, ExtBot
@@ -16,9 +18,10 @@ from bot import strings
 from bot.audit import audit
 from bot.reminders.broadcast import Blocked, Broadcaster, Migrated, Progress, RateLimited, Rejected, Transient
 from bot.reminders.service import ReminderService, ScheduleError
-from bot.services import Role
+from bot.services import EXPIRED, NOT_YOURS, PendingAction, Role, StoreUnavailable
 
-from .handlers import BotContext, requires, send
+from .handlers import TOKEN, BotContext, requires, send
+from .network import retry_seconds
 from .render import local, wants_traditional
 
 log = logging.getLogger(__name__)
@@ -31,11 +34,12 @@ class TelegramSender:
         self.bot = bot
 
     async def send(self, chat_id: int, text: str) -> None:
+        # The engine paces and retries its own sends: the bot-wide retrying limiter stays out of it.
+        extra = {"rate_limit_args": {"retry": False}} if self.bot.rate_limiter is not None else {}
         try:
-            await self.bot.send_message(chat_id, text, disable_web_page_preview=True)
+            await self.bot.send_message(chat_id, text, disable_web_page_preview=True, **extra)
         except RetryAfter as error:
-            retry = error.retry_after
-            raise RateLimited(retry.total_seconds() if isinstance(retry, dt.timedelta) else float(retry)) from error
+            raise RateLimited(retry_seconds(error)) from error
         except ChatMigrated as error:
             raise Migrated(error.new_chat_id) from error
         except Forbidden as error:
@@ -84,15 +88,14 @@ class ProgressMessage:
 
 
 class FinalReport:
-    """For a broadcast resumed after a restart: its progress message belongs to the dead process, so the
-    staff member who confirmed it gets the final counts as a new message."""
+    """For a broadcast resumed after a restart: the final counts go to the chat it was started from."""
 
-    def __init__(self, bot: ExtBot[None], chat_id: int) -> None:
+    def __init__(self, bot: ExtBot[None], chat_id: int | None) -> None:
         self.bot = bot
         self.chat_id = chat_id
 
     async def __call__(self, progress: Progress) -> None:
-        if progress.done:
+        if progress.done and self.chat_id is not None:
             await self.bot.send_message(self.chat_id, _progress_text(progress))
 
 
@@ -107,15 +110,18 @@ async def on_broadcast(update: Update, context: BotContext) -> None:
     if not text:
         await send(message, strings.BROADCAST_USAGE, traditional)
         return
-    store = context.assistant.store
-    broadcast_id = f"b{store.broadcasts.next_number()}"
-    while not store.broadcasts.create(broadcast_id, text, user.id):
-        broadcast_id = f"b{int(broadcast_id[1:]) + 1}"
+    broadcaster: Broadcaster = context.application.bot_data["broadcaster"]
+    try:
+        broadcast_id, count = await context.assistant.store.call(broadcaster.draft, text, user.id, message.chat_id)
+        # The buttons carry a random token that only this staff member can use, for an hour.
+        token = await context.assistant.propose("broadcast", user.id, {"id": broadcast_id})
+    except (StoreUnavailable, SQLAlchemyError):
+        await send(message, strings.SAVE_FAILED, traditional)
+        return
     audit("broadcast.drafted", id=broadcast_id, by=user.id, chars=len(text))
-    count = len(store.subscriptions.active_ids())
     markup = InlineKeyboardMarkup([[
-        InlineKeyboardButton(local(strings.BROADCAST_CONFIRM, traditional), callback_data=f"bc:go:{broadcast_id}"),
-        InlineKeyboardButton(local(strings.BROADCAST_ABORT, traditional), callback_data=f"bc:no:{broadcast_id}"),
+        InlineKeyboardButton(local(strings.BROADCAST_CONFIRM, traditional), callback_data=f"bc:go:{token}"),
+        InlineKeyboardButton(local(strings.BROADCAST_ABORT, traditional), callback_data=f"bc:no:{token}"),
     ]])
     head = local(strings.BROADCAST_PREVIEW.format(count=count, text=""), traditional)
     preview = html.escape(head) + html.escape(text)
@@ -124,36 +130,49 @@ async def on_broadcast(update: Update, context: BotContext) -> None:
 
 @requires(Role.STAFF)
 async def on_broadcast_button(update: Update, context: BotContext) -> None:
-    query = update.callback_query
-    match = re.fullmatch(r"bc:(go|no):(b\d{1,9})", (query.data if query else "") or "")
-    if query is None or not isinstance(query.message, Message):
+    query, user = update.callback_query, update.effective_user
+    if query is None or user is None or not isinstance(query.message, Message):
         return
+    match = re.fullmatch(rf"bc:(go|no):({TOKEN})", query.data or "")
     traditional = wants_traditional(update)
-    store = context.assistant.store
-    record = store.broadcasts.get(match.group(2)) if match else None
-    if match is None or record is None or record["status"] != "draft":
-        await query.answer(local(strings.BROADCAST_NOT_DRAFT.format(id=match.group(2) if match else "?"),
+    assistant = context.assistant
+    pending = await assistant.take("broadcast", match.group(2), user.id) if match else EXPIRED
+    if not isinstance(pending, PendingAction):
+        await query.answer(local(strings.BROADCAST_NOT_YOURS if pending == NOT_YOURS else strings.BROADCAST_EXPIRED,
                                  traditional), show_alert=True)
         return
-    broadcast_id = match.group(2)
+    broadcast_id = str(pending.payload["id"])
+    broadcaster: Broadcaster = context.application.bot_data["broadcaster"]
     if match.group(1) == "no":
-        store.broadcasts.update(broadcast_id, status="cancelled")
-        audit("broadcast.cancelled", id=broadcast_id, by=query.from_user.id)
-        await query.answer()
-        await query.edit_message_text(local(strings.BROADCAST_ABORTED.format(id=broadcast_id), traditional))
+        cancelled = await assistant.store.call(broadcaster.cancel, broadcast_id)
+        await assistant.audit(user.id, "broadcast-abort", broadcast_id)
+        audit("broadcast.cancelled", id=broadcast_id, by=user.id)
+        await _quietly(query.answer())
+        if cancelled:
+            await _quietly(query.edit_message_text(local(strings.BROADCAST_ABORTED.format(id=broadcast_id),
+                                                         traditional)))
         return
-    # Compare-and-set from draft: a double press (or two staff at once) starts it once.
-    if not store.broadcasts.update_if(broadcast_id, "draft", status="confirmed"):
+    # Status change and the recipients' delivery rows in one transaction, before any Telegram call:
+    # whatever happens to the calls below (an error, a crash), the broadcast runs or resumes.
+    total = await assistant.store.call(broadcaster.start, broadcast_id, query.message.chat_id)
+    if total is None:
         await query.answer(local(strings.BROADCAST_NOT_DRAFT.format(id=broadcast_id), traditional), show_alert=True)
         return
-    audit("broadcast.confirmed", id=broadcast_id, by=query.from_user.id, draft_by=record.get("created_by"))
-    await query.answer()
-    await query.edit_message_reply_markup(None)
-    broadcaster: Broadcaster = context.application.bot_data["broadcaster"]
-    total = broadcaster.start(broadcast_id)
+    await assistant.audit(user.id, "broadcast-start", broadcast_id, f"{total} recipients")
+    audit("broadcast.confirmed", id=broadcast_id, by=user.id, recipients=total)
     view = ProgressMessage(query.message, traditional)
-    await view.open(Progress(broadcast_id, total))
     broadcaster.launch(broadcast_id, view)
+    await _quietly(query.answer())
+    await _quietly(query.edit_message_reply_markup(None))
+    await view.open(Progress(broadcast_id, total))
+
+
+async def _quietly(call: Awaitable[object]) -> None:
+    """A cosmetic Bot API call (answering a button, removing it): a failure is logged, not raised."""
+    try:
+        await call
+    except TelegramError as error:
+        log.info("cosmetic call failed: %s", error.__class__.__name__)
 
 
 @requires(Role.STAFF)
@@ -164,11 +183,18 @@ async def on_schedule(update: Update, context: BotContext) -> None:
     service: ReminderService = context.application.bot_data["reminders"]
     traditional = wants_traditional(update)
     try:
-        reminder = service.schedule((message.text or "").partition(" ")[2], user.id, dt.datetime.now(service.tz))
+        reminder = await service.store.call(service.schedule, (message.text or "").partition(" ")[2], user.id,
+                                            dt.datetime.now(service.tz))
     except ScheduleError as error:
         await send(message, str(error), traditional)
         return
-    register(context.application, service, reminder["id"])
+    except SQLAlchemyError as error:
+        log.error("could not save a reminder: %s", error.__class__.__name__)
+        await context.assistant.store_failed(error, "schedule")
+        await send(message, strings.SAVE_FAILED, traditional)
+        return
+    await context.assistant.audit(user.id, "schedule", reminder["id"], reminder["text"][:200])
+    register(context.application, service, reminder)
     when = service.when(reminder)
     await send(message, strings.SCHEDULED.format(id=reminder["id"], when=f"{when:%Y-%m-%d %H:%M}",
                                                  zone=service.tz.key), traditional)
@@ -186,7 +212,7 @@ async def on_reminders(update: Update, context: BotContext) -> None:
         return strings.REMINDER_LINE.format(id=row["id"], when=f"{service.when(row):%Y-%m-%d %H:%M}",
                                             text=text[:40] + ("…" if len(text) > 40 else ""))
 
-    scheduled, missed = service.scheduled(), service.missed()
+    scheduled, missed = await service.store.call(lambda: (service.scheduled(), service.missed()))
     lines = [strings.REMINDERS_HEAD, *map(line, scheduled)] if scheduled else [strings.REMINDERS_NONE]
     if missed:
         lines += [strings.REMINDERS_MISSED, *map(line, missed[-10:])]
@@ -204,7 +230,8 @@ async def on_cancel(update: Update, context: BotContext) -> None:
         await send(message, strings.CANCEL_USAGE, traditional)
         return
     service: ReminderService = context.application.bot_data["reminders"]
-    if service.cancel(item):
+    if await service.store.call(service.cancel, item):
+        await context.assistant.audit(update.effective_user.id if update.effective_user else None, "cancel", item)
         audit("cancelled", id=item, by=update.effective_user.id if update.effective_user else None)
         for job in context.application.job_queue.get_jobs_by_name(item) if context.application.job_queue else ():
             job.schedule_removal()
@@ -218,21 +245,22 @@ async def fire_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     application = context.application
     service: ReminderService = application.bot_data["reminders"]
     reminder_id = str(context.job.data) if context.job else ""
-    broadcast_id = service.fire(reminder_id)
+    broadcast_id = await service.store.call(service.fire, reminder_id)
     if broadcast_id:
         application.bot_data["broadcaster"].launch(broadcast_id)
-    for added in service.sync_calendar(dt.datetime.now(service.tz)):  # next year's occurrence
-        register(application, service, added)
+    added = await service.store.call(lambda: [service.store.reminders.get(key) for key in
+                                              service.sync_calendar(dt.datetime.now(service.tz))])
+    for reminder in added:  # next year's occurrence
+        register(application, service, reminder)
 
 
-def register(application: Application, service: ReminderService, reminder_id: str) -> None:
+def register(application: Application, service: ReminderService, reminder: dict | None) -> None:
     """One job per reminder, named and identified by the reminder id: registering twice replaces."""
-    reminder = service.store.reminders.get(reminder_id)
     if reminder is None or application.job_queue is None:
         return
     application.job_queue.run_once(
-        fire_job, when=service.when(reminder), data=reminder_id, name=reminder_id,
-        job_kwargs={"id": reminder_id, "replace_existing": True,
+        fire_job, when=service.when(reminder), data=reminder["id"], name=reminder["id"],
+        job_kwargs={"id": reminder["id"], "replace_existing": True,
                     "misfire_grace_time": int(service.grace.total_seconds())},
     )
 
@@ -242,20 +270,47 @@ async def start_reminders(application: Application) -> None:
     interrupted broadcasts, and register a job for every scheduled reminder."""
     service: ReminderService = application.bot_data["reminders"]
     broadcaster: Broadcaster = application.bot_data["broadcaster"]
+    store = service.store
     now = dt.datetime.now(service.tz)
-    service.sync_calendar(now)
-    due = service.due_at_start(now)
-    for broadcast_id in service.unfinished_broadcasts():
-        record = service.store.broadcasts.get(broadcast_id) or {}
-        staff = record.get("created_by")  # None for a reminder: nobody is waiting for its report
-        broadcaster.launch(broadcast_id, FinalReport(application.bot, staff) if staff else None)
-        log.info("broadcast %s resumed after a restart", broadcast_id)
-    for reminder_id in due.fire_now:
-        broadcast_id = service.fire(reminder_id)
-        if broadcast_id:
-            broadcaster.launch(broadcast_id)
-    for reminder in service.scheduled():
-        register(application, service, reminder["id"])
+
+    def prepare() -> tuple[list[dict], list[str]]:
+        service.sync_calendar(now)
+        due = service.due_at_start(now)
+        unfinished = [store.broadcasts.get(key) for key in service.unfinished_broadcasts()]
+        fired = [key for key in map(service.fire, due.fire_now) if key]
+        return [row for row in unfinished if row], fired
+
+    unfinished, fired = await store.call(prepare)
+    for record in unfinished:  # resumed: the staff member who started it still gets the final report
+        broadcaster.launch(record["id"], FinalReport(application.bot, record.get("report_chat")))
+    for broadcast_id in fired:
+        broadcaster.launch(broadcast_id)
+    for reminder in await store.call(service.scheduled):
+        register(application, service, reminder)
+
+
+async def sync_instances(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Every QBOT_SYNC_SECONDS: take over running broadcasts nobody is sending (their sender died; on
+    PostgreSQL the broadcast's advisory lock decides who sends), and register jobs for reminders
+    another instance scheduled. Cheap indexed reads; with one instance it finds nothing to do."""
+    application = context.application
+    service: ReminderService = application.bot_data["reminders"]
+    broadcaster: Broadcaster = application.bot_data["broadcaster"]
+    store = service.store
+    running, scheduled = await store.call(lambda: (store.broadcasts.with_status("running"), service.scheduled()))
+    for record in running:
+        if record["id"] not in broadcaster.running:
+            broadcaster.launch(record["id"], FinalReport(application.bot, record.get("report_chat")))
+    known = {job.name for job in application.job_queue.jobs()} if application.job_queue else set()
+    for reminder in scheduled:
+        if reminder["id"] not in known:
+            register(application, service, reminder)
+
+
+def start_syncing(application: Application, interval: float) -> None:
+    if application.job_queue is not None:
+        application.job_queue.run_repeating(sync_instances, interval=interval, first=interval, name="sync-instances",
+                                            job_kwargs={"id": "sync-instances", "replace_existing": True})
 
 
 async def stop_reminders(application: Application) -> None:

@@ -27,7 +27,7 @@ from telegram.ext import ApplicationHandlerStop, CallbackContext, ExtBot
 
 from bot import strings
 from bot.audit import audit
-from bot.services import Assistant, Flood, Reply, Role
+from bot.services import EXPIRED, NOT_YOURS, Assistant, Flood, Reply, Role, StoreUnavailable
 from bot.settings import Settings
 from bot.text import to_traditional
 
@@ -35,6 +35,7 @@ from .render import answer_html, answer_keyboard, local, source_line, split_mess
 
 log = logging.getLogger(__name__)
 PAGE_SIZE = 8
+TOKEN = r"[A-Za-z0-9_-]{12}"
 Handler = Callable[[Update, "BotContext"], Awaitable[None]]
 
 
@@ -68,7 +69,7 @@ def requires(role: Role) -> Callable[[Handler], Handler]:
         @functools.wraps(handler)
         async def checked(update: Update, context: BotContext) -> None:
             user = update.effective_user
-            if user is None or not context.assistant.roles.allows(user.id, role):
+            if user is None or not await context.assistant.roles.allows(user.id, role):
                 refusal = strings.REFUSED_ADMIN if role is Role.ADMIN else strings.REFUSED_STAFF
                 traditional = wants_traditional(update)
                 if update.callback_query:
@@ -88,9 +89,11 @@ def requires(role: Role) -> Callable[[Handler], Handler]:
 async def flood_guard(update: Update, context: BotContext) -> None:
     """Runs before every other handler: one polite warning, then silence, for a flooding user."""
     user = update.effective_user
-    if user is None or context.assistant.roles.allows(user.id, Role.STAFF):
+    if user is None or user.id in context.assistant.roles.admins:
         return
     verdict = context.assistant.flood.check(user.id)
+    if verdict is not Flood.ALLOW and await context.assistant.roles.allows(user.id, Role.STAFF):
+        return
     if verdict is Flood.ALLOW:
         return
     if verdict is Flood.WARN:
@@ -107,7 +110,7 @@ async def flood_guard(update: Update, context: BotContext) -> None:
 async def remember_user(update: Update, context: BotContext) -> None:
     user = update.effective_user
     if user is not None:
-        context.assistant.store.users.seen(user.id, user.first_name or "")
+        await context.assistant.seen(user.id, user.first_name or "")
 
 
 # --- questions --------------------------------------------------------------------------------
@@ -117,7 +120,7 @@ async def answer_question(update: Update, context: BotContext, question: str) ->
     if message is None or user is None:
         return
     traditional = wants_traditional(update)
-    reply = context.assistant.answer(user.id, question)
+    reply = await context.assistant.answer(user.id, question)
     await send(message, answer_html(reply, traditional), traditional=False,
                markup=answer_keyboard(reply, traditional), escape=False)
 
@@ -161,14 +164,16 @@ async def on_suggestion(update: Update, context: BotContext) -> None:
     query = update.callback_query
     if query is None:
         return
-    question = context.assistant.suggestions.recall((query.data or "").removeprefix("ask:"))
+    token = (query.data or "").removeprefix("ask:")
     traditional = wants_traditional(update)
+    question = await context.assistant.recall("ask", token) if re.fullmatch(TOKEN, token) else None
     if question is None:
         await query.answer(local(strings.BUTTON_EXPIRED, traditional), show_alert=True)
         return
     await query.answer()
     user = update.effective_user
-    reply = context.assistant.answer(user.id if user else 0, to_traditional(question) if traditional else question)
+    reply = await context.assistant.answer(user.id if user else 0,
+                                           to_traditional(question) if traditional else question)
     if isinstance(query.message, Message):
         await send(query.message, answer_html(reply, traditional), traditional=False,
                    markup=answer_keyboard(reply, traditional), escape=False)
@@ -181,11 +186,13 @@ async def on_vote(update: Update, context: BotContext) -> None:
         return
     traditional = wants_traditional(update)
     match = re.fullmatch(r"vote:(\d{1,12}):([01])", query.data or "")
-    if not match or not context.assistant.store.questions.exists(int(match.group(1))):
-        await query.answer(local(strings.VOTE_EXPIRED, traditional))
+    try:
+        counted = bool(match) and await context.assistant.vote(int(match.group(1)), user.id, match.group(2) == "1")
+    except StoreUnavailable:
+        await query.answer(local(strings.SAVE_FAILED, traditional), show_alert=True)
         return
-    context.assistant.store.questions.vote(int(match.group(1)), user.id, match.group(2) == "1")
-    await query.answer(local(strings.VOTE_THANKS, traditional))
+    # An unknown answer id, or one of someone else's answers: nothing is stored.
+    await query.answer(local(strings.VOTE_THANKS if counted else strings.VOTE_EXPIRED, traditional))
 
 
 async def on_unknown_button(update: Update, context: BotContext) -> None:
@@ -272,11 +279,12 @@ async def on_inline(update: Update, context: BotContext) -> None:
     if not question:
         await inline.answer([], cache_time=60)
         return
-    reply = context.assistant.answer(user.id, question, record=False)
+    reply = await context.assistant.answer(user.id, question, record=False)
     results = []
     candidates = [(question, reply)] if reply.answer.matched else []
     for _, text in reply.suggestions[:4]:
-        suggested = context.assistant.answer(user.id, to_traditional(text) if traditional else text, record=False)
+        suggested = await context.assistant.answer(user.id, to_traditional(text) if traditional else text,
+                                                   record=False)
         if suggested.answer.matched:
             candidates.append((text, suggested))
     for number, (title, answered) in enumerate(candidates):
@@ -295,7 +303,11 @@ async def on_subscribe(update: Update, context: BotContext) -> None:
     chat = update.effective_chat
     if chat is None or update.effective_message is None:
         return
-    started = context.assistant.store.subscriptions.subscribe(chat.id)
+    try:
+        started = await context.assistant.subscribe(chat.id)
+    except StoreUnavailable:
+        await send(update.effective_message, strings.SAVE_FAILED, wants_traditional(update))
+        return
     await send(update.effective_message, strings.SUBSCRIBED if started else strings.ALREADY_SUBSCRIBED,
                wants_traditional(update))
 
@@ -304,9 +316,56 @@ async def on_unsubscribe(update: Update, context: BotContext) -> None:
     chat = update.effective_chat
     if chat is None or update.effective_message is None:
         return
-    stopped = context.assistant.store.subscriptions.unsubscribe(chat.id)
+    try:
+        stopped = await context.assistant.unsubscribe(chat.id)
+    except StoreUnavailable:
+        await send(update.effective_message, strings.SAVE_FAILED, wants_traditional(update))
+        return
     await send(update.effective_message, strings.UNSUBSCRIBED if stopped else strings.NOT_SUBSCRIBED,
                wants_traditional(update))
+
+
+# --- privacy ----------------------------------------------------------------------------------
+async def on_privacy(update: Update, context: BotContext) -> None:
+    if update.effective_message:
+        await send(update.effective_message, strings.PRIVACY.format(days=context.settings.retention_days),
+                   wants_traditional(update))
+
+
+async def on_forget(update: Update, context: BotContext) -> None:
+    message, user = update.effective_message, update.effective_user
+    if message is None or user is None:
+        return
+    traditional = wants_traditional(update)
+    try:
+        token = await context.assistant.ask_to_forget(user.id)
+    except StoreUnavailable:
+        await send(message, strings.SAVE_FAILED, traditional)
+        return
+    markup = InlineKeyboardMarkup([[InlineKeyboardButton(local(strings.FORGET_CONFIRM, traditional),
+                                                         callback_data=f"fg:{token}")]])
+    await send(message, strings.FORGET_PROMPT, traditional, markup)
+
+
+async def on_forget_button(update: Update, context: BotContext) -> None:
+    query, user = update.callback_query, update.effective_user
+    if query is None or user is None:
+        return
+    traditional = wants_traditional(update)
+    token = (query.data or "").removeprefix("fg:")
+    try:
+        result = await context.assistant.forget(token, user.id) if re.fullmatch(TOKEN, token) else EXPIRED
+    except StoreUnavailable:
+        await query.answer(local(strings.SAVE_FAILED, traditional), show_alert=True)
+        return
+    if isinstance(result, str):
+        await query.answer(local(strings.NOT_YOUR_BUTTON if result == NOT_YOURS else strings.FORGET_EXPIRED,
+                                 traditional), show_alert=True)
+        return
+    await query.answer()
+    text = strings.FORGET_DONE.format(questions=result.questions, votes=result.votes,
+                                      subscription=strings.FORGET_SUBSCRIPTION if result.subscription else "")
+    await query.edit_message_text(local(text, traditional))
 
 
 # --- staff and admins -------------------------------------------------------------------------
@@ -317,10 +376,10 @@ async def on_staff(update: Update, context: BotContext) -> None:
     if message is None or user is None:
         return
     args = context.args or []
-    staff = context.assistant.store.staff
+    assistant = context.assistant
     traditional = wants_traditional(update)
     if args == ["list"]:
-        ids = staff.ids()
+        ids = await assistant.staff_ids()
         await send(message, strings.STAFF_LIST.format(users="、".join(map(str, ids))) if ids
                    else strings.STAFF_NONE, traditional)
         return
@@ -328,10 +387,13 @@ async def on_staff(update: Update, context: BotContext) -> None:
         await send(message, strings.STAFF_USAGE, traditional)
         return
     target = int(args[1])
-    if args[0] == "add":
-        text = strings.STAFF_ADDED if staff.add(target, user.id) else strings.STAFF_EXISTS
-    else:
-        text = strings.STAFF_REMOVED if staff.remove(target) else strings.STAFF_MISSING
+    try:
+        if args[0] == "add":
+            text = strings.STAFF_ADDED if await assistant.add_staff(target, user.id) else strings.STAFF_EXISTS
+        else:
+            text = strings.STAFF_REMOVED if await assistant.remove_staff(target, user.id) else strings.STAFF_MISSING
+    except StoreUnavailable:
+        text = strings.SAVE_FAILED
     audit(f"staff.{args[0]}", user=target, by=user.id, changed=text in (strings.STAFF_ADDED, strings.STAFF_REMOVED))
     await send(message, text.format(user=target), traditional)
 
@@ -340,7 +402,7 @@ async def on_staff(update: Update, context: BotContext) -> None:
 async def on_stats(update: Update, context: BotContext) -> None:
     if update.effective_message is None:
         return
-    stats = context.assistant.stats()
+    stats = await context.assistant.stats()
     share = f"{stats.answered / stats.questions:.0%}" if stats.questions else "—"
     lines = [strings.STATS.format(questions=stats.questions, answered=stats.answered, share=share, up=stats.up,
                                   down=stats.down, subscribers=stats.subscribers, users=stats.users)]

@@ -47,11 +47,16 @@ def answer_html(reply: Reply, traditional: bool) -> str:
         head = strings.ALSO_HEAD if answer.matched else (
             strings.SUGGEST_HEAD if answer.offers_choice else strings.TRY_HEAD)
         parts.append(html.escape(local(head, traditional)))
+        # Without stored buttons (the store failed), the suggestions are listed as text instead.
+        listed = [f"• {html.escape(text)}" for token, text in reply.suggestions if not token]
+        if listed:
+            parts.append("\n".join(listed))
     return "\n\n".join(parts)
 
 
 def answer_keyboard(reply: Reply, traditional: bool) -> InlineKeyboardMarkup | None:
-    rows = [[InlineKeyboardButton(text[:60], callback_data=f"ask:{token}")] for token, text in reply.suggestions]
+    rows = [[InlineKeyboardButton(text[:60], callback_data=f"ask:{token}")] for token, text in reply.suggestions
+            if token]
     if reply.answer.matched and reply.answer_id:
         rows.append([
             InlineKeyboardButton(local(strings.UP, traditional), callback_data=f"vote:{reply.answer_id}:1"),
