@@ -191,6 +191,8 @@ P_UNREADABLE = "无法读取"
 P_SECOND_CALENDAR = "第二个日历文件：只使用 {first}"
 P_DUPLICATE_ID = "编号“{id}”重复（第一次出现在 {where}）"
 P_FOLDER_MISSING = "找不到知识库文件夹"
+W_ID_TOO_LONG = ("警告：{path}：编号“{id}”有 {size} 字节，放不进 Telegram 按钮数据（上限 {limit} 字节，含“{prefix}”），"
+                 "按钮将改用短码；建议把编号缩短到 {room} 字节以内。")
 P_ALIASES = "知识文件中不允许使用锚点和别名（&、*）"
 P_TOO_MANY_NODES = "文件过大：YAML 节点超过 {limit} 个"
 P_TOO_DEEP = "嵌套超过 {limit} 层"

@@ -88,3 +88,22 @@ def test_traditional_and_inline(bot):
     bot.server.push_inline_query(500007, "质量月是每年几月")
     answer = bot.server.wait_for("answerInlineQuery", timeout=20, after=mark)
     assert "9月" in answer.params["results"][0]["input_message_content"]["message_text"]
+
+
+def test_policies_buttons_fit_telegram_even_for_long_ids(bot):
+    """The suite's server refuses button data over 64 bytes, as Telegram does: every page must arrive,
+    and the entry whose id is too long for its button still opens."""
+    user = 500008
+    listing = bot.command(user, "/policies")
+    assert listing.ok and "第1/" in listing.params["text"]
+    mark = bot.server.mark()
+    bot.server.push_callback(user, listing.result, "browse:policy:2")
+    page = bot.server.wait_for("editMessageText", timeout=20, after=mark)
+    assert page.ok and "第2/" in page.params["text"]
+    datas = buttons(listing) + buttons(page)
+    assert all(len(data.encode()) <= 64 for data in datas)
+    data = next(data for data in datas if data.startswith("entry:#"))  # the 64-byte id, by its short hash
+    mark = bot.server.mark()
+    bot.server.push_callback(user, page.result, data)
+    opened = bot.server.wait_for("sendMessage", lambda c: c.params["chat_id"] == user, timeout=20, after=mark)
+    assert opened.ok and "中发〔2017〕24号" in opened.params["text"]

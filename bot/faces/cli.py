@@ -19,6 +19,7 @@ from typing import TextIO
 
 from bot import strings
 from bot.curation import KnowledgeManager, UploadRefused, target_path
+from bot.faces.buttons import BUTTON_DATA_LIMIT, ENTRY_PREFIX, entry_id_fits
 from bot.faces.console import run_console
 from bot.faces.plain import render
 from bot.knowledge.loader import load_folder
@@ -83,11 +84,22 @@ def build_engine(folder: Path, err: TextIO, today: dt.date | None = None) -> Eng
     return engine
 
 
+def long_id_warnings(snapshot: Snapshot) -> list[str]:
+    """Ids too long to ride in a Telegram button as written (the bot then uses a short hash)."""
+    room = BUTTON_DATA_LIMIT - len(ENTRY_PREFIX)
+    return [strings.W_ID_TOO_LONG.format(path=entry.path, id=entry.id, size=len(entry.id.encode()),
+                                         limit=BUTTON_DATA_LIMIT, prefix=ENTRY_PREFIX, room=room)
+            for entry in snapshot.entries if not entry_id_fits(entry.id)]
+
+
 def cmd_kb_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     result = load_folder(args.knowledge)
     for problem in result.problems:
         print(problem, file=out)
+    warnings = long_id_warnings(result.snapshot)
     if result.problems:
+        for warning in warnings:
+            print(warning, file=out)
         print(f"{len(result.problems)} problem(s) found", file=err)
         return 1
     counts = result.snapshot.counts()
@@ -97,6 +109,8 @@ def cmd_kb_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
           + ", ".join(f"{kind} {count}" for kind, count in sources["kinds"].items()), file=out)
     if args.explain:
         explain(result.snapshot, args.explain, out)
+    for warning in warnings:
+        print(warning, file=out)
     return 0
 
 

@@ -1001,6 +1001,8 @@ class FakeTelegram:
         text = self._render(params, "text")
         if text is None or not text.strip():
             raise _ApiError(400, "Bad Request: message text is empty")
+        if _utf16_len(text) > 4096:
+            raise _ApiError(400, "Bad Request: MESSAGE_TOO_LONG")
         message = self._editable(params)
         return True if message is None else self._apply_edit(message, text, params)
 
@@ -1035,6 +1037,12 @@ class FakeTelegram:
         ids = [r.get("id") for r in results]
         if len(set(ids)) != len(ids):
             raise _ApiError(400, "Bad Request: RESULT_ID_DUPLICATE")
+        for result in results:  # each result is a message to be: the same limits as sendMessage
+            content = result.get("input_message_content") or {}
+            if "message_text" in content and _utf16_len(
+                    self._render(content, "message_text") or "") > 4096:
+                raise _ApiError(400, "Bad Request: MESSAGE_TOO_LONG")
+            self._reply_markup(result)
         self._open_inline.discard(query_id)
         return True
 

@@ -27,6 +27,7 @@ from telegram.ext import ApplicationHandlerStop, CallbackContext, ExtBot
 
 from bot import strings
 from bot.audit import audit
+from bot.faces.buttons import entry_data, find_entry
 from bot.services import Assistant, Flood, Reply, Role
 from bot.settings import Settings
 from bot.text import to_traditional
@@ -201,7 +202,7 @@ def _browse_page(context: BotContext, kind: str, page: int, traditional: bool) -
     page = min(max(page, 1), pages)
     shown = entries[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
     head = strings.BROWSE_HEAD[kind].format(page=page, pages=pages) if entries else strings.BROWSE_EMPTY
-    rows = [[InlineKeyboardButton(local(entry.title, traditional)[:60], callback_data=f"entry:{entry.id}")]
+    rows = [[InlineKeyboardButton(local(entry.title, traditional)[:60], callback_data=entry_data(entry.id))]
             for entry in shown]
     turns = []
     if page > 1:
@@ -247,7 +248,7 @@ async def on_entry(update: Update, context: BotContext) -> None:
     if query is None:
         return
     traditional = wants_traditional(update)
-    entry = context.assistant.knowledge.entry((query.data or "").removeprefix("entry:"))
+    entry = find_entry(query.data or "", context.assistant.knowledge.snapshot.entries)
     if entry is None or not isinstance(query.message, Message):
         await query.answer(local(strings.BUTTON_EXPIRED, traditional), show_alert=True)
         return
