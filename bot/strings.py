@@ -175,6 +175,10 @@ TOKEN_STOPPED = ("已停止：Telegram 拒绝了机器人令牌（401），令�
 POLLING_CONFLICT = ("接收更新冲突（409）：另一个程序正在用同一个令牌运行，同一令牌只能运行一个实例。"
                     " / getUpdates conflict (409): another process is running with this token; run only one instance.")
 START_FAILED = "启动失败 / start-up failed: {error}"
+KNOWLEDGE_MISSING = ("启动失败：找不到知识库文件夹 {folder}，请检查 QBOT_KNOWLEDGE_DIR 或 --knowledge。 / "
+                     "start-up failed: knowledge folder {folder} not found; check QBOT_KNOWLEDGE_DIR or --knowledge.")
+KNOWLEDGE_EMPTY = ("启动失败：知识库文件夹 {folder} 中没有可用的条目或文章（运行 `qbot kb check` 查看）。 / "
+                   "start-up failed: knowledge folder {folder} has no usable entries or pages; run `qbot kb check`.")
 
 # --- Knowledge file problems (admins: `kb check`, uploads, /reload, the disk watcher) -------------
 # Shown as "path:line: 第N行：<problem>"; names of fields and keys stay as they are written in the file.

@@ -71,12 +71,21 @@ def default_knowledge_dir() -> Path:
     return Path(os.environ.get("QBOT_KNOWLEDGE_DIR", "knowledge"))
 
 
+class KnowledgeUnavailable(Exception):
+    """The knowledge folder is missing or holds nothing to answer from; the message is one line."""
+
+
 def build_engine(folder: Path, err: TextIO, today: dt.date | None = None) -> Engine:
-    """Loads what is valid and warns about the rest: one bad file must not take the answers down."""
+    """Loads what is valid and warns about the rest: one bad file must not take the answers down.
+    A missing or empty folder stops everything: a bot that answers "没有找到" to all is worse."""
     started = time.perf_counter()
+    if not folder.is_dir():
+        raise KnowledgeUnavailable(strings.KNOWLEDGE_MISSING.format(folder=folder))
     result = load_folder(folder)
+    if not result.snapshot.entries and not result.snapshot.articles:
+        raise KnowledgeUnavailable(strings.KNOWLEDGE_EMPTY.format(folder=folder))
     if result.problems:
-        print(f"警告：{len(result.problems)} 个知识文件问题，已跳过（运行 `python run_bot.py kb check` 查看）",
+        print(f"警告：{len(result.problems)} 个知识文件问题，已跳过（运行 `qbot kb check` 查看）",
               file=err)
     engine = Engine(result.snapshot, today=(lambda: today) if today else today_in_china)
     log.info("knowledge %s loaded and indexed in %.2fs (%d units)", result.snapshot.version,
@@ -211,8 +220,8 @@ def cmd_run(args: argparse.Namespace, stdin: TextIO, out: TextIO, err: TextIO) -
     redact_secret(settings.token)
     from bot.faces.telegram.app import run_polling  # only the Telegram face needs PTB
 
-    store = Store(settings.data_dir)
     engine = build_engine(settings.knowledge_dir, err)
+    store = Store(settings.data_dir)
     assistant = Assistant(KnowledgeBase(engine), store, Roles(settings.admins, store),
                           FloodGuard(settings.flood_messages, settings.flood_seconds), SuggestionBook())
     try:
@@ -263,6 +272,14 @@ def main(argv: Sequence[str] | None = None, stdin: TextIO | None = None, out: Te
     logging.getLogger("httpx").setLevel(logging.WARNING)  # it logs every request URL, token included
     logging.getLogger("bot.audit").setLevel(logging.INFO)  # who did what is shown at every level
     args = parser().parse_args(argv)
+    try:
+        return dispatch(args, stdin, out, err)
+    except KnowledgeUnavailable as error:
+        print(error, file=err)
+        return 2
+
+
+def dispatch(args: argparse.Namespace, stdin: TextIO, out: TextIO, err: TextIO) -> int:
     if args.command in (None, "run"):
         if args.command is None:
             args.knowledge = default_knowledge_dir()
