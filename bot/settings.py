@@ -5,6 +5,7 @@ A missing or malformed setting raises SettingsError with one line that says what
 
 from __future__ import annotations
 
+import importlib.util
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -34,6 +35,7 @@ class Settings:
     broadcast_rate: float = 25.0
     misfire_grace: timedelta = timedelta(hours=6)
     watch_seconds: float = 5.0
+    proxy: str | None = None  # every request to Telegram goes through it (QBOT_PROXY)
 
     @property
     def base_url(self) -> str:
@@ -110,6 +112,12 @@ def load_settings(environ: Mapping[str, str], env_file: Path | None = Path(".env
         timezone = ZoneInfo(zone)
     except (ZoneInfoNotFoundError, ValueError):
         raise SettingsError(f"QBOT_TZ: unknown time zone '{zone}' (e.g. Asia/Shanghai)") from None
+    proxy = merged.get("QBOT_PROXY", "").strip() or None
+    if proxy is not None:
+        if not re.match(r"^(https?|socks5h?)://[^\s/]+", proxy):
+            raise SettingsError(f"QBOT_PROXY: '{proxy}' is not a proxy URL (e.g. http://127.0.0.1:7890)")
+        if proxy.startswith("socks") and importlib.util.find_spec("socksio") is None:
+            raise SettingsError("QBOT_PROXY: socks5 needs `pip install \"httpx[socks]\"`; or use an http proxy")
     return Settings(
         token=token,
         api_url=api_url,
@@ -122,4 +130,5 @@ def load_settings(environ: Mapping[str, str], env_file: Path | None = Path(".env
         broadcast_rate=_positive("QBOT_BROADCAST_RATE", merged.get("QBOT_BROADCAST_RATE"), 25.0),
         misfire_grace=_duration("QBOT_MISFIRE_GRACE", merged.get("QBOT_MISFIRE_GRACE"), timedelta(hours=6)),
         watch_seconds=_positive("QBOT_WATCH_SECONDS", merged.get("QBOT_WATCH_SECONDS"), 5.0),
+        proxy=proxy,
     )

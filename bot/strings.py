@@ -97,6 +97,7 @@ BROWSE_EMPTY = "暂无内容。"
 PREVIOUS_PAGE = "‹ 上一页"
 NEXT_PAGE = "下一页 ›"
 NOT_TEXT = "目前我只能回答文字问题，请用文字描述您想了解的内容。"
+UNKNOWN_COMMAND = "没有 {command} 这个命令。发送 /help 查看可用命令，或直接发送您的问题。"
 
 # --- Reminders and broadcasts (staff) ---------------------------------------------------------
 CMD_BROADCAST = "群发通知（先预览再确认）"
@@ -175,6 +176,10 @@ TOKEN_STOPPED = ("已停止：Telegram 拒绝了机器人令牌（401），令�
 POLLING_CONFLICT = ("接收更新冲突（409）：另一个程序正在用同一个令牌运行，同一令牌只能运行一个实例。"
                     " / getUpdates conflict (409): another process is running with this token; run only one instance.")
 START_FAILED = "启动失败 / start-up failed: {error}"
+STARTED = "已启动 @{username} ({mode})"
+TELEGRAM_UNREACHABLE = ("无法连接 Telegram API（{reason}），{delay:g} 秒后第 {attempt} 次重试；"
+                        "在中国大陆请设置 QBOT_PROXY。 / cannot reach the Telegram API ({reason}); "
+                        "retry {attempt} in {delay:g}s (set QBOT_PROXY if a proxy is needed).")
 KNOWLEDGE_MISSING = ("启动失败：找不到知识库文件夹 {folder}，请检查 QBOT_KNOWLEDGE_DIR 或 --knowledge。 / "
                      "start-up failed: knowledge folder {folder} not found; check QBOT_KNOWLEDGE_DIR or --knowledge.")
 KNOWLEDGE_EMPTY = ("启动失败：知识库文件夹 {folder} 中没有可用的条目或文章（运行 `qbot kb check` 查看）。 / "

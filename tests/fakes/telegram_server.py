@@ -562,7 +562,8 @@ class FakeTelegram:
         extra: list[JSONDict] = kw.pop("entities", None) or []
         return self.push_message(user_id, text, entities=[entity, *extra], **kw)
 
-    def push_callback(self, user_id: int, message: JSONDict, data: str, *, chat_id: int | None = None) -> int:
+    def push_callback(self, user_id: int, message: JSONDict, data: str, *, chat_id: int | None = None,
+                      language_code: str | None = "zh-hans") -> int:
         """Queue a button press on a bot message (pass the dict from sent_messages() or a sendMessage result)."""
         chat = chat_id if chat_id is not None else message["chat"]["id"]
         with self._cond:
@@ -571,7 +572,7 @@ class FakeTelegram:
             self._open_callbacks.add(query_id)
         query = {
             "id": query_id,
-            "from": self._user(user_id),
+            "from": self._user(user_id, language_code=language_code),
             "message": current,
             "chat_instance": str(abs(hash(chat)) % 10**18),
             "data": data,
@@ -621,6 +622,16 @@ class FakeTelegram:
         chat_type = "private" if chat_id is None else self._guess_type(chat_id)
         message = self._user_message(user_id, chat_id, chat_type, "用户", "zh-hans")
         message["document"] = stored.as_object("document")
+        if caption is not None:
+            message["caption"] = caption
+        return self._store_and_queue_message(message)
+
+    def push_photo(self, user_id: int, content: bytes = b"\x89PNG", *, caption: str | None = None,
+                   language_code: str | None = "zh-hans") -> int:
+        """Queue a photo message from a user in a private chat, with an optional caption."""
+        stored = self._store_file(content, None, "image/png", "photo")
+        message = self._user_message(user_id, None, "private", "用户", language_code)
+        message["photo"] = [stored.as_object("photo")]
         if caption is not None:
             message["caption"] = caption
         return self._store_and_queue_message(message)

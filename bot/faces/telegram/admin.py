@@ -64,7 +64,8 @@ def _problems(problems: Any) -> str:
 
 
 # --- upload -----------------------------------------------------------------------------------
-async def fetch_upload(get_file: Callable[[], Awaitable[File]], limit: int) -> bytes | None:
+async def fetch_upload(get_file: Callable[[], Awaitable[File]], limit: int,
+                       proxy: str | None = None) -> bytes | None:
     """An uploaded document's bytes, or None when it is larger than `limit`."""
     try:
         file = await get_file()
@@ -74,14 +75,15 @@ async def fetch_upload(get_file: Callable[[], Awaitable[File]], limit: int) -> b
         raise
     if file.file_size and file.file_size > limit:
         return None
-    return await download_limited(file.file_path or "", limit)
+    return await download_limited(file.file_path or "", limit, proxy)
 
 
-async def download_limited(url: str, limit: int) -> bytes | None:
+async def download_limited(url: str, limit: int, proxy: str | None = None) -> bytes | None:
     """The file at `url`, or None as soon as more than `limit` bytes have arrived. Streamed: a document
     may come without a declared size, and reading it whole first would hold up to 50 MB in memory."""
     received = bytearray()
-    async with httpx.AsyncClient(timeout=DOWNLOAD_TIMEOUT) as client, client.stream("GET", url) as response:
+    client = httpx.AsyncClient(timeout=DOWNLOAD_TIMEOUT, proxy=proxy)
+    async with client, client.stream("GET", url) as response:
         response.raise_for_status()
         async for chunk in response.aiter_bytes():
             received += chunk
@@ -104,7 +106,7 @@ async def on_document(update: Update, context: BotContext) -> None:
         await send(message, str(refused), traditional)
         return
     try:
-        data = await fetch_upload(document.get_file, MAX_FILE_BYTES)
+        data = await fetch_upload(document.get_file, MAX_FILE_BYTES, context.settings.proxy)
     except httpx.HTTPError as error:  # its text holds the download URL, token included: name the class only
         log.warning("upload download failed: %s", error.__class__.__name__)
         await send(message, strings.UPLOAD_DOWNLOAD_FAILED, traditional)

@@ -152,6 +152,20 @@ async def on_ask(update: Update, context: BotContext) -> None:
     await answer_question(update, context, question)
 
 
+async def on_caption(update: Update, context: BotContext) -> None:
+    """A photo (a screenshot of a notice, say) whose caption is the question."""
+    message = update.effective_message
+    if message and message.caption:
+        await answer_question(update, context, message.caption)
+
+
+async def on_unknown_command(update: Update, context: BotContext) -> None:
+    message = update.effective_message
+    if message and message.text:
+        command = message.text.split(maxsplit=1)[0].split("@", 1)[0][:40]
+        await send(message, strings.UNKNOWN_COMMAND.format(command=command), wants_traditional(update))
+
+
 async def on_not_text(update: Update, context: BotContext) -> None:
     if update.effective_message:
         await send(update.effective_message, strings.NOT_TEXT, wants_traditional(update))
