@@ -107,3 +107,46 @@ def test_policies_buttons_fit_telegram_even_for_long_ids(bot):
     bot.server.push_callback(user, page.result, data)
     opened = bot.server.wait_for("sendMessage", lambda c: c.params["chat_id"] == user, timeout=20, after=mark)
     assert opened.ok and "中发〔2017〕24号" in opened.params["text"]
+
+
+def traditional_command(bot: BotProcess, user: int, text: str, language: str):
+    mark = bot.server.mark()
+    bot.server.push_command(user, text, language_code=language)
+    return bot.server.wait_for("sendMessage", lambda c: c.params["chat_id"] == user, timeout=20, after=mark)
+
+
+def test_traditional_chinese_users_get_commands_in_their_own_forms(bot):
+    taiwan, hong_kong, hant = 500010, 500011, 500012
+    start = traditional_command(bot, taiwan, "/start", "zh-TW")
+    assert "您好！我是質量政策問答機器人" in start.params["text"]
+    labels = [button["text"] for row in start.params["reply_markup"]["inline_keyboard"] for button in row]
+    assert labels[0] == "質量月是什麼？"
+    mark = bot.server.mark()
+    bot.server.push_callback(taiwan, start.result, buttons(start)[0], language_code="zh-TW")
+    answer = bot.server.wait_for("sendMessage", lambda c: c.params["chat_id"] == taiwan, timeout=20, after=mark)
+    assert "群眾性質量活動" in answer.params["text"] and "來源" in answer.params["text"]  # what it is; Taiwan's 眾
+    help_text = traditional_command(bot, taiwan, "/help", "zh-TW").params["text"]
+    assert "直接發送文字即為提問" in help_text and "群組" in help_text
+    assert "已訂閱質量月提醒" in traditional_command(bot, taiwan, "/subscribe", "zh-TW").params["text"]
+    assert "已訂閲質量月提醒" in traditional_command(bot, hong_kong, "/subscribe", "zh-HK").params["text"]
+    assert "直接發送文字即爲提問" in traditional_command(bot, hant, "/help", "zh-hant").params["text"]
+    assert "政策文件（第1/" in traditional_command(bot, hant, "/policies", "zh-hant").params["text"]
+    unknown = bot.ask(hant, "今天天氣怎麼樣", language_code="zh-hant")
+    assert "抱歉" in unknown.params["text"] and "您可以試試這樣問" in unknown.params["text"]
+    first = unknown.params["reply_markup"]["inline_keyboard"][0][0]
+    assert first["text"] == "質量月是什麼？"
+
+
+def test_traditional_answers_keep_the_users_character_forms(bot):
+    reply = bot.ask(500013, "江西質量月啟動儀式由誰宣布啟動?")
+    assert "啟動儀式" in reply.params["text"] and "啓" not in reply.params["text"]
+
+
+def test_the_first_start_button_says_what_quality_month_is(bot):
+    user = 500014
+    start = bot.command(user, "/start")
+    mark = bot.server.mark()
+    bot.server.push_callback(user, start.result, buttons(start)[0])
+    answer = bot.server.wait_for("sendMessage", lambda c: c.params["chat_id"] == user, timeout=20, after=mark)
+    assert answer.params["text"].startswith("“质量月”是我国")
+    assert "群众性质量活动" in answer.params["text"]

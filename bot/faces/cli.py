@@ -21,7 +21,7 @@ from bot import strings
 from bot.curation import KnowledgeManager, UploadRefused, target_path
 from bot.faces.buttons import BUTTON_DATA_LIMIT, ENTRY_PREFIX, entry_id_fits
 from bot.faces.console import run_console
-from bot.faces.plain import render
+from bot.faces.plain import render, script_of
 from bot.knowledge.loader import load_folder
 from bot.knowledge.model import Snapshot
 from bot.search.engine import Engine, today_in_china
@@ -30,7 +30,6 @@ from bot.search.units import build_units
 from bot.services import Assistant, FloodGuard, KnowledgeBase, Roles, SuggestionBook
 from bot.settings import SettingsError, load_settings, read_env_file
 from bot.store.repositories import Store
-from bot.text import is_traditional
 
 log = logging.getLogger(__name__)
 
@@ -199,7 +198,7 @@ def cmd_ask(args: argparse.Namespace, stdin: TextIO, out: TextIO, err: TextIO) -
         if args.json:
             print(json.dumps(answer.as_json(), ensure_ascii=False), file=out, flush=True)
         else:
-            print(render(answer, is_traditional(question)), file=out, flush=True)
+            print(render(answer, script_of(question)), file=out, flush=True)
     return 0
 
 

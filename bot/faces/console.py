@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import TextIO
 
 from bot import strings
-from bot.faces.plain import render
+from bot.faces.plain import render, script_of
 from bot.search.engine import Answer, Engine
-from bot.text import is_traditional, to_traditional
 
 
 def run_console(engine: Engine, stdin: TextIO, out: TextIO) -> int:
@@ -32,7 +31,5 @@ def run_console(engine: Engine, stdin: TextIO, out: TextIO) -> int:
             continue
         if question.isdigit() and 1 <= int(question) <= len(last.suggestions):
             question = last.suggestions[int(question) - 1]
-        traditional = is_traditional(question)
         last = engine.ask(question)
-        text = render(last, traditional)
-        print(to_traditional(text) if traditional else text, file=out, flush=True)
+        print(render(last, script_of(question)), file=out, flush=True)

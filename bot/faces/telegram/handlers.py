@@ -299,7 +299,7 @@ async def on_inline(update: Update, context: BotContext) -> None:
         results.append(InlineQueryResultArticle(
             id=str(number),
             title=local(title, traditional)[:64],
-            description=answered.answer.answer[:100],
+            description=local(answered.answer.answer, traditional)[:100],
             input_message_content=InputTextMessageContent(body, parse_mode=ParseMode.HTML),
         ))
     await inline.answer(results, cache_time=30, is_personal=False)
