@@ -19,7 +19,8 @@ SUGGEST_HEAD = "您是不是想问："
 TRY_HEAD = "您可以试试这样问："
 ALSO_HEAD = "相关问题："
 SOURCE_LABEL = "来源"
-CONSOLE_WELCOME = "质量政策问答机器人（本地对话）。输入问题后回车；/help 查看帮助；Ctrl-D 退出。"
+CONSOLE_WELCOME = ("质量政策问答机器人（本地对话）。输入问题后回车；方向键可编辑和翻看历史；"
+                   "/help 查看帮助；Ctrl-D 或 Ctrl-C 退出。")
 CONSOLE_HELP = (
     "直接输入问题即可，例如：\n"
     "  质量月是每年几月？\n"
@@ -29,6 +30,13 @@ CONSOLE_HELP = (
     "命令：/help 帮助，/quit 退出。"
 )
 CONSOLE_BYE = "再见！"
+CLI_CONFIRM_WRITE = "确认写入 {path}？[y/N] "
+CLI_CONFIRM_ROLLBACK = "确认撤销？[y/N] "
+CLI_CANCELLED = "已取消，知识库没有改动。"
+CLI_DRY_RUN = "试运行（--dry-run）：没有写入任何文件。"
+CLI_WRITTEN = "已写入 {path}（历史记录 {record}）。"
+CLI_NO_HISTORY = "还没有知识库修改记录。"
+CLI_UNDONE = "（已撤销）"
 DEFAULT_SUGGESTIONS = ("质量月是什么？", "《质量发展纲要》是什么？", "什么是质量强国？")
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import difflib
 import json
 import logging
 import os
@@ -18,7 +19,7 @@ from types import TracebackType
 from typing import TextIO
 
 from bot import strings
-from bot.curation import KnowledgeManager, UploadRefused, target_path
+from bot.curation import HistoryRecord, KnowledgeManager, UploadRefused, target_path
 from bot.faces.buttons import BUTTON_DATA_LIMIT, ENTRY_PREFIX, entry_id_fits
 from bot.faces.console import run_console
 from bot.faces.plain import render, script_of
@@ -153,8 +154,24 @@ def explain(snapshot: Snapshot, name: str, out: TextIO) -> None:
         print(f"{name}: 没有找到这个文件的条目或段落", file=out)
 
 
-def cmd_kb_add(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    """Imports a raw page (or an entries file) with the same checks and cleaning as a chat upload."""
+def _confirmed(prompt: str, stdin: TextIO, out: TextIO) -> bool:
+    """Asks on the terminal; anything but y/yes/是 (or no answer at all) is a no."""
+    print(prompt, end="", file=out, flush=True)
+    answer = stdin.readline().strip().lower()
+    return answer in ("y", "yes", "是", "确认")
+
+
+def file_diff(folder: Path, path: str, data: bytes) -> list[str]:
+    """A unified diff of the file on disk and what would be written (new files: every line added)."""
+    target = folder / path
+    before = target.read_text(encoding="utf-8", errors="replace").splitlines() if target.is_file() else []
+    after = data.decode("utf-8", errors="replace").splitlines()
+    return list(difflib.unified_diff(before, after, f"a/{path}", f"b/{path}", lineterm="", n=2))
+
+
+def cmd_kb_add(args: argparse.Namespace, stdin: TextIO, out: TextIO, err: TextIO) -> int:
+    """Imports a raw page (or an entries file) with the same checks and cleaning as a chat upload:
+    shows what changes and the diff, then asks (unless --yes); --dry-run writes nothing."""
     source: Path = args.file
     if not source.is_file():
         print(f"{source}: file not found", file=err)
@@ -178,27 +195,70 @@ def cmd_kb_add(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     for label, ids in (("added", change.added), ("changed", change.changed), ("removed", change.removed)):
         if ids:
             print(f"{label}: {', '.join(ids)}", file=out)
+    for line in file_diff(args.knowledge, path, change.data):
+        print(line, file=out)
+    if args.dry_run:
+        print(strings.CLI_DRY_RUN, file=out)
+        return 0
+    if not args.yes and not _confirmed(strings.CLI_CONFIRM_WRITE.format(path=args.knowledge / path), stdin, out):
+        print(strings.CLI_CANCELLED, file=out)
+        return 1
     record = manager.apply(change, who=None, action="cli")
-    print(f"written to {args.knowledge / path} (history {record.id})", file=out)
+    print(strings.CLI_WRITTEN.format(path=args.knowledge / path, record=record.id), file=out)
+    return 0
+
+
+def _history_line(record: HistoryRecord) -> str:
+    when = dt.datetime.fromtimestamp(record.when).astimezone()
+    line = strings.KB_CHANGE.format(id=record.id, when=f"{when:%Y-%m-%d %H:%M}", who=record.who or "命令行",
+                                    action=strings.KB_ACTIONS.get(record.action, record.action),
+                                    summary=record.summary)
+    return line + (strings.CLI_UNDONE if record.undone else "")
+
+
+def cmd_kb_history(args: argparse.Namespace, out: TextIO) -> int:
+    history = KnowledgeManager(args.knowledge, lambda: Snapshot(), lambda _: None).history()
+    for record in history[: args.limit]:
+        print(_history_line(record), file=out)
+    if not history:
+        print(strings.CLI_NO_HISTORY, file=out)
+    return 0
+
+
+def cmd_kb_rollback(args: argparse.Namespace, stdin: TextIO, out: TextIO) -> int:
+    """Undoes the latest change not yet undone, as /rollback does in chat."""
+    manager = KnowledgeManager(args.knowledge, lambda: load_folder(args.knowledge).snapshot, lambda _: None)
+    last = next((r for r in manager.history() if r.action != "rollback" and not r.undone), None)
+    if last is None:
+        print(strings.ROLLBACK_NOTHING, file=out)
+        return 1
+    print(strings.ROLLBACK_PROMPT.format(id=last.id, summary=last.summary).removesuffix("确定吗？"), file=out)
+    if not args.yes and not _confirmed(strings.CLI_CONFIRM_ROLLBACK, stdin, out):
+        print(strings.CLI_CANCELLED, file=out)
+        return 1
+    record = manager.rollback(None)
+    version = load_folder(args.knowledge).snapshot.version
+    print(strings.ROLLBACK_DONE.format(summary=record.summary if record else "", version=version), file=out)
     return 0
 
 
 def _questions(args: argparse.Namespace, stdin: TextIO) -> list[str] | None:
+    """One question per argument (quote a question that has spaces); None for '-': read stdin."""
     if args.question == ["-"]:
         return None
-    return [" ".join(args.question)]
+    return list(args.question)
 
 
 def cmd_ask(args: argparse.Namespace, stdin: TextIO, out: TextIO, err: TextIO) -> int:
     engine = build_engine(args.knowledge, err, args.today)
     questions = _questions(args, stdin)
     stream = questions if questions is not None else (line.rstrip("\r\n") for line in stdin)
-    for question in stream:
+    for number, question in enumerate(stream):
         answer = engine.ask(question)
         if args.json:
             print(json.dumps(answer.as_json(), ensure_ascii=False), file=out, flush=True)
         else:
-            print(render(answer, script_of(question)), file=out, flush=True)
+            print(("\n" if number else "") + render(answer, script_of(question)), file=out, flush=True)
     return 0
 
 
@@ -234,7 +294,7 @@ def cmd_run(args: argparse.Namespace, stdin: TextIO, out: TextIO, err: TextIO) -
 
 
 def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(prog="run_bot.py", description="质量政策问答机器人")
+    top = argparse.ArgumentParser(prog="qbot", description="质量政策问答机器人")
     commands = top.add_subparsers(dest="command")
 
     def knowledge_option(command: argparse.ArgumentParser) -> None:
@@ -245,11 +305,12 @@ def parser() -> argparse.ArgumentParser:
     knowledge_option(run)
     console = commands.add_parser("console", help="chat with the bot in this terminal")
     knowledge_option(console)
-    ask = commands.add_parser("ask", help="answer one question, or one per line from stdin with '-'")
+    ask = commands.add_parser("ask", help="answer each argument as a question, or one per line from stdin with '-'")
     ask.add_argument("--json", action="store_true", help="print one JSON object per answer")
     ask.add_argument("--today", type=dt.date.fromisoformat, metavar="YYYY-MM-DD",
                      help="the date 今年/去年 are read against (default: today in China)")
-    ask.add_argument("question", nargs="+", help="the question, or '-' to read questions from stdin")
+    ask.add_argument("question", nargs="+",
+                     help="one question per argument (quote a question with spaces), or '-' to read stdin")
     knowledge_option(ask)
     kb = commands.add_parser("kb", help="knowledge base tools")
     kb_commands = kb.add_subparsers(dest="kb_command", required=True)
@@ -258,7 +319,15 @@ def parser() -> argparse.ArgumentParser:
     knowledge_option(check)
     add = kb_commands.add_parser("add", help="import a raw page (.txt/.md) or entries file (.yaml) into the knowledge")
     add.add_argument("file", type=Path)
+    add.add_argument("--yes", "-y", action="store_true", help="write without asking")
+    add.add_argument("--dry-run", action="store_true", help="show the changes and the diff, write nothing")
     knowledge_option(add)
+    history = kb_commands.add_parser("history", help="list knowledge changes, newest first")
+    history.add_argument("--limit", type=int, default=20, help="how many changes to show (default 20)")
+    knowledge_option(history)
+    rollback = kb_commands.add_parser("rollback", help="undo the latest knowledge change (asks first)")
+    rollback.add_argument("--yes", "-y", action="store_true", help="undo without asking")
+    knowledge_option(rollback)
     return top
 
 
@@ -276,6 +345,9 @@ def main(argv: Sequence[str] | None = None, stdin: TextIO | None = None, out: Te
     except KnowledgeUnavailable as error:
         print(error, file=err)
         return 2
+    except KeyboardInterrupt:  # Ctrl-C anywhere (building the index, a prompt): no traceback
+        print(file=err)
+        return 130
 
 
 def dispatch(args: argparse.Namespace, stdin: TextIO, out: TextIO, err: TextIO) -> int:
@@ -288,5 +360,9 @@ def dispatch(args: argparse.Namespace, stdin: TextIO, out: TextIO, err: TextIO) 
     if args.command == "ask":
         return cmd_ask(args, stdin, out, err)
     if args.kb_command == "add":
-        return cmd_kb_add(args, out, err)
+        return cmd_kb_add(args, stdin, out, err)
+    if args.kb_command == "history":
+        return cmd_kb_history(args, out)
+    if args.kb_command == "rollback":
+        return cmd_kb_rollback(args, stdin, out)
     return cmd_kb_check(args, out, err)

@@ -1,7 +1,13 @@
-"""The local console chat: the same answers as Telegram, in a terminal."""
+"""The local console chat: the same answers as Telegram, in a terminal.
+
+On a terminal, lines are read with the standard library's `readline` (arrow keys edit the line, Up and
+Down walk this session's questions); Ctrl-C and Ctrl-D both say goodbye and exit without a traceback."""
 
 from __future__ import annotations
 
+import contextlib
+import sys
+from collections.abc import Callable
 from typing import TextIO
 
 from bot import strings
@@ -9,27 +15,51 @@ from bot.faces.plain import render, script_of
 from bot.search.engine import Answer, Engine
 
 
-def run_console(engine: Engine, stdin: TextIO, out: TextIO) -> int:
-    interactive = stdin.isatty()
-    print(strings.CONSOLE_WELCOME, file=out)
-    last = Answer(False, "", 0)
-    while True:
-        if interactive:
-            print("> ", end="", file=out, flush=True)
+def line_reader(stdin: TextIO, out: TextIO) -> Callable[[], str | None]:
+    """A function returning the next line (None at the end). On the process's own terminal it is
+    `input()` with readline's editing and history; otherwise lines are read from the stream."""
+    if stdin is sys.stdin and out is sys.stdout and stdin.isatty():
+        with contextlib.suppress(ImportError):  # Windows has no readline: plain input() still works
+            import readline  # noqa: F401  (imported for its side effect: input() gains editing and history)
+
+        def from_terminal() -> str | None:
+            try:
+                return input("> ")
+            except EOFError:
+                print(file=out)
+                return None
+
+        return from_terminal
+
+    def from_stream() -> str | None:
         line = stdin.readline()
-        if not line:  # Ctrl-D
-            print(strings.CONSOLE_BYE, file=out)
-            return 0
-        question = line.strip()
-        if not question:
-            continue
-        if question in ("/quit", "/exit"):
-            print(strings.CONSOLE_BYE, file=out)
-            return 0
-        if question in ("/help", "/start"):
-            print(strings.CONSOLE_HELP, file=out, flush=True)
-            continue
-        if question.isdigit() and 1 <= int(question) <= len(last.suggestions):
-            question = last.suggestions[int(question) - 1]
-        last = engine.ask(question)
-        print(render(last, script_of(question)), file=out, flush=True)
+        return line if line else None
+
+    return from_stream
+
+
+def run_console(engine: Engine, stdin: TextIO, out: TextIO) -> int:
+    print(strings.CONSOLE_WELCOME, file=out)
+    read = line_reader(stdin, out)
+    last = Answer(False, "", 0)
+    try:
+        while True:
+            line = read()
+            if line is None:  # Ctrl-D
+                break
+            question = line.strip()
+            if not question:
+                continue
+            if question in ("/quit", "/exit"):
+                break
+            if question in ("/help", "/start"):
+                print(strings.CONSOLE_HELP, file=out, flush=True)
+                continue
+            if question.isdigit() and 1 <= int(question) <= len(last.suggestions):
+                question = last.suggestions[int(question) - 1]
+            last = engine.ask(question)
+            print(render(last, script_of(question)), file=out, flush=True)
+    except KeyboardInterrupt:  # Ctrl-C: the same goodbye as Ctrl-D
+        print(file=out)
+    print(strings.CONSOLE_BYE, file=out)
+    return 0
