@@ -150,3 +150,38 @@ def test_the_first_start_button_says_what_quality_month_is(bot):
     answer = bot.server.wait_for("sendMessage", lambda c: c.params["chat_id"] == user, timeout=20, after=mark)
     assert answer.params["text"].startswith("“质量月”是我国")
     assert "群众性质量活动" in answer.params["text"]
+
+
+def test_votes_remove_the_buttons_thank_once_and_thumbs_down_asks_what_was_wrong(bot):
+    user = 500015
+    answer = bot.ask(user, "质量月是每年几月")
+    down = next(data for data in buttons(answer) if data.startswith("vote:") and data.endswith(":0"))
+    mark = bot.server.mark()
+    bot.server.push_callback(user, answer.result, down)
+    thanks = bot.server.wait_for("answerCallbackQuery", timeout=20, after=mark)
+    assert "谢谢" in thanks.params["text"]
+    edited = bot.server.wait_for("editMessageReplyMarkup", timeout=20, after=mark)
+    assert not any(d.startswith("vote:") for d in buttons(edited))
+    why = bot.server.wait_for("sendMessage", lambda c: c.params["chat_id"] == user, timeout=20, after=mark)
+    assert why.params["text"] == "哪里不对？"
+    labels = [b["text"] for row in why.params["reply_markup"]["inline_keyboard"] for b in row]
+    assert labels == ["答非所问", "信息过时", "不完整"]
+    again = bot.press(user, answer.result, down)  # an old copy of the buttons, pressed again
+    assert "谢谢" not in again.params["text"] and "已经评价过" in again.params["text"]
+    mark = bot.server.mark()
+    bot.server.push_callback(user, why.result, buttons(why)[1])
+    noted = bot.server.wait_for("editMessageText", timeout=20, after=mark)
+    assert "信息过时" in noted.params["text"] and "质量月是每年几月" in noted.params["text"]
+    review = bot.command(ADMIN, "/unanswered").params["text"]
+    assert "质量月是每年几月" in review
+
+
+def test_whoami_and_staff_list_show_names(bot):
+    bot.server.set_username(500016, "zhang_san")
+    mark = bot.server.mark()
+    bot.server.push_command(500016, "/whoami", first_name="张三")
+    reply = bot.server.wait_for("sendMessage", lambda c: c.params["chat_id"] == 500016, timeout=20, after=mark)
+    assert "500016" in reply.params["text"] and "@zhang_san" in reply.params["text"]
+    assert "已将 500016 设为工作人员" in bot.command(ADMIN, "/staff add 500016").params["text"]
+    listing = bot.command(ADMIN, "/staff list").params["text"]
+    assert "张三 @zhang_san（500016）" in listing

@@ -236,9 +236,9 @@ def cmd_kb_rollback(args: argparse.Namespace, stdin: TextIO, out: TextIO) -> int
     if not args.yes and not _confirmed(strings.CLI_CONFIRM_ROLLBACK, stdin, out):
         print(strings.CLI_CANCELLED, file=out)
         return 1
-    record = manager.rollback(None)
+    manager.rollback(None)
     version = load_folder(args.knowledge).snapshot.version
-    print(strings.ROLLBACK_DONE.format(summary=record.summary if record else "", version=version), file=out)
+    print(strings.ROLLBACK_DONE.format(id=last.id, summary=last.summary, version=version), file=out)
     return 0
 
 

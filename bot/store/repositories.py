@@ -23,15 +23,25 @@ def _now() -> float:
 class Users:
     def __init__(self, db: TinyDB) -> None:
         self.table = db.table("users")
-        self.known: set[int] = set()
+        self.known: set[tuple[int, str, str]] = set()
 
-    def seen(self, user_id: int, name: str = "") -> None:
-        """Records a user once; later calls neither read nor write the file."""
-        if user_id in self.known:
+    def seen(self, user_id: int, name: str = "", username: str = "") -> None:
+        """Records a user once (name and @username kept current); later calls with the same names
+        neither read nor write the file."""
+        key = (user_id, name[:64], username[:64])
+        if key in self.known:
             return
-        if not self.table.contains(_Q.id == user_id):
-            self.table.insert({"id": user_id, "name": name[:64], "first_seen": _now()})
-        self.known.add(user_id)
+        row = self.table.get(_Q.id == user_id)
+        if row is None:
+            self.table.insert({"id": user_id, "name": name[:64], "username": username[:64], "first_seen": _now()})
+        elif (row.get("name"), row.get("username", "")) != (name[:64], username[:64]):
+            self.table.update({"name": name[:64], "username": username[:64]}, _Q.id == user_id)
+        self.known.add(key)
+
+    def describe(self, user_id: int) -> tuple[str, str] | None:
+        """(name, username) of a user the bot has seen, else None."""
+        row = self.table.get(_Q.id == user_id)
+        return (str(row.get("name") or ""), str(row.get("username") or "")) if row else None
 
     def count(self) -> int:
         return len(self.table)
@@ -130,13 +140,32 @@ class Questions:
     def exists(self, answer_id: int) -> bool:
         return self.asked.contains(doc_id=answer_id)
 
-    def vote(self, answer_id: int, user_id: int, helpful: bool) -> None:
-        """One vote per user and answer; voting again replaces the earlier vote."""
+    def vote(self, answer_id: int, user_id: int, helpful: bool) -> bool:
+        """One vote per user and answer; voting again replaces the earlier vote. True for a first vote."""
         match = (_Q.answer == answer_id) & (_Q.user == user_id)
         if self.votes.contains(match):
             self.votes.update({"helpful": helpful, "at": _now()}, match)
+            return False
+        self.votes.insert({"answer": answer_id, "user": user_id, "helpful": helpful, "at": _now()})
+        return True
+
+    def report(self, answer_id: int, reason: str) -> str | None:
+        """A 👎 with its reason: the question goes to the unanswered review; returns the question."""
+        row = self.asked.get(doc_id=answer_id)
+        if row is None:
+            return None
+        question = str(row["q"])
+        key = normalise(question)[:200]
+        found = self.unanswered.get(_Q.key == key)
+        if found and found.get("status") == "open":
+            reasons = sorted({*found.get("reasons", []), reason})
+            self.unanswered.update({"count": found["count"] + 1, "last": _now(), "reasons": reasons}, _Q.key == key)
+        elif found:
+            self.unanswered.update({"count": 1, "last": _now(), "status": "open", "reasons": [reason]}, _Q.key == key)
         else:
-            self.votes.insert({"answer": answer_id, "user": user_id, "helpful": helpful, "at": _now()})
+            self.unanswered.insert({"key": key, "sample": question, "count": 1, "first": _now(), "last": _now(),
+                                    "status": "open", "reasons": [reason]})
+        return question
 
     def recent_unanswered(self, limit: int = 20) -> list[dict[str, Any]]:
         """Open unanswered questions, newest first, each with its record id under "id"."""

@@ -375,6 +375,7 @@ class FakeTelegram:
     def __init__(self, token: str = "123456:TEST-TOKEN", bot_username: str = "quality_test_bot") -> None:
         self.token = token
         self.bot_username = bot_username
+        self._usernames: dict[int, str] = {}
         self.bot_id = int(token.split(":", 1)[0]) if token.split(":", 1)[0].isdigit() else 123456
         self.base_url = ""
         self._cond = threading.Condition(threading.RLock())
@@ -463,7 +464,14 @@ class FakeTelegram:
         user: JSONDict = {"id": user_id, "is_bot": False, "first_name": first_name}
         if language_code:
             user["language_code"] = language_code
+        if user_id in self._usernames:
+            user["username"] = self._usernames[user_id]
         return user
+
+    def set_username(self, user_id: int, username: str) -> None:
+        """Gives a user a public @username, carried in every update they send from now on."""
+        with self._cond:
+            self._usernames[user_id] = username
 
     def _bot_user(self) -> JSONDict:
         return {"id": self.bot_id, "is_bot": True, "first_name": "Quality Test Bot", "username": self.bot_username}

@@ -30,6 +30,7 @@ from bot.curation import (
 from bot.services import Role
 
 from .handlers import BotContext, requires, send
+from .handlers import who as describe
 from .render import local, wants_traditional
 
 log = logging.getLogger(__name__)
@@ -166,9 +167,9 @@ async def on_reload(update: Update, context: BotContext) -> None:
     await send(update.effective_message, text, wants_traditional(update))
 
 
-def _change_line(record: HistoryRecord, tz: Any) -> str:
+def _change_line(record: HistoryRecord, tz: Any, who: str | None = None) -> str:
     when = dt.datetime.fromtimestamp(record.when, tz)
-    return strings.KB_CHANGE.format(id=record.id, when=f"{when:%Y-%m-%d %H:%M}", who=record.who or "—",
+    return strings.KB_CHANGE.format(id=record.id, when=f"{when:%Y-%m-%d %H:%M}", who=who or record.who or "—",
                                     action=strings.KB_ACTIONS.get(record.action, record.action),
                                     summary=record.summary)
 
@@ -178,7 +179,9 @@ async def on_kb(update: Update, context: BotContext) -> None:
     if update.effective_message is None:
         return
     history = manager(context).history()
-    last = _change_line(history[0], context.settings.timezone) if history else strings.KB_NO_CHANGES
+    last = (_change_line(history[0], context.settings.timezone,
+                         describe(context, history[0].who) if history[0].who else None)
+            if history else strings.KB_NO_CHANGES)
     text = strings.KB_STATUS.format(version=context.assistant.knowledge.snapshot.version, counts=_counts(context),
                                     last=last)
     await send(update.effective_message, text, wants_traditional(update))
@@ -196,6 +199,7 @@ async def on_rollback(update: Update, context: BotContext) -> None:
         return
     markup = InlineKeyboardMarkup([[
         InlineKeyboardButton(local(strings.ROLLBACK_CONFIRM, traditional), callback_data=f"rb:{last.id}"),
+        InlineKeyboardButton(local(strings.ROLLBACK_CANCEL, traditional), callback_data="rb:no"),
     ]])
     await send(message, strings.ROLLBACK_PROMPT.format(id=last.id, summary=last.summary), traditional, markup)
 
@@ -207,14 +211,18 @@ async def on_rollback_button(update: Update, context: BotContext) -> None:
         return
     traditional = wants_traditional(update)
     wanted = (query.data or "").removeprefix("rb:")
+    if wanted == "no":
+        await query.answer()
+        await query.edit_message_text(local(strings.UPLOAD_CANCELLED, traditional))
+        return
     last = next((r for r in manager(context).history() if r.action != "rollback" and not r.undone), None)
     if last is None or last.id != wanted:
         await query.answer(local(strings.ROLLBACK_STALE, traditional), show_alert=True)
         return
     await query.answer()
-    record = await asyncio.to_thread(manager(context).rollback, user.id)
+    await asyncio.to_thread(manager(context).rollback, user.id)
     await query.edit_message_text(local(strings.ROLLBACK_DONE.format(
-        summary=record.summary if record else "", version=context.assistant.knowledge.snapshot.version), traditional))
+        id=last.id, summary=last.summary, version=context.assistant.knowledge.snapshot.version), traditional))
 
 
 # --- unanswered review ------------------------------------------------------------------------

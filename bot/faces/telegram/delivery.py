@@ -96,6 +96,31 @@ class FinalReport:
             await self.bot.send_message(self.chat_id, _progress_text(progress))
 
 
+class ReminderReport:
+    """Tells the staff member who scheduled a reminder that it has gone out, with the counts."""
+
+    def __init__(self, bot: ExtBot[None], chat_id: int, reminder_id: str) -> None:
+        self.bot = bot
+        self.chat_id = chat_id
+        self.reminder_id = reminder_id
+
+    async def __call__(self, progress: Progress) -> None:
+        if progress.done and not progress.cancelled:
+            try:
+                await self.bot.send_message(self.chat_id, strings.REMINDER_SENT.format(
+                    id=self.reminder_id, sent=progress.sent, blocked=progress.blocked, failed=progress.failed,
+                    total=progress.total))
+            except TelegramError as error:
+                log.info("could not tell %s that reminder %s went out: %s", self.chat_id, self.reminder_id,
+                         error.__class__.__name__)
+
+
+def reminder_report(application: Application, reminder_id: str) -> ReminderReport | None:
+    reminder = application.bot_data["reminders"].store.reminders.get(reminder_id) or {}
+    staff = reminder.get("created_by")
+    return ReminderReport(application.bot, staff, reminder_id) if staff else None
+
+
 # --- staff commands ---------------------------------------------------------------------------
 @requires(Role.STAFF)
 async def on_broadcast(update: Update, context: BotContext) -> None:
@@ -163,14 +188,17 @@ async def on_schedule(update: Update, context: BotContext) -> None:
         return
     service: ReminderService = context.application.bot_data["reminders"]
     traditional = wants_traditional(update)
+    request = (message.text or "").partition(" ")[2]
     try:
-        reminder = service.schedule((message.text or "").partition(" ")[2], user.id, dt.datetime.now(service.tz))
+        reminder = service.schedule(request, user.id, dt.datetime.now(service.tz))
     except ScheduleError as error:
         await send(message, str(error), traditional)
         return
     register(context.application, service, reminder["id"])
     when = service.when(reminder)
-    await send(message, strings.SCHEDULED.format(id=reminder["id"], when=f"{when:%Y-%m-%d %H:%M}",
+    seconds = re.match(r"\s*\S+\s+\d{1,2}:\d{2}:\d{2}", request) is not None  # confirmed as given
+    await send(message, strings.SCHEDULED.format(id=reminder["id"], when=f"{when:%Y-%m-%d %H:%M:%S}" if seconds
+                                                 else f"{when:%Y-%m-%d %H:%M}",
                                                  zone=service.tz.key), traditional)
 
 
@@ -220,7 +248,7 @@ async def fire_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     reminder_id = str(context.job.data) if context.job else ""
     broadcast_id = service.fire(reminder_id)
     if broadcast_id:
-        application.bot_data["broadcaster"].launch(broadcast_id)
+        application.bot_data["broadcaster"].launch(broadcast_id, reminder_report(application, reminder_id))
     for added in service.sync_calendar(dt.datetime.now(service.tz)):  # next year's occurrence
         register(application, service, added)
 
@@ -253,7 +281,7 @@ async def start_reminders(application: Application) -> None:
     for reminder_id in due.fire_now:
         broadcast_id = service.fire(reminder_id)
         if broadcast_id:
-            broadcaster.launch(broadcast_id)
+            broadcaster.launch(broadcast_id, reminder_report(application, reminder_id))
     for reminder in service.scheduled():
         register(application, service, reminder["id"])
 

@@ -108,7 +108,17 @@ async def flood_guard(update: Update, context: BotContext) -> None:
 async def remember_user(update: Update, context: BotContext) -> None:
     user = update.effective_user
     if user is not None:
-        context.assistant.store.users.seen(user.id, user.first_name or "")
+        context.assistant.store.users.seen(user.id, user.full_name or "", user.username or "")
+
+
+def who(context: BotContext, user_id: int) -> str:
+    """A user as admins read them: name, @username and id (the id alone when never seen)."""
+    known = context.assistant.store.users.describe(user_id)
+    if known is None:
+        return str(user_id)
+    name, username = known
+    parts = [name or strings.UNKNOWN_USER] + ([f"@{username}"] if username else [])
+    return f"{' '.join(parts)}（{user_id}）"
 
 
 # --- questions --------------------------------------------------------------------------------
@@ -199,8 +209,47 @@ async def on_vote(update: Update, context: BotContext) -> None:
     if not match or not context.assistant.store.questions.exists(int(match.group(1))):
         await query.answer(local(strings.VOTE_EXPIRED, traditional))
         return
-    context.assistant.store.questions.vote(int(match.group(1)), user.id, match.group(2) == "1")
-    await query.answer(local(strings.VOTE_THANKS, traditional))
+    answer_id, helpful = int(match.group(1)), match.group(2) == "1"
+    first = context.assistant.store.questions.vote(answer_id, user.id, helpful)
+    await query.answer(local(strings.VOTE_THANKS if first else strings.VOTE_ALREADY, traditional))
+    message = query.message
+    if not isinstance(message, Message):
+        return
+    if message.reply_markup:  # the vote buttons go; suggestion buttons stay
+        rows = [row for row in message.reply_markup.inline_keyboard
+                if not any((button.callback_data or "").startswith("vote:") for button in row)]
+        await query.edit_message_reply_markup(InlineKeyboardMarkup(rows) if rows else None)
+    if first and not helpful:
+        choices = [[InlineKeyboardButton(local(reason, traditional), callback_data=f"why:{answer_id}:{number}")
+                    for number, reason in enumerate(strings.VOTE_REASONS)]]
+        await send(message, strings.VOTE_WHY, traditional, InlineKeyboardMarkup(choices))
+
+
+async def on_vote_reason(update: Update, context: BotContext) -> None:
+    """👎's follow-up: what was wrong goes to the admins' unanswered review with the question."""
+    query = update.callback_query
+    if query is None:
+        return
+    traditional = wants_traditional(update)
+    match = re.fullmatch(r"why:(\d{1,12}):([0-2])", query.data or "")
+    question = (context.assistant.store.questions.report(int(match.group(1)), strings.VOTE_REASONS[int(match.group(2))])
+                if match else None)
+    if match is None or question is None:
+        await query.answer(local(strings.VOTE_EXPIRED, traditional))
+        return
+    await query.answer()
+    reason = strings.VOTE_REASONS[int(match.group(2))]
+    await query.edit_message_text(html.escape(local(strings.VOTE_REASON_NOTED.format(reason=reason, question=question),
+                                                    traditional)), parse_mode=ParseMode.HTML)
+
+
+async def on_whoami(update: Update, context: BotContext) -> None:
+    user, message = update.effective_user, update.effective_message
+    if user is None or message is None:
+        return
+    await send(message, strings.WHOAMI.format(id=user.id, name=user.full_name,
+                                              username=f"@{user.username}" if user.username else strings.NO_USERNAME),
+               wants_traditional(update))
 
 
 async def on_unknown_button(update: Update, context: BotContext) -> None:
@@ -336,7 +385,7 @@ async def on_staff(update: Update, context: BotContext) -> None:
     traditional = wants_traditional(update)
     if args == ["list"]:
         ids = staff.ids()
-        await send(message, strings.STAFF_LIST.format(users="、".join(map(str, ids))) if ids
+        await send(message, strings.STAFF_LIST.format(users="、".join(who(context, i) for i in ids)) if ids
                    else strings.STAFF_NONE, traditional)
         return
     if len(args) != 2 or args[0] not in ("add", "remove") or not re.fullmatch(r"\d{1,15}", args[1]):
