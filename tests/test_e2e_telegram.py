@@ -166,8 +166,11 @@ def test_votes_remove_the_buttons_thank_once_and_thumbs_down_asks_what_was_wrong
     assert why.params["text"] == "哪里不对？"
     labels = [b["text"] for row in why.params["reply_markup"]["inline_keyboard"] for b in row]
     assert labels == ["答非所问", "信息过时", "不完整"]
+    mark = bot.server.mark()
     again = bot.press(user, answer.result, down)  # an old copy of the buttons, pressed again
     assert "谢谢" not in again.params["text"] and "已经评价过" in again.params["text"]
+    bot.ask(user, "郴州质量开放日发放了多少宣传单")  # the next reply is the answer, not an apology or 哪里不对
+    assert [c.params["text"][:4] for c in bot.server.calls[mark:] if c.method == "sendMessage"] == ["2020"]
     mark = bot.server.mark()
     bot.server.push_callback(user, why.result, buttons(why)[1])
     noted = bot.server.wait_for("editMessageText", timeout=20, after=mark)

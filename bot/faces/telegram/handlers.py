@@ -22,7 +22,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatType, ParseMode
-from telegram.error import Conflict, InvalidToken
+from telegram.error import BadRequest, Conflict, InvalidToken
 from telegram.ext import ApplicationHandlerStop, CallbackContext, ExtBot
 
 from bot import strings
@@ -215,10 +215,13 @@ async def on_vote(update: Update, context: BotContext) -> None:
     message = query.message
     if not isinstance(message, Message):
         return
-    if message.reply_markup:  # the vote buttons go; suggestion buttons stay
+    if first and message.reply_markup:  # the vote buttons go; suggestion buttons stay
         rows = [row for row in message.reply_markup.inline_keyboard
                 if not any((button.callback_data or "").startswith("vote:") for button in row)]
-        await query.edit_message_reply_markup(InlineKeyboardMarkup(rows) if rows else None)
+        try:
+            await query.edit_message_reply_markup(InlineKeyboardMarkup(rows) if rows else None)
+        except BadRequest as error:  # already removed (an old copy of the message pressed)
+            log.info("vote buttons not removed: %s", error)
     if first and not helpful:
         choices = [[InlineKeyboardButton(local(reason, traditional), callback_data=f"why:{answer_id}:{number}")
                     for number, reason in enumerate(strings.VOTE_REASONS)]]
