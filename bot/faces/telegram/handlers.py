@@ -242,8 +242,11 @@ async def on_vote_reason(update: Update, context: BotContext) -> None:
         return
     await query.answer()
     reason = strings.VOTE_REASONS[int(match.group(2))]
-    await query.edit_message_text(html.escape(local(strings.VOTE_REASON_NOTED.format(reason=reason, question=question),
-                                                    traditional)), parse_mode=ParseMode.HTML)
+    try:
+        await query.edit_message_text(html.escape(local(strings.VOTE_REASON_NOTED.format(
+            reason=reason, question=question), traditional)), parse_mode=ParseMode.HTML)
+    except BadRequest as error:  # the same choice pressed again on an old copy: already noted
+        log.info("vote reason not shown again: %s", error)
 
 
 async def on_whoami(update: Update, context: BotContext) -> None:
