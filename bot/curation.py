@@ -31,6 +31,7 @@ from bot.knowledge.loader import (
     ENTRY_SUFFIXES,
     MAX_FILE_BYTES,
     LoadResult,
+    age_order,
     build_snapshot,
     decode_with_encoding,
     is_article,
@@ -158,9 +159,10 @@ class KnowledgeManager:
         if text is not None and encoding != "utf-8":  # UTF-16, GB18030: one encoding on disk
             data, converted_from = text.encode("utf-8"), encoding.upper()
         files = read_folder(self.folder)
-        before = build_snapshot(files)
+        ages = age_order(self.folder, files)
+        before = build_snapshot(files, ages)
         proposed = {**files, path: data}
-        after = build_snapshot(proposed)
+        after = build_snapshot(proposed, [*(name for name in ages if name != path), path])  # the upload is newest
         known = {str(problem) for problem in before.problems}
         problems = tuple(problem for problem in after.problems if str(problem) not in known)
         added, changed, removed = diff(before.snapshot, after.snapshot)
@@ -218,7 +220,8 @@ class KnowledgeManager:
             return self._reload_locked()
 
     def _reload_locked(self) -> LoadResult:
-        result = build_snapshot(read_folder(self.folder))
+        files = read_folder(self.folder)
+        result = build_snapshot(files, age_order(self.folder, files))
         self.signature = self.disk_signature()
         if result.ok:
             self.swap(result.snapshot)

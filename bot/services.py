@@ -180,11 +180,11 @@ class Assistant:
         self.alerted = False
         return Reply(answer, answer_id, list(zip(tokens, texts, strict=True)))
 
-    async def seen(self, user_id: int, name: str) -> None:
-        if user_id in self.store.users.known:
+    async def seen(self, user_id: int, name: str, username: str = "") -> None:
+        if (user_id, name[:64], username[:64]) in self.store.users.known:
             return
         try:
-            await self.store.call(self.store.users.seen, user_id, name)
+            await self.store.call(self.store.users.seen, user_id, name, username)
         except (SQLAlchemyError, OSError) as error:
             log.warning("could not record user: %s", error.__class__.__name__)
 
@@ -196,8 +196,19 @@ class Assistant:
         """The text behind a button; None for a stale or forged one (never another answer)."""
         return await self.store.call(self.store.buttons.recall, kind, token)
 
-    async def vote(self, answer_id: int, user_id: int, helpful: bool) -> bool:
+    async def vote(self, answer_id: int, user_id: int, helpful: bool) -> bool | None:
+        """True for a first vote, False for a repeated one, None when refused (not the asker's answer)."""
         return await self._write("vote", self.store.questions.vote, answer_id, user_id, helpful)
+
+    async def report(self, answer_id: int, user_id: int) -> str | None:
+        """What was wrong with an answer: its question goes to the unanswered review."""
+        return await self._write("report", self.store.questions.report, answer_id, user_id)
+
+    async def describe_users(self, user_ids: list[int]) -> dict[int, tuple[str, str]]:
+        def read() -> dict[int, tuple[str, str]]:
+            return {i: known for i in user_ids if (known := self.store.users.describe(i)) is not None}
+
+        return await self.store.call(read)
 
     # --- subscriptions, privacy -------------------------------------------------------------
     async def subscribe(self, chat_id: int) -> bool:

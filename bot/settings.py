@@ -6,6 +6,7 @@ A missing or malformed setting raises SettingsError with one line that says what
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -42,6 +43,7 @@ class Settings:
     webhook_port: int = 8080
     webhook_secret: str = field(default="", repr=False)
     sync_seconds: float = 10.0
+    proxy: str | None = None  # every request to Telegram goes through it (QBOT_PROXY)
 
     @property
     def secret_token(self) -> str:
@@ -124,6 +126,12 @@ def load_settings(environ: Mapping[str, str], env_file: Path | None = Path(".env
         timezone = ZoneInfo(zone)
     except (ZoneInfoNotFoundError, ValueError):
         raise SettingsError(f"QBOT_TZ: unknown time zone '{zone}' (e.g. Asia/Shanghai)") from None
+    proxy = merged.get("QBOT_PROXY", "").strip() or None
+    if proxy is not None:
+        if not re.match(r"^(https?|socks5h?)://[^\s/]+", proxy):
+            raise SettingsError(f"QBOT_PROXY: '{proxy}' is not a proxy URL (e.g. http://127.0.0.1:7890)")
+        if proxy.startswith("socks") and importlib.util.find_spec("socksio") is None:
+            raise SettingsError("QBOT_PROXY: socks5 needs `pip install \"httpx[socks]\"`; or use an http proxy")
     return Settings(
         token=token,
         api_url=api_url,
@@ -140,6 +148,7 @@ def load_settings(environ: Mapping[str, str], env_file: Path | None = Path(".env
         retention_days=int(_positive("QBOT_RETENTION_DAYS", merged.get("QBOT_RETENTION_DAYS"), 180)),
         **_webhook(merged),
         sync_seconds=_positive("QBOT_SYNC_SECONDS", merged.get("QBOT_SYNC_SECONDS"), 10.0),
+        proxy=proxy,
     )
 
 

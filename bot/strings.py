@@ -19,7 +19,8 @@ SUGGEST_HEAD = "您是不是想问："
 TRY_HEAD = "您可以试试这样问："
 ALSO_HEAD = "相关问题："
 SOURCE_LABEL = "来源"
-CONSOLE_WELCOME = "质量政策问答机器人（本地对话）。输入问题后回车；/help 查看帮助；Ctrl-D 退出。"
+CONSOLE_WELCOME = ("质量政策问答机器人（本地对话）。输入问题后回车；方向键可编辑和翻看历史；"
+                   "/help 查看帮助；Ctrl-D 或 Ctrl-C 退出。")
 CONSOLE_HELP = (
     "直接输入问题即可，例如：\n"
     "  质量月是每年几月？\n"
@@ -29,6 +30,13 @@ CONSOLE_HELP = (
     "命令：/help 帮助，/quit 退出。"
 )
 CONSOLE_BYE = "再见！"
+CLI_CONFIRM_WRITE = "确认写入 {path}？[y/N] "
+CLI_CONFIRM_ROLLBACK = "确认撤销？[y/N] "
+CLI_CANCELLED = "已取消，知识库没有改动。"
+CLI_DRY_RUN = "试运行（--dry-run）：没有写入任何文件。"
+CLI_WRITTEN = "已写入 {path}（历史记录 {record}）。"
+CLI_NO_HISTORY = "还没有知识库修改记录。"
+CLI_UNDONE = "（已撤销）"
 DEFAULT_SUGGESTIONS = ("质量月是什么？", "《质量发展纲要》是什么？", "什么是质量强国？")
 
 
@@ -63,6 +71,13 @@ CMD_STAFF = "管理工作人员：/staff add|remove|list 用户ID"
 CMD_UNANSWERED = "最近未回答的问题"
 ASK_USAGE = "请在命令后写上问题，例如：/ask 质量月是每年几月？"
 VOTE_THANKS = "谢谢您的反馈！"
+VOTE_ALREADY = "您已经评价过这条回答了。"
+VOTE_WHY = "哪里不对？"
+VOTE_REASONS = ("答非所问", "信息过时", "不完整")
+VOTE_REASON_NOTED = "谢谢！已记下“{reason}”，管理员会在未回答问题中查看：{question}"
+CMD_WHOAMI = "查看我的用户 ID"
+WHOAMI = "您的 Telegram 用户 ID：{id}\n名字：{name}\n用户名：{username}\n管理员可用 /staff add {id} 把您设为工作人员。"
+NO_USERNAME = "（未设置）"
 VOTE_EXPIRED = "这条回答已无法评价。"
 BUTTON_EXPIRED = "这个按钮已过期，请重新提问。"
 UP = "👍 有帮助"
@@ -81,6 +96,7 @@ STAFF_EXISTS = "{user} 已经是工作人员。"
 STAFF_REMOVED = "已取消 {user} 的工作人员身份。"
 STAFF_MISSING = "{user} 不是工作人员。"
 STAFF_LIST = "工作人员：{users}"
+UNKNOWN_USER = "未知用户"
 STAFF_NONE = "目前没有工作人员。"
 STATS = (
     "统计数据\n"
@@ -102,6 +118,7 @@ BROWSE_EMPTY = "暂无内容。"
 PREVIOUS_PAGE = "‹ 上一页"
 NEXT_PAGE = "下一页 ›"
 NOT_TEXT = "目前我只能回答文字问题，请用文字描述您想了解的内容。"
+UNKNOWN_COMMAND = "没有 {command} 这个命令。发送 /help 查看可用命令，或直接发送您的问题。"
 
 # --- Reminders and broadcasts (staff) ---------------------------------------------------------
 CMD_BROADCAST = "群发通知（先预览再确认）"
@@ -118,6 +135,8 @@ BROADCAST_PROGRESS = "群发 {id}：已处理 {handled}/{total}（成功 {sent}�
 BROADCAST_DONE = "群发 {id} 完成：成功 {sent}，已屏蔽 {blocked}，失败 {failed}，共 {total}。"
 BROADCAST_CANCELLED = "群发 {id} 已取消：取消前成功 {sent}，已屏蔽 {blocked}，失败 {failed}，共 {total}。"
 SCHEDULE_TOO_FAR = "时间太远：{when}。提醒最多只能安排在两年之内（{limit} 之前）。"
+SCHEDULE_USAGE = "格式：/schedule YYYY-MM-DD HH:MM[:SS] 提醒内容，例如 /schedule {example} 质量月今天开始"
+REMINDER_SENT = "您安排的提醒 {id} 已发出：成功 {sent}，已屏蔽 {blocked}，失败 {failed}，共 {total}。"
 SCHEDULED = "已安排提醒 {id}：{when}（{zone}）发送给订阅者。发送 /cancel {id} 可取消。"
 REMINDERS_HEAD = "即将发送的提醒："
 REMINDERS_NONE = "目前没有即将发送的提醒。"
@@ -163,7 +182,8 @@ DISK_RELOADED = "知识库文件已在磁盘上修改，已自动重新加载：
 ROLLBACK_NOTHING = "没有可以撤销的修改。"
 ROLLBACK_PROMPT = "将撤销 {id}（{summary}），恢复之前的版本。确定吗？"
 ROLLBACK_CONFIRM = "确认撤销"
-ROLLBACK_DONE = "已撤销：{summary}\n当前版本 {version}。"
+ROLLBACK_DONE = "已撤销 {id}（{summary}）。\n当前版本 {version}。"
+ROLLBACK_CANCEL = "取消"
 ROLLBACK_STALE = "这条撤销请求已过期（知识库已有新的修改），请重新发送 /rollback。"
 UNANSWERED_GROUP = "{number}. {sample}（{count} 次）"
 UNANSWERED_HINT = "点击按钮：把问题归入一个已有条目（作为其他问法），或忽略。"
@@ -183,6 +203,14 @@ TOKEN_STOPPED = ("已停止：Telegram 拒绝了机器人令牌（401），令�
 POLLING_CONFLICT = ("接收更新冲突（409）：另一个程序正在用同一个令牌运行，同一令牌只能运行一个实例。"
                     " / getUpdates conflict (409): another process is running with this token; run only one instance.")
 START_FAILED = "启动失败 / start-up failed: {error}"
+STARTED = "已启动 @{username} ({mode})"
+TELEGRAM_UNREACHABLE = ("无法连接 Telegram API（{reason}），{delay:g} 秒后第 {attempt} 次重试；"
+                        "在中国大陆请设置 QBOT_PROXY。 / cannot reach the Telegram API ({reason}); "
+                        "retry {attempt} in {delay:g}s (set QBOT_PROXY if a proxy is needed).")
+KNOWLEDGE_MISSING = ("启动失败：找不到知识库文件夹 {folder}，请检查 QBOT_KNOWLEDGE_DIR 或 --knowledge。 / "
+                     "start-up failed: knowledge folder {folder} not found; check QBOT_KNOWLEDGE_DIR or --knowledge.")
+KNOWLEDGE_EMPTY = ("启动失败：知识库文件夹 {folder} 中没有可用的条目或文章（运行 `qbot kb check` 查看）。 / "
+                   "start-up failed: knowledge folder {folder} has no usable entries or pages; run `qbot kb check`.")
 
 # --- Knowledge file problems (admins: `kb check`, uploads, /reload, the disk watcher) -------------
 # Shown as "path:line: 第N行：<problem>"; names of fields and keys stay as they are written in the file.
@@ -199,6 +227,8 @@ P_UNREADABLE = "无法读取"
 P_SECOND_CALENDAR = "第二个日历文件：只使用 {first}"
 P_DUPLICATE_ID = "编号“{id}”重复（第一次出现在 {where}）"
 P_FOLDER_MISSING = "找不到知识库文件夹"
+W_ID_TOO_LONG = ("警告：{path}：编号“{id}”有 {size} 字节，放不进 Telegram 按钮数据（上限 {limit} 字节，含“{prefix}”），"
+                 "按钮将改用短码；建议把编号缩短到 {room} 字节以内。")
 P_ALIASES = "知识文件中不允许使用锚点和别名（&、*）"
 P_TOO_MANY_NODES = "文件过大：YAML 节点超过 {limit} 个"
 P_TOO_DEEP = "嵌套超过 {limit} 层"

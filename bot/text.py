@@ -44,8 +44,22 @@ def to_simplified(text: str) -> str:
     return _converter("tw2s").convert(text)
 
 
-def to_traditional(text: str) -> str:
-    return _converter("s2t").convert(text)
+TRADITIONAL_CONFIGS = ("s2t", "s2tw", "s2hk")  # OpenCC: standard, Taiwan and Hong Kong character forms
+
+
+def to_traditional(text: str, config: str = "s2t") -> str:
+    return _converter(config if config in TRADITIONAL_CONFIGS else "s2t").convert(text)
+
+
+def traditional_variant(text: str) -> str:
+    """The OpenCC config whose character forms match the user's Traditional text best (啟 is Taiwan's
+    form, 啓 the standard and Hong Kong one); the standard form on a tie."""
+    simplified = to_simplified(text)
+
+    def agreement(config: str) -> int:
+        return sum(a == b for a, b in zip(to_traditional(simplified, config), text, strict=False))
+
+    return max(TRADITIONAL_CONFIGS, key=agreement)
 
 
 def clean_control(text: str) -> str:
@@ -96,6 +110,8 @@ def typeset(text: str) -> str:
         else:
             out.append(char)
     return "".join(out)
+def has_han(text: str) -> bool:
+    return _CJK_CHAR.search(text) is not None
 
 
 def is_traditional(text: str) -> bool:

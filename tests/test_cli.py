@@ -93,7 +93,7 @@ def test_kb_add_imports_a_raw_page_with_history(tmp_path):
     folder = tmp_path / "knowledge"
     shutil.copytree(KNOWLEDGE, folder)
     page = DATA / "holdout" / "pages" / "page_b.txt"
-    code, out, _ = run(["kb", "add", str(page), "--knowledge", str(folder)])
+    code, out, _ = run(["kb", "add", str(page), "--knowledge", str(folder)], stdin="y\n")
     assert code == 0
     assert "title: " in out and "passages: " in out and "宿迁" in out
     assert (folder / "articles" / "page_b.txt").exists() and (folder / ".history").is_dir()

@@ -120,3 +120,31 @@ def test_attaching_an_unanswered_question_makes_it_answerable(bot):
     answer = bot.ask(CITIZEN + 3, question)
     assert "抱歉" not in answer.params["text"] and "来源" in answer.params["text"]
     assert question not in bot.command(ADMIN, "/unanswered").params["text"]
+
+
+def test_rollback_can_be_cancelled_and_kb_names_the_admin(bot):
+    bot.server.set_username(ADMIN, "admin_li")
+    entry = ("entries:\n  - id: faq-heron-day\n    type: faq\n    title: 白鹭质量日\n    question: 白鹭质量日在哪天\n"
+             "    answer: 白鹭质量日在每年7月7日。\n    source:\n      title: 示例\n      origin: 示例网站\n").encode()
+    summary = upload(bot, ADMIN, "heron.yaml", entry)
+    mark = bot.server.mark()
+    bot.server.push_callback(ADMIN, summary.result, next(d for d in buttons(summary) if d.startswith("up:go:")))
+    bot.server.wait_for("editMessageText", lambda c: "已更新知识库" in c.params["text"], timeout=60, after=mark)
+    status = bot.command(ADMIN, "/kb").params["text"]
+    assert f"@admin_li（{ADMIN}）" in status, status
+
+    prompt = bot.command(ADMIN, "/rollback")
+    labels = [b["text"] for row in prompt.params["reply_markup"]["inline_keyboard"] for b in row]
+    assert labels == ["确认撤销", "取消"]
+    mark = bot.server.mark()
+    bot.server.push_callback(ADMIN, prompt.result, buttons(prompt)[1])
+    cancelled = bot.server.wait_for("editMessageText", timeout=30, after=mark)
+    assert "已取消" in cancelled.params["text"] and (bot.work / "knowledge" / "heron.yaml").exists()
+
+    prompt = bot.command(ADMIN, "/rollback")
+    record = re.search(r"将撤销 (\S+)（", prompt.params["text"]).group(1)
+    mark = bot.server.mark()
+    bot.server.push_callback(ADMIN, prompt.result, buttons(prompt)[0])
+    done = bot.server.wait_for("editMessageText", lambda c: "已撤销" in c.params["text"], timeout=60, after=mark)
+    assert done.params["text"].startswith(f"已撤销 {record}（") and done.params["text"].count("撤销") == 1
+    assert not (bot.work / "knowledge" / "heron.yaml").exists()

@@ -182,3 +182,23 @@ def test_a_broadcast_confirmed_while_telegram_fails_or_the_bot_dies_is_never_stu
     finally:
         bot.stop()
     assert set(deliveries(server, text)) == set(range(1, 21))
+
+
+def test_schedule_confirms_seconds_shows_a_future_example_and_tells_staff_when_sent(server, tmp_path):
+    subscribe(tmp_path, range(1, 4))
+    bot = BotProcess(server, tmp_path, admins=(ADMIN,)).start()
+    try:
+        usage = bot.command(ADMIN, "/schedule").params["text"]
+        tomorrow = dt.datetime.now(SHANGHAI).date() + dt.timedelta(days=1)
+        assert f"/schedule {tomorrow:%Y-%m-%d} 09:00" in usage, usage
+        when = dt.datetime.now(SHANGHAI).replace(microsecond=0) + dt.timedelta(seconds=3)
+        mark = server.mark()
+        reply = bot.command(ADMIN, f"/schedule {when:%Y-%m-%d %H:%M:%S} 秒级提醒")
+        assert f"{when:%Y-%m-%d %H:%M:%S}" in reply.params["text"], reply.params["text"]
+        reminder = reply.params["text"].split("已安排提醒 ")[1].split("：")[0]
+        wait_until_delivered(server, "秒级提醒", {1, 2, 3})
+        told = server.wait_for("sendMessage", lambda c: c.params["chat_id"] == ADMIN
+                               and "已发出" in c.params.get("text", ""), timeout=30, after=mark)
+        assert told.params["text"] == f"您安排的提醒 {reminder} 已发出：成功 3，已屏蔽 0，失败 0，共 3。"
+    finally:
+        bot.stop()

@@ -117,3 +117,103 @@ def test_one_users_burst_is_answered_in_order(bot):
         answers.append(reply.params["text"])
         after = reply.index + 1
     assert "9月" in answers[0] and "6000" in answers[1] and "国务院" in answers[3]
+
+
+def test_policies_buttons_fit_telegram_even_for_long_ids(bot):
+    """The suite's server refuses button data over 64 bytes, as Telegram does: every page must arrive,
+    and the entry whose id is too long for its button still opens."""
+    user = 500008
+    listing = bot.command(user, "/policies")
+    assert listing.ok and "第1/" in listing.params["text"]
+    mark = bot.server.mark()
+    bot.server.push_callback(user, listing.result, "browse:policy:2")
+    page = bot.server.wait_for("editMessageText", timeout=20, after=mark)
+    assert page.ok and "第2/" in page.params["text"]
+    datas = buttons(listing) + buttons(page)
+    assert all(len(data.encode()) <= 64 for data in datas)
+    data = next(data for data in datas if data.startswith("entry:#"))  # the 64-byte id, by its short hash
+    mark = bot.server.mark()
+    bot.server.push_callback(user, page.result, data)
+    opened = bot.server.wait_for("sendMessage", lambda c: c.params["chat_id"] == user, timeout=20, after=mark)
+    assert opened.ok and "中发〔2017〕24号" in opened.params["text"]
+
+
+def traditional_command(bot: BotProcess, user: int, text: str, language: str):
+    mark = bot.server.mark()
+    bot.server.push_command(user, text, language_code=language)
+    return bot.server.wait_for("sendMessage", lambda c: c.params["chat_id"] == user, timeout=20, after=mark)
+
+
+def test_traditional_chinese_users_get_commands_in_their_own_forms(bot):
+    taiwan, hong_kong, hant = 500010, 500011, 500012
+    start = traditional_command(bot, taiwan, "/start", "zh-TW")
+    assert "您好！我是質量政策問答機器人" in start.params["text"]
+    labels = [button["text"] for row in start.params["reply_markup"]["inline_keyboard"] for button in row]
+    assert labels[0] == "質量月是什麼？"
+    mark = bot.server.mark()
+    bot.server.push_callback(taiwan, start.result, buttons(start)[0], language_code="zh-TW")
+    answer = bot.server.wait_for("sendMessage", lambda c: c.params["chat_id"] == taiwan, timeout=20, after=mark)
+    assert "群眾性質量活動" in answer.params["text"] and "來源" in answer.params["text"]  # what it is; Taiwan's 眾
+    help_text = traditional_command(bot, taiwan, "/help", "zh-TW").params["text"]
+    assert "直接發送文字即為提問" in help_text and "群組" in help_text
+    assert "已訂閱質量月提醒" in traditional_command(bot, taiwan, "/subscribe", "zh-TW").params["text"]
+    assert "已訂閲質量月提醒" in traditional_command(bot, hong_kong, "/subscribe", "zh-HK").params["text"]
+    assert "直接發送文字即爲提問" in traditional_command(bot, hant, "/help", "zh-hant").params["text"]
+    assert "政策文件（第1/" in traditional_command(bot, hant, "/policies", "zh-hant").params["text"]
+    unknown = bot.ask(hant, "今天天氣怎麼樣", language_code="zh-hant")
+    assert "抱歉" in unknown.params["text"] and "您可以試試這樣問" in unknown.params["text"]
+    first = unknown.params["reply_markup"]["inline_keyboard"][0][0]
+    assert first["text"] == "質量月是什麼？"
+
+
+def test_traditional_answers_keep_the_users_character_forms(bot):
+    reply = bot.ask(500013, "江西質量月啟動儀式由誰宣布啟動?")
+    assert "啟動儀式" in reply.params["text"] and "啓" not in reply.params["text"]
+
+
+def test_the_first_start_button_says_what_quality_month_is(bot):
+    user = 500014
+    start = bot.command(user, "/start")
+    mark = bot.server.mark()
+    bot.server.push_callback(user, start.result, buttons(start)[0])
+    answer = bot.server.wait_for("sendMessage", lambda c: c.params["chat_id"] == user, timeout=20, after=mark)
+    assert answer.params["text"].startswith("“质量月”是我国")
+    assert "群众性质量活动" in answer.params["text"]
+
+
+def test_votes_remove_the_buttons_thank_once_and_thumbs_down_asks_what_was_wrong(bot):
+    user = 500015
+    answer = bot.ask(user, "质量月是每年几月")
+    down = next(data for data in buttons(answer) if data.startswith("vote:") and data.endswith(":0"))
+    mark = bot.server.mark()
+    bot.server.push_callback(user, answer.result, down)
+    thanks = bot.server.wait_for("answerCallbackQuery", timeout=20, after=mark)
+    assert "谢谢" in thanks.params["text"]
+    edited = bot.server.wait_for("editMessageReplyMarkup", timeout=20, after=mark)
+    assert not any(d.startswith("vote:") for d in buttons(edited))
+    why = bot.server.wait_for("sendMessage", lambda c: c.params["chat_id"] == user, timeout=20, after=mark)
+    assert why.params["text"] == "哪里不对？"
+    labels = [b["text"] for row in why.params["reply_markup"]["inline_keyboard"] for b in row]
+    assert labels == ["答非所问", "信息过时", "不完整"]
+    mark = bot.server.mark()
+    again = bot.press(user, answer.result, down)  # an old copy of the buttons, pressed again
+    assert "谢谢" not in again.params["text"] and "已经评价过" in again.params["text"]
+    bot.ask(user, "郴州质量开放日发放了多少宣传单")  # the next reply is the answer, not an apology or 哪里不对
+    assert [c.params["text"][:4] for c in bot.server.calls[mark:] if c.method == "sendMessage"] == ["2020"]
+    mark = bot.server.mark()
+    bot.server.push_callback(user, why.result, buttons(why)[1])
+    noted = bot.server.wait_for("editMessageText", timeout=20, after=mark)
+    assert "信息过时" in noted.params["text"] and "质量月是每年几月" in noted.params["text"]
+    review = bot.command(ADMIN, "/unanswered").params["text"]
+    assert "质量月是每年几月" in review
+
+
+def test_whoami_and_staff_list_show_names(bot):
+    bot.server.set_username(500016, "zhang_san")
+    mark = bot.server.mark()
+    bot.server.push_command(500016, "/whoami", first_name="张三")
+    reply = bot.server.wait_for("sendMessage", lambda c: c.params["chat_id"] == 500016, timeout=20, after=mark)
+    assert "500016" in reply.params["text"] and "@zhang_san" in reply.params["text"]
+    assert "已将 500016 设为工作人员" in bot.command(ADMIN, "/staff add 500016").params["text"]
+    listing = bot.command(ADMIN, "/staff list").params["text"]
+    assert "张三 @zhang_san（500016）" in listing

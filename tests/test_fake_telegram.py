@@ -328,3 +328,21 @@ def test_sync_wait_for_and_json_body(fake: FakeTelegram) -> None:
 
     with pytest.raises(AssertionError, match=r"no sendMessage call matched within 0\.2s[\s\S]*#\d+ sendMessage"):
         fake.wait_for("sendMessage", lambda c: c.params["chat_id"] == 10, timeout=0.2, after=mark)
+
+
+async def test_telegram_size_limits_are_enforced(fake: FakeTelegram, bot: Bot) -> None:
+    """64 bytes of button data (counted in UTF-8), 4096 characters of text, 1024 of caption."""
+    fits = InlineKeyboardMarkup([[InlineKeyboardButton("x", callback_data="d" * 64)]])
+    assert (await bot.send_message(USER, "ok", reply_markup=fits)).text == "ok"
+    with pytest.raises(BadRequest, match=r"(?i)BUTTON_DATA_INVALID"):
+        await bot.send_message(USER, "no", reply_markup=InlineKeyboardMarkup(
+            [[InlineKeyboardButton("x", callback_data="d" * 65)]]))
+    assert len((await bot.send_message(USER, "质" * 4096)).text) == 4096
+    with pytest.raises(BadRequest, match=r"(?i)too long"):
+        await bot.send_message(USER, "质" * 4097)
+    sent = await bot.send_message(USER, "short")
+    with pytest.raises(BadRequest, match=r"(?i)too_long"):
+        await bot.edit_message_text("质" * 4097, chat_id=USER, message_id=sent.message_id)
+    await bot.send_document(USER, b"x", filename="a.txt", caption="质" * 1024)
+    with pytest.raises(BadRequest, match=r"(?i)caption is too long"):
+        await bot.send_document(USER, b"x", filename="a.txt", caption="质" * 1025)

@@ -222,3 +222,12 @@ def test_utf16_without_a_bom_is_named_not_called_binary(tmp_path):
     write(tmp_path, "faq.yaml", GOOD_ENTRY.encode("utf-16-le"))
     code, out = check(tmp_path)
     assert code == 1 and "UTF-16" in out
+
+
+def test_ids_too_long_for_a_telegram_button_are_warned_about(tmp_path):
+    long_id = "faq-" + "very-long-entry-id-" * 4
+    write(tmp_path, "faq.yaml", GOOD_ENTRY.replace("faq-sample", long_id))
+    code, out = check(tmp_path)
+    assert code == 0, out
+    assert f"编号“{long_id}”有 {len(long_id)} 字节，放不进 Telegram 按钮数据" in out
+    assert "1 faq" in out

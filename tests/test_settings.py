@@ -36,6 +36,7 @@ def test_env_file_fills_what_the_environment_lacks(tmp_path: Path):
         ({"TELEGRAM_BOT_TOKEN": TOKEN, "QBOT_TZ": "Mars/Olympus"}, "QBOT_TZ: unknown time zone"),
         ({"TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_URL": "ftp://x"}, "TELEGRAM_API_URL"),
         ({"TELEGRAM_BOT_TOKEN": TOKEN, "QBOT_FLOOD_MESSAGES": "0"}, "QBOT_FLOOD_MESSAGES"),
+        ({"TELEGRAM_BOT_TOKEN": TOKEN, "QBOT_PROXY": "127.0.0.1:7890"}, "QBOT_PROXY: '127.0.0.1:7890'"),
     ],
 )
 def test_bad_settings_give_one_clear_line(environ, message):
@@ -51,3 +52,9 @@ def test_malformed_env_file_names_its_line(tmp_path: Path):
     env.write_text("TELEGRAM_BOT_TOKEN=x\nthis is not a setting\n", encoding="utf-8")
     with pytest.raises(SettingsError, match=r"\.env:2: expected KEY=VALUE"):
         load_settings({}, env_file=env)
+
+
+def test_proxy_setting_is_read():
+    settings = load_settings({"TELEGRAM_BOT_TOKEN": TOKEN, "QBOT_PROXY": "http://127.0.0.1:7890"}, env_file=None)
+    assert settings.proxy == "http://127.0.0.1:7890"
+    assert load_settings({"TELEGRAM_BOT_TOKEN": TOKEN}, env_file=None).proxy is None

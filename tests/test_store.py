@@ -62,13 +62,13 @@ def test_unanswered_questions_are_merged_by_normal_form(store: Store):
 
 def test_a_vote_counts_once_and_only_from_the_asker(store: Store):
     answer_id = store.questions.record(10, "质量月是几月", True, 90, None)
-    assert not store.questions.vote(answer_id, 11, helpful=True)  # someone else's answer id
-    assert not store.questions.vote(answer_id + 1000, 10, helpful=True)  # no such answer
-    assert store.questions.vote(answer_id, 10, helpful=True)
-    assert store.questions.vote(answer_id, 10, helpful=True)
+    assert store.questions.vote(answer_id, 11, helpful=True) is None  # someone else's answer id
+    assert store.questions.vote(answer_id + 1000, 10, helpful=True) is None  # no such answer
+    assert store.questions.vote(answer_id, 10, helpful=True) is True  # a first vote
+    assert store.questions.vote(answer_id, 10, helpful=True) is False  # counted already
     stats = store.questions.stats(0, 0)
     assert (stats.up, stats.down) == (1, 0)
-    assert store.questions.vote(answer_id, 10, helpful=False)  # changing one's mind moves the count
+    assert store.questions.vote(answer_id, 10, helpful=False) is False  # changing one's mind moves the count
     stats = store.questions.stats(0, 0)
     assert (stats.up, stats.down) == (0, 1)
     assert store.questions.all_votes() == [(answer_id, 10)]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import difflib
 import json
 import logging
 import os
@@ -17,9 +18,10 @@ from types import TracebackType
 from typing import TextIO
 
 from bot import strings
-from bot.curation import KnowledgeManager, UploadRefused, target_path
-from bot.faces.console import run_console
-from bot.faces.plain import render
+from bot.curation import HistoryRecord, KnowledgeManager, UploadRefused, target_path
+from bot.faces.buttons import BUTTON_DATA_LIMIT, ENTRY_PREFIX, entry_id_fits
+from bot.faces.console import main_thread_gets_ctrl_c, run_console
+from bot.faces.plain import render, script_of
 from bot.knowledge.loader import load_folder
 from bot.knowledge.model import Snapshot
 from bot.search.engine import Engine, today_in_china
@@ -30,7 +32,6 @@ from bot.settings import SettingsError, load_settings, read_env_file, storage_se
 from bot.store.db import describe
 from bot.store.importer import ImportRefused, import_json, legacy_notice
 from bot.store.repositories import Store
-from bot.text import is_traditional
 
 log = logging.getLogger(__name__)
 
@@ -71,12 +72,21 @@ def default_knowledge_dir() -> Path:
     return Path(os.environ.get("QBOT_KNOWLEDGE_DIR", "knowledge"))
 
 
+class KnowledgeUnavailable(Exception):
+    """The knowledge folder is missing or holds nothing to answer from; the message is one line."""
+
+
 def build_engine(folder: Path, err: TextIO, today: dt.date | None = None) -> Engine:
-    """Loads what is valid and warns about the rest: one bad file must not take the answers down."""
+    """Loads what is valid and warns about the rest: one bad file must not take the answers down.
+    A missing or empty folder stops everything: a bot that answers "没有找到" to all is worse."""
     started = time.perf_counter()
+    if not folder.is_dir():
+        raise KnowledgeUnavailable(strings.KNOWLEDGE_MISSING.format(folder=folder))
     result = load_folder(folder)
+    if not result.snapshot.entries and not result.snapshot.articles:
+        raise KnowledgeUnavailable(strings.KNOWLEDGE_EMPTY.format(folder=folder))
     if result.problems:
-        print(f"警告：{len(result.problems)} 个知识文件问题，已跳过（运行 `python run_bot.py kb check` 查看）",
+        print(f"警告：{len(result.problems)} 个知识文件问题，已跳过（运行 `qbot kb check` 查看）",
               file=err)
     engine = Engine(result.snapshot, today=(lambda: today) if today else today_in_china)
     log.info("knowledge %s loaded and indexed in %.2fs (%d units)", result.snapshot.version,
@@ -84,11 +94,22 @@ def build_engine(folder: Path, err: TextIO, today: dt.date | None = None) -> Eng
     return engine
 
 
+def long_id_warnings(snapshot: Snapshot) -> list[str]:
+    """Ids too long to ride in a Telegram button as written (the bot then uses a short hash)."""
+    room = BUTTON_DATA_LIMIT - len(ENTRY_PREFIX)
+    return [strings.W_ID_TOO_LONG.format(path=entry.path, id=entry.id, size=len(entry.id.encode()),
+                                         limit=BUTTON_DATA_LIMIT, prefix=ENTRY_PREFIX, room=room)
+            for entry in snapshot.entries if not entry_id_fits(entry.id)]
+
+
 def cmd_kb_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     result = load_folder(args.knowledge)
     for problem in result.problems:
         print(problem, file=out)
+    warnings = long_id_warnings(result.snapshot)
     if result.problems:
+        for warning in warnings:
+            print(warning, file=out)
         print(f"{len(result.problems)} problem(s) found", file=err)
         return 1
     counts = result.snapshot.counts()
@@ -98,6 +119,8 @@ def cmd_kb_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
           + ", ".join(f"{kind} {count}" for kind, count in kinds.items()), file=out)
     if args.explain:
         explain(result.snapshot, args.explain, out)
+    for warning in warnings:
+        print(warning, file=out)
     return 0
 
 
@@ -125,8 +148,24 @@ def explain(snapshot: Snapshot, name: str, out: TextIO) -> None:
         print(f"{name}: 没有找到这个文件的条目或段落", file=out)
 
 
-def cmd_kb_add(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    """Imports a raw page (or an entries file) with the same checks and cleaning as a chat upload."""
+def _confirmed(prompt: str, stdin: TextIO, out: TextIO) -> bool:
+    """Asks on the terminal; anything but y/yes/是 (or no answer at all) is a no."""
+    print(prompt, end="", file=out, flush=True)
+    answer = stdin.readline().strip().lower()
+    return answer in ("y", "yes", "是", "确认")
+
+
+def file_diff(folder: Path, path: str, data: bytes) -> list[str]:
+    """A unified diff of the file on disk and what would be written (new files: every line added)."""
+    target = folder / path
+    before = target.read_text(encoding="utf-8", errors="replace").splitlines() if target.is_file() else []
+    after = data.decode("utf-8", errors="replace").splitlines()
+    return list(difflib.unified_diff(before, after, f"a/{path}", f"b/{path}", lineterm="", n=2))
+
+
+def cmd_kb_add(args: argparse.Namespace, stdin: TextIO, out: TextIO, err: TextIO) -> int:
+    """Imports a raw page (or an entries file) with the same checks and cleaning as a chat upload:
+    shows what changes and the diff, then asks (unless --yes); --dry-run writes nothing."""
     source: Path = args.file
     if not source.is_file():
         print(f"{source}: file not found", file=err)
@@ -150,32 +189,76 @@ def cmd_kb_add(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     for label, ids in (("added", change.added), ("changed", change.changed), ("removed", change.removed)):
         if ids:
             print(f"{label}: {', '.join(ids)}", file=out)
+    for line in file_diff(args.knowledge, path, change.data):
+        print(line, file=out)
+    if args.dry_run:
+        print(strings.CLI_DRY_RUN, file=out)
+        return 0
+    if not args.yes and not _confirmed(strings.CLI_CONFIRM_WRITE.format(path=args.knowledge / path), stdin, out):
+        print(strings.CLI_CANCELLED, file=out)
+        return 1
     record = manager.apply(change, who=None, action="cli")
-    print(f"written to {args.knowledge / path} (history {record.id})", file=out)
+    print(strings.CLI_WRITTEN.format(path=args.knowledge / path, record=record.id), file=out)
+    return 0
+
+
+def _history_line(record: HistoryRecord) -> str:
+    when = dt.datetime.fromtimestamp(record.when).astimezone()
+    line = strings.KB_CHANGE.format(id=record.id, when=f"{when:%Y-%m-%d %H:%M}", who=record.who or "命令行",
+                                    action=strings.KB_ACTIONS.get(record.action, record.action),
+                                    summary=record.summary)
+    return line + (strings.CLI_UNDONE if record.undone else "")
+
+
+def cmd_kb_history(args: argparse.Namespace, out: TextIO) -> int:
+    history = KnowledgeManager(args.knowledge, lambda: Snapshot(), lambda _: None).history()
+    for record in history[: args.limit]:
+        print(_history_line(record), file=out)
+    if not history:
+        print(strings.CLI_NO_HISTORY, file=out)
+    return 0
+
+
+def cmd_kb_rollback(args: argparse.Namespace, stdin: TextIO, out: TextIO) -> int:
+    """Undoes the latest change not yet undone, as /rollback does in chat."""
+    manager = KnowledgeManager(args.knowledge, lambda: load_folder(args.knowledge).snapshot, lambda _: None)
+    last = next((r for r in manager.history() if r.action != "rollback" and not r.undone), None)
+    if last is None:
+        print(strings.ROLLBACK_NOTHING, file=out)
+        return 1
+    print(strings.ROLLBACK_PROMPT.format(id=last.id, summary=last.summary).removesuffix("确定吗？"), file=out)
+    if not args.yes and not _confirmed(strings.CLI_CONFIRM_ROLLBACK, stdin, out):
+        print(strings.CLI_CANCELLED, file=out)
+        return 1
+    manager.rollback(None)
+    version = load_folder(args.knowledge).snapshot.version
+    print(strings.ROLLBACK_DONE.format(id=last.id, summary=last.summary, version=version), file=out)
     return 0
 
 
 def _questions(args: argparse.Namespace, stdin: TextIO) -> list[str] | None:
+    """One question per argument (quote a question that has spaces); None for '-': read stdin."""
     if args.question == ["-"]:
         return None
-    return [" ".join(args.question)]
+    return list(args.question)
 
 
 def cmd_ask(args: argparse.Namespace, stdin: TextIO, out: TextIO, err: TextIO) -> int:
     engine = build_engine(args.knowledge, err, args.today)
     questions = _questions(args, stdin)
     stream = questions if questions is not None else (line.rstrip("\r\n") for line in stdin)
-    for question in stream:
+    for number, question in enumerate(stream):
         answer = engine.ask(question)
         if args.json:
             print(json.dumps(answer.as_json(), ensure_ascii=False), file=out, flush=True)
         else:
-            print(render(answer, is_traditional(question)), file=out, flush=True)
+            print(("\n" if number else "") + render(answer, script_of(question)), file=out, flush=True)
     return 0
 
 
 def cmd_console(args: argparse.Namespace, stdin: TextIO, out: TextIO, err: TextIO) -> int:
-    engine = build_engine(args.knowledge, err)
+    with main_thread_gets_ctrl_c():
+        engine = build_engine(args.knowledge, err)
     return run_console(engine, stdin, out)
 
 
@@ -191,12 +274,12 @@ def cmd_run(args: argparse.Namespace, stdin: TextIO, out: TextIO, err: TextIO) -
     redact_secret(settings.token)
     from bot.faces.telegram.app import run_polling, run_webhook  # only the Telegram face needs PTB
 
+    engine = build_engine(settings.knowledge_dir, err)  # stops here, in one line, without knowledge
     store = Store(settings.data_dir, settings.database_url)
     notice = legacy_notice(store, settings.data_dir)
     if notice:
         print(notice, file=err)
         log.warning("%s", notice)
-    engine = build_engine(settings.knowledge_dir, err)
     assistant = Assistant(KnowledgeBase(engine), store, Roles(settings.admins, store),
                           FloodGuard(settings.flood_messages, settings.flood_seconds))
     try:
@@ -234,7 +317,7 @@ def cmd_db_import(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(prog="run_bot.py", description="质量政策问答机器人")
+    top = argparse.ArgumentParser(prog="qbot", description="质量政策问答机器人")
     commands = top.add_subparsers(dest="command")
 
     def knowledge_option(command: argparse.ArgumentParser) -> None:
@@ -245,11 +328,12 @@ def parser() -> argparse.ArgumentParser:
     knowledge_option(run)
     console = commands.add_parser("console", help="chat with the bot in this terminal")
     knowledge_option(console)
-    ask = commands.add_parser("ask", help="answer one question, or one per line from stdin with '-'")
+    ask = commands.add_parser("ask", help="answer each argument as a question, or one per line from stdin with '-'")
     ask.add_argument("--json", action="store_true", help="print one JSON object per answer")
     ask.add_argument("--today", type=dt.date.fromisoformat, metavar="YYYY-MM-DD",
                      help="the date 今年/去年 are read against (default: today in China)")
-    ask.add_argument("question", nargs="+", help="the question, or '-' to read questions from stdin")
+    ask.add_argument("question", nargs="+",
+                     help="one question per argument (quote a question with spaces), or '-' to read stdin")
     knowledge_option(ask)
     kb = commands.add_parser("kb", help="knowledge base tools")
     kb_commands = kb.add_subparsers(dest="kb_command", required=True)
@@ -258,11 +342,19 @@ def parser() -> argparse.ArgumentParser:
     knowledge_option(check)
     add = kb_commands.add_parser("add", help="import a raw page (.txt/.md) or entries file (.yaml) into the knowledge")
     add.add_argument("file", type=Path)
+    add.add_argument("--yes", "-y", action="store_true", help="write without asking")
+    add.add_argument("--dry-run", action="store_true", help="show the changes and the diff, write nothing")
     knowledge_option(add)
     db = commands.add_parser("db", help="database tools")
     db_commands = db.add_subparsers(dest="db_command", required=True)
     db_import = db_commands.add_parser("import", help="import an old TinyDB bot.json into the database")
     db_import.add_argument("file", type=Path)
+    history = kb_commands.add_parser("history", help="list knowledge changes, newest first")
+    history.add_argument("--limit", type=int, default=20, help="how many changes to show (default 20)")
+    knowledge_option(history)
+    rollback = kb_commands.add_parser("rollback", help="undo the latest knowledge change (asks first)")
+    rollback.add_argument("--yes", "-y", action="store_true", help="undo without asking")
+    knowledge_option(rollback)
     return top
 
 
@@ -272,9 +364,21 @@ def main(argv: Sequence[str] | None = None, stdin: TextIO | None = None, out: Te
     logging.basicConfig(level=(os.environ.get("QBOT_LOG_LEVEL") or "WARNING").upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("jieba").setLevel(logging.WARNING)  # it announces its dictionary at DEBUG
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # one line per migration step at INFO
     logging.getLogger("httpx").setLevel(logging.WARNING)  # it logs every request URL, token included
     logging.getLogger("bot.audit").setLevel(logging.INFO)  # who did what is shown at every level
     args = parser().parse_args(argv)
+    try:
+        return dispatch(args, stdin, out, err)
+    except KnowledgeUnavailable as error:
+        print(error, file=err)
+        return 2
+    except KeyboardInterrupt:  # Ctrl-C anywhere (building the index, a prompt): no traceback
+        print(file=err)
+        return 130
+
+
+def dispatch(args: argparse.Namespace, stdin: TextIO, out: TextIO, err: TextIO) -> int:
     if args.command in (None, "run"):
         if args.command is None:
             args.knowledge = default_knowledge_dir()
@@ -286,5 +390,9 @@ def main(argv: Sequence[str] | None = None, stdin: TextIO | None = None, out: Te
     if args.command == "db":
         return cmd_db_import(args, out, err)
     if args.kb_command == "add":
-        return cmd_kb_add(args, out, err)
+        return cmd_kb_add(args, stdin, out, err)
+    if args.kb_command == "history":
+        return cmd_kb_history(args, out)
+    if args.kb_command == "rollback":
+        return cmd_kb_rollback(args, stdin, out)
     return cmd_kb_check(args, out, err)

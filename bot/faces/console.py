@@ -1,38 +1,84 @@
-"""The local console chat: the same answers as Telegram, in a terminal."""
+"""The local console chat: the same answers as Telegram, in a terminal.
+
+On a terminal, lines are read with the standard library's `readline` (arrow keys edit the line, Up and
+Down walk this session's questions); Ctrl-C and Ctrl-D both say goodbye and exit without a traceback."""
 
 from __future__ import annotations
 
+import contextlib
+import signal
+import sys
+import threading
+from collections.abc import Callable, Iterator
 from typing import TextIO
 
 from bot import strings
-from bot.faces.plain import render
+from bot.faces.plain import render, script_of
 from bot.search.engine import Answer, Engine
-from bot.text import is_traditional, to_traditional
+
+
+def line_reader(stdin: TextIO, out: TextIO) -> Callable[[], str | None]:
+    """A function returning the next line (None at the end). On the process's own terminal it is
+    `input()` with readline's editing and history; otherwise lines are read from the stream."""
+    if stdin is sys.stdin and out is sys.stdout and stdin.isatty():
+        with contextlib.suppress(ImportError):  # Windows has no readline: plain input() still works
+            import readline  # noqa: F401  (imported for its side effect: input() gains editing and history)
+
+        def from_terminal() -> str | None:
+            try:
+                return input("> ")
+            except EOFError:
+                print(file=out)
+                return None
+
+        return from_terminal
+
+    def from_stream() -> str | None:
+        line = stdin.readline()
+        return line if line else None
+
+    return from_stream
+
+
+@contextlib.contextmanager
+def main_thread_gets_ctrl_c() -> Iterator[None]:
+    """Ctrl-C while a question is answered (or the index is built) is held until it is done. Threads
+    started meanwhile by the compiled search library inherit the block, so the terminal's SIGINT
+    always reaches the main thread, which is waiting in readline; without this a signal delivered to
+    one of those threads would leave the prompt hanging."""
+    if not hasattr(signal, "pthread_sigmask") or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
 
 def run_console(engine: Engine, stdin: TextIO, out: TextIO) -> int:
-    interactive = stdin.isatty()
     print(strings.CONSOLE_WELCOME, file=out)
+    read = line_reader(stdin, out)
     last = Answer(False, "", 0)
-    while True:
-        if interactive:
-            print("> ", end="", file=out, flush=True)
-        line = stdin.readline()
-        if not line:  # Ctrl-D
-            print(strings.CONSOLE_BYE, file=out)
-            return 0
-        question = line.strip()
-        if not question:
-            continue
-        if question in ("/quit", "/exit"):
-            print(strings.CONSOLE_BYE, file=out)
-            return 0
-        if question in ("/help", "/start"):
-            print(strings.CONSOLE_HELP, file=out, flush=True)
-            continue
-        if question.isdigit() and 1 <= int(question) <= len(last.suggestions):
-            question = last.suggestions[int(question) - 1]
-        traditional = is_traditional(question)
-        last = engine.ask(question)
-        text = render(last, traditional)
-        print(to_traditional(text) if traditional else text, file=out, flush=True)
+    try:
+        while True:
+            line = read()
+            if line is None:  # Ctrl-D
+                break
+            question = line.strip()
+            if not question:
+                continue
+            if question in ("/quit", "/exit"):
+                break
+            if question in ("/help", "/start"):
+                print(strings.CONSOLE_HELP, file=out, flush=True)
+                continue
+            if question.isdigit() and 1 <= int(question) <= len(last.suggestions):
+                question = last.suggestions[int(question) - 1]
+            with main_thread_gets_ctrl_c():
+                last = engine.ask(question)
+            print(render(last, script_of(question)), file=out, flush=True)
+    except KeyboardInterrupt:  # Ctrl-C: the same goodbye as Ctrl-D
+        print(file=out)
+    print(strings.CONSOLE_BYE, file=out)
+    return 0

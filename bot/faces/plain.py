@@ -4,20 +4,28 @@ from __future__ import annotations
 
 from bot import strings
 from bot.search.engine import Answer
-from bot.text import to_traditional
+from bot.text import is_traditional, to_simplified, to_traditional, traditional_variant
 
 
-def render(answer: Answer, traditional: bool = False) -> str:
+def script_of(question: str) -> str:
+    """"" for a Simplified question, else the OpenCC config of the forms the user writes in."""
+    return traditional_variant(question) if is_traditional(question) else ""
+
+
+def render(answer: Answer, traditional: bool | str = False) -> str:
+    """`traditional`: False/"" for Simplified, True for standard Traditional, or an OpenCC config."""
+    config = traditional if isinstance(traditional, str) else ("s2t" if traditional else "")
+
     def local(text: str) -> str:
-        return to_traditional(text) if traditional else text
+        return to_traditional(to_simplified(text), config) if config else text
 
-    lines = [answer.answer]
+    lines = [local(answer.answer)]
     for source in answer.sources:
-        cited = strings.format_source(source.title, source.origin, source.date, source.kind)
+        cited = local(strings.format_source(source.title, source.origin, source.date, source.kind))
         lines.append(f"{local(strings.SOURCE_LABEL)}：{cited}")
     if answer.suggestions:
         head = strings.ALSO_HEAD if answer.matched else (
             strings.SUGGEST_HEAD if answer.offers_choice else strings.TRY_HEAD)
         lines.append(local(head))
-        lines.extend(f"  {number}. {text}" for number, text in enumerate(answer.suggestions, start=1))
+        lines.extend(f"  {number}. {local(text)}" for number, text in enumerate(answer.suggestions, start=1))
     return "\n".join(lines)

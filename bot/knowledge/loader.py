@@ -12,7 +12,7 @@ import codecs
 import hashlib
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import TypeVar
@@ -222,12 +222,28 @@ def _read_uncached(relative: str, data: bytes) -> _FileRead:
     return _FileRead(problems=tuple(file_problems), entries=tuple(items))
 
 
-def build_snapshot(files: dict[str, bytes]) -> LoadResult:
-    """Validates every file; the snapshot holds what is valid, `problems` lists the rest."""
+def age_order(folder: Path, names: Iterable[str]) -> list[str]:
+    """Relative paths oldest first (modification time, then name): on a duplicate id the older file
+    keeps its entry and the newer one is blamed."""
+
+    def key(name: str) -> tuple[int, str]:
+        try:
+            return (folder / name).stat().st_mtime_ns, name
+        except OSError:
+            return 0, name
+
+    return sorted(names, key=key)
+
+
+def build_snapshot(files: dict[str, bytes], oldest_first: Sequence[str] = ()) -> LoadResult:
+    """Validates every file; the snapshot holds what is valid, `problems` lists the rest. An id used
+    twice stays with the file that comes first in `oldest_first` (files not listed come first, by
+    name); the later file is the one blamed, and its entry is left out."""
     problems: list[Problem] = []
     entries: list[Entry] = []
     articles: list[Article] = []
-    first_seen: dict[str, Entry] = {}
+    rank = {name: number for number, name in enumerate(oldest_first)}
+    candidates: list[tuple[str, Entry, int]] = []
     calendar: Calendar | None = None
     calendar_path = ""
     lexicon = Lexicon()
@@ -246,15 +262,19 @@ def build_snapshot(files: dict[str, bytes]) -> LoadResult:
             calendar, calendar_path = read.calendar, relative
         for entry, entry_problems, id_line in read.entries:
             problems.extend(entry_problems)
-            if entry is None:
-                continue
-            if earlier := first_seen.get(entry.id):
-                problems.append(Problem(relative, id_line,
-                                        strings.P_DUPLICATE_ID.format(id=entry.id,
-                                                                      where=f"{earlier.path}:{earlier.line}")))
-                continue
-            first_seen[entry.id] = entry
-            entries.append(entry)
+            if entry is not None:
+                candidates.append((relative, entry, id_line))
+    first_seen: dict[str, Entry] = {}
+    dropped: set[int] = set()
+    for number, (relative, entry, id_line) in sorted(enumerate(candidates),
+                                                     key=lambda item: (rank.get(item[1][0], -1), item[1][0])):
+        if earlier := first_seen.get(entry.id):
+            problems.append(Problem(relative, id_line,
+                                    strings.P_DUPLICATE_ID.format(id=entry.id, where=f"{earlier.path}:{earlier.line}")))
+            dropped.add(number)
+            continue
+        first_seen[entry.id] = entry
+    entries.extend(entry for number, (_, entry, _) in enumerate(candidates) if number not in dropped)
     snapshot = Snapshot(entries=tuple(entries), articles=tuple(articles), version=content_version(files),
                         calendar=calendar if calendar is not None else Calendar(), lexicon=lexicon,
                         pointers=pointers)
@@ -264,6 +284,7 @@ def build_snapshot(files: dict[str, bytes]) -> LoadResult:
 def load_folder(folder: Path) -> LoadResult:
     if not folder.is_dir():
         return LoadResult(Snapshot(), [Problem(str(folder), 0, strings.P_FOLDER_MISSING)])
-    result = build_snapshot(read_folder(folder))
+    files = read_folder(folder)
+    result = build_snapshot(files, age_order(folder, files))
     result.problems = [replace(problem, path=str(folder / problem.path)) for problem in result.problems]
     return result

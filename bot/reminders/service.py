@@ -63,9 +63,8 @@ class ReminderService:
         """Parses 'YYYY-MM-DD HH:MM text' in the bot's time zone and stores a one-off reminder."""
         match = _SCHEDULE.match(request or "")
         if not match:
-            raise ScheduleError(
-                "格式：/schedule YYYY-MM-DD HH:MM 提醒内容，例如 /schedule 2026-09-01 09:00 质量月今天开始"
-            )
+            example = f"{now + dt.timedelta(days=1):%Y-%m-%d} 09:00"  # always in the future
+            raise ScheduleError(strings.SCHEDULE_USAGE.format(example=example))
         year, month, day, hour, minute = (int(part) for part in match.groups()[:5])
         second = int(match.group(6) or 0)
         text = match.group(7).strip()
@@ -75,7 +74,8 @@ class ReminderService:
             raise ScheduleError(f"日期或时间不存在：{match.group(1)}-{match.group(2)}-{match.group(3)} "
                                 f"{match.group(4)}:{match.group(5)}") from None
         if when <= now:
-            raise ScheduleError(f"时间已过：{when:%Y-%m-%d %H:%M}（{self.tz.key}）。请填写将来的时间。")
+            shown = f"{when:%Y-%m-%d %H:%M:%S}" if match.group(6) else f"{when:%Y-%m-%d %H:%M}"
+            raise ScheduleError(f"时间已过：{shown}（{self.tz.key}）。请填写将来的时间。")
         if when - now > MAX_AHEAD:
             raise ScheduleError(strings.SCHEDULE_TOO_FAR.format(when=f"{when:%Y-%m-%d}",
                                                                 limit=f"{now + MAX_AHEAD:%Y-%m-%d}"))

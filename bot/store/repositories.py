@@ -75,15 +75,25 @@ class Database:
 class Users:
     def __init__(self, db: Database) -> None:
         self.db = db
-        self.known: set[int] = set()
+        self.known: set[tuple[int, str, str]] = set()
 
-    def seen(self, user_id: int, name: str = "") -> None:
-        """Records a user once; later calls in this process neither read nor write."""
-        if user_id in self.known:
+    def seen(self, user_id: int, name: str = "", username: str = "") -> None:
+        """Records a user (name and @username kept current); later calls in this process with the same
+        names neither read nor write."""
+        key = (user_id, name[:64], username[:64])
+        if key in self.known:
             return
         with self.db.write() as c:
-            self.db.upsert(c, t.users, {"id": user_id, "name": name[:64], "first_seen": _now()}, ["id"], None)
-        self.known.add(user_id)
+            self.db.upsert(c, t.users, {"id": user_id, "name": name[:64], "username": username[:64],
+                                        "first_seen": _now()},
+                           ["id"], {"name": name[:64], "username": username[:64]})
+        self.known.add(key)
+
+    def describe(self, user_id: int) -> tuple[str, str] | None:
+        """(name, username) of a user the bot has seen, else None."""
+        with self.db.read() as c:
+            row = c.execute(select(t.users.c.name, t.users.c.username).where(t.users.c.id == user_id)).first()
+        return (str(row.name or ""), str(row.username or "")) if row else None
 
     def count(self) -> int:
         with self.db.read() as c:
@@ -217,14 +227,15 @@ class Questions:
         with self.db.read() as c:
             return c.execute(select(t.questions.c.id).where(t.questions.c.id == answer_id)).first() is not None
 
-    def vote(self, answer_id: int, user_id: int, helpful: bool) -> bool:
+    def vote(self, answer_id: int, user_id: int, helpful: bool) -> bool | None:
         """One vote per user and answer, only by the user who asked; voting again replaces the
-        earlier vote. False (nothing changed) for an unknown answer or someone else's."""
+        earlier vote. True for a first vote, False for a later one, None (nothing stored) for an
+        unknown answer or someone else's."""
         v, d = t.votes, t.daily_stats
         with self.db.write() as c:
             asker = c.execute(select(t.questions.c.user_id).where(t.questions.c.id == answer_id)).scalar_one_or_none()
             if asker is None or int(asker) != user_id:
-                return False
+                return None
             old = c.execute(select(v.c.helpful, v.c.day).where(v.c.question_id == answer_id, v.c.user_id == user_id)
                             ).first()
             now = _now()
@@ -239,7 +250,21 @@ class Questions:
                           .values(helpful=helpful, at=now))
                 step = 1 if helpful else -1
                 c.execute(update(d).where(d.c.day == old.day).values(up=d.c.up + step, down=d.c.down - step))
-            return True
+            return old is None
+
+    def report(self, answer_id: int, user_id: int) -> str | None:
+        """After a 👎: the asker's question goes (back) to the unanswered review. Returns the question,
+        or None for an unknown answer or someone else's."""
+        with self.db.write() as c:
+            row = c.execute(select(t.questions.c.user_id, t.questions.c.question)
+                            .where(t.questions.c.id == answer_id)).first()
+            if row is None or int(row.user_id) != user_id:
+                return None
+            question, now, u = str(row.question), _now(), t.unanswered
+            self.db.upsert(c, u, {"key": normalise(question)[:200], "sample": question, "count": 1, "first": now,
+                                  "last": now, "status": "open"},
+                           ["key"], {"count": u.c.count + 1, "last": now, "status": "open"})
+            return question
 
     def votes_of(self, user_id: int) -> list[tuple[int, bool]]:
         v = t.votes

@@ -26,6 +26,7 @@ users = Table(
     Column("id", BigInteger, primary_key=True, autoincrement=False),
     Column("name", String(64), nullable=False, default=""),
     Column("first_seen", Float, nullable=False),
+    Column("username", String(64), nullable=False, default="", server_default=""),
 )
 
 staff = Table(

@@ -375,6 +375,7 @@ class FakeTelegram:
     def __init__(self, token: str = "123456:TEST-TOKEN", bot_username: str = "quality_test_bot") -> None:
         self.token = token
         self.bot_username = bot_username
+        self._usernames: dict[int, str] = {}
         self.bot_id = int(token.split(":", 1)[0]) if token.split(":", 1)[0].isdigit() else 123456
         self.base_url = ""
         self._cond = threading.Condition(threading.RLock())
@@ -473,7 +474,14 @@ class FakeTelegram:
         user: JSONDict = {"id": user_id, "is_bot": False, "first_name": first_name}
         if language_code:
             user["language_code"] = language_code
+        if user_id in self._usernames:
+            user["username"] = self._usernames[user_id]
         return user
+
+    def set_username(self, user_id: int, username: str) -> None:
+        """Gives a user a public @username, carried in every update they send from now on."""
+        with self._cond:
+            self._usernames[user_id] = username
 
     def _bot_user(self) -> JSONDict:
         return {"id": self.bot_id, "is_bot": True, "first_name": "Quality Test Bot", "username": self.bot_username}
@@ -572,7 +580,8 @@ class FakeTelegram:
         extra: list[JSONDict] = kw.pop("entities", None) or []
         return self.push_message(user_id, text, entities=[entity, *extra], **kw)
 
-    def push_callback(self, user_id: int, message: JSONDict, data: str, *, chat_id: int | None = None) -> int:
+    def push_callback(self, user_id: int, message: JSONDict, data: str, *, chat_id: int | None = None,
+                      language_code: str | None = "zh-hans") -> int:
         """Queue a button press on a bot message (pass the dict from sent_messages() or a sendMessage result)."""
         chat = chat_id if chat_id is not None else message["chat"]["id"]
         with self._cond:
@@ -581,7 +590,7 @@ class FakeTelegram:
             self._open_callbacks.add(query_id)
         query = {
             "id": query_id,
-            "from": self._user(user_id),
+            "from": self._user(user_id, language_code=language_code),
             "message": current,
             "chat_instance": str(abs(hash(chat)) % 10**18),
             "data": data,
@@ -631,6 +640,16 @@ class FakeTelegram:
         chat_type = "private" if chat_id is None else self._guess_type(chat_id)
         message = self._user_message(user_id, chat_id, chat_type, "用户", "zh-hans")
         message["document"] = stored.as_object("document")
+        if caption is not None:
+            message["caption"] = caption
+        return self._store_and_queue_message(message)
+
+    def push_photo(self, user_id: int, content: bytes = b"\x89PNG", *, caption: str | None = None,
+                   language_code: str | None = "zh-hans") -> int:
+        """Queue a photo message from a user in a private chat, with an optional caption."""
+        stored = self._store_file(content, None, "image/png", "photo")
+        message = self._user_message(user_id, None, "private", "用户", language_code)
+        message["photo"] = [stored.as_object("photo")]
         if caption is not None:
             message["caption"] = caption
         return self._store_and_queue_message(message)
@@ -1063,6 +1082,8 @@ class FakeTelegram:
         text = self._render(params, "text")
         if text is None or not text.strip():
             raise _ApiError(400, "Bad Request: message text is empty")
+        if _utf16_len(text) > 4096:
+            raise _ApiError(400, "Bad Request: MESSAGE_TOO_LONG")
         message = self._editable(params)
         return True if message is None else self._apply_edit(message, text, params)
 
@@ -1097,6 +1118,12 @@ class FakeTelegram:
         ids = [r.get("id") for r in results]
         if len(set(ids)) != len(ids):
             raise _ApiError(400, "Bad Request: RESULT_ID_DUPLICATE")
+        for result in results:  # each result is a message to be: the same limits as sendMessage
+            content = result.get("input_message_content") or {}
+            if "message_text" in content and _utf16_len(
+                    self._render(content, "message_text") or "") > 4096:
+                raise _ApiError(400, "Bad Request: MESSAGE_TOO_LONG")
+            self._reply_markup(result)
         self._open_inline.discard(query_id)
         return True
 

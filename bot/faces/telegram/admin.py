@@ -32,6 +32,7 @@ from bot.curation import (
 from bot.services import EXPIRED, NOT_YOURS, PendingAction, Role, StoreUnavailable, review_payload
 
 from .handlers import TOKEN, BotContext, requires, send
+from .handlers import who as describe
 from .render import local, wants_traditional
 
 log = logging.getLogger(__name__)
@@ -70,7 +71,8 @@ def _problems(problems: Any) -> str:
 
 
 # --- upload -----------------------------------------------------------------------------------
-async def fetch_upload(get_file: Callable[[], Awaitable[File]], limit: int) -> bytes | None:
+async def fetch_upload(get_file: Callable[[], Awaitable[File]], limit: int,
+                       proxy: str | None = None) -> bytes | None:
     """An uploaded document's bytes, or None when it is larger than `limit`."""
     try:
         file = await get_file()
@@ -80,14 +82,15 @@ async def fetch_upload(get_file: Callable[[], Awaitable[File]], limit: int) -> b
         raise
     if file.file_size and file.file_size > limit:
         return None
-    return await download_limited(file.file_path or "", limit)
+    return await download_limited(file.file_path or "", limit, proxy)
 
 
-async def download_limited(url: str, limit: int) -> bytes | None:
+async def download_limited(url: str, limit: int, proxy: str | None = None) -> bytes | None:
     """The file at `url`, or None as soon as more than `limit` bytes have arrived. Streamed: a document
     may come without a declared size, and reading it whole first would hold up to 50 MB in memory."""
     received = bytearray()
-    async with httpx.AsyncClient(timeout=DOWNLOAD_TIMEOUT) as client, client.stream("GET", url) as response:
+    client = httpx.AsyncClient(timeout=DOWNLOAD_TIMEOUT, proxy=proxy)
+    async with client, client.stream("GET", url) as response:
         response.raise_for_status()
         async for chunk in response.aiter_bytes():
             received += chunk
@@ -110,7 +113,7 @@ async def on_document(update: Update, context: BotContext) -> None:
         await send(message, str(refused), traditional)
         return
     try:
-        data = await fetch_upload(document.get_file, MAX_FILE_BYTES)
+        data = await fetch_upload(document.get_file, MAX_FILE_BYTES, context.settings.proxy)
     except httpx.HTTPError as error:  # its text holds the download URL, token included: name the class only
         log.warning("upload download failed: %s", error.__class__.__name__)
         await send(message, strings.UPLOAD_DOWNLOAD_FAILED, traditional)
@@ -187,9 +190,9 @@ async def on_reload(update: Update, context: BotContext) -> None:
     await send(update.effective_message, text, wants_traditional(update))
 
 
-def _change_line(record: HistoryRecord, tz: Any) -> str:
+def _change_line(record: HistoryRecord, tz: Any, who: str | None = None) -> str:
     when = dt.datetime.fromtimestamp(record.when, tz)
-    return strings.KB_CHANGE.format(id=record.id, when=f"{when:%Y-%m-%d %H:%M}", who=record.who or "—",
+    return strings.KB_CHANGE.format(id=record.id, when=f"{when:%Y-%m-%d %H:%M}", who=who or record.who or "—",
                                     action=strings.KB_ACTIONS.get(record.action, record.action),
                                     summary=record.summary)
 
@@ -199,7 +202,9 @@ async def on_kb(update: Update, context: BotContext) -> None:
     if update.effective_message is None:
         return
     history = manager(context).history()
-    last = _change_line(history[0], context.settings.timezone) if history else strings.KB_NO_CHANGES
+    last = (_change_line(history[0], context.settings.timezone,
+                         (await describe(context, [history[0].who]))[0] if history[0].who else None)
+            if history else strings.KB_NO_CHANGES)
     text = strings.KB_STATUS.format(version=context.assistant.knowledge.snapshot.version, counts=_counts(context),
                                     last=last)
     await send(update.effective_message, text, wants_traditional(update))
@@ -217,6 +222,7 @@ async def on_rollback(update: Update, context: BotContext) -> None:
         return
     markup = InlineKeyboardMarkup([[
         InlineKeyboardButton(local(strings.ROLLBACK_CONFIRM, traditional), callback_data=f"rb:{last.id}"),
+        InlineKeyboardButton(local(strings.ROLLBACK_CANCEL, traditional), callback_data="rb:no"),
     ]])
     await send(message, strings.ROLLBACK_PROMPT.format(id=last.id, summary=last.summary), traditional, markup)
 
@@ -228,6 +234,10 @@ async def on_rollback_button(update: Update, context: BotContext) -> None:
         return
     traditional = wants_traditional(update)
     wanted = (query.data or "").removeprefix("rb:")
+    if wanted == "no":
+        await query.answer()
+        await query.edit_message_text(local(strings.UPLOAD_CANCELLED, traditional))
+        return
     last = next((r for r in manager(context).history() if r.action != "rollback" and not r.undone), None)
     if last is None or last.id != wanted:
         await query.answer(local(strings.ROLLBACK_STALE, traditional), show_alert=True)
@@ -238,7 +248,7 @@ async def on_rollback_button(update: Update, context: BotContext) -> None:
     if record is not None:
         await publish_change(context, record.path)
     await query.edit_message_text(local(strings.ROLLBACK_DONE.format(
-        summary=record.summary if record else "", version=context.assistant.knowledge.snapshot.version), traditional))
+        id=last.id, summary=last.summary, version=context.assistant.knowledge.snapshot.version), traditional))
 
 
 # --- unanswered review ------------------------------------------------------------------------

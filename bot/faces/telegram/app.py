@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import uuid
 from dataclasses import dataclass
 
-from telegram import BotCommand, BotCommandScopeChat, InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.error import InvalidToken, TelegramError
+from telegram import Bot, BotCommand, BotCommandScopeChat, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import (
     Application,
     BaseHandler,
@@ -20,7 +21,7 @@ from telegram.ext import (
     TypeHandler,
     filters,
 )
-from telegram.request import BaseRequest
+from telegram.request import BaseRequest, HTTPXRequest
 
 from bot import strings
 from bot.curation import KnowledgeManager
@@ -83,6 +84,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("unsubscribe", strings.CMD_UNSUBSCRIBE, Role.CITIZEN, handlers.on_unsubscribe),
     Command("privacy", strings.CMD_PRIVACY, Role.CITIZEN, handlers.on_privacy),
     Command("forget", strings.CMD_FORGET, Role.CITIZEN, handlers.on_forget),
+    Command("whoami", strings.CMD_WHOAMI, Role.CITIZEN, handlers.on_whoami),
     Command("stats", strings.CMD_STATS, Role.STAFF, handlers.on_stats),
     Command("broadcast", strings.CMD_BROADCAST, Role.STAFF, delivery.on_broadcast),
     Command("schedule", strings.CMD_SCHEDULE, Role.STAFF, delivery.on_schedule),
@@ -108,6 +110,7 @@ def routing_table() -> list[tuple[int, BaseHandler]]:
         (0, CallbackQueryHandler(handlers.on_suggestion, pattern=r"^ask:")),
         (0, CallbackQueryHandler(handlers.on_vote, pattern=r"^vote:")),
         (0, CallbackQueryHandler(handlers.on_forget_button, pattern=r"^fg:")),
+        (0, CallbackQueryHandler(handlers.on_vote_reason, pattern=r"^why:")),
         (0, CallbackQueryHandler(handlers.on_browse_page, pattern=r"^browse:")),
         (0, CallbackQueryHandler(handlers.on_entry, pattern=r"^entry:")),
         (0, CallbackQueryHandler(delivery.on_broadcast_button, pattern=r"^bc:")),
@@ -119,6 +122,10 @@ def routing_table() -> list[tuple[int, BaseHandler]]:
         (0, MessageHandler(filters.Document.ALL & filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE,
                            admin.on_document)),
         (0, MessageHandler(private_text & filters.UpdateType.MESSAGE, handlers.on_private_text)),
+        (0, MessageHandler(filters.COMMAND & filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE,
+                           handlers.on_unknown_command)),
+        (0, MessageHandler(filters.PHOTO & filters.CAPTION & filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE,
+                           handlers.on_caption)),
         (0, MessageHandler(group_text & filters.UpdateType.MESSAGE, handlers.on_group_text)),
         (0, MessageHandler(filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE & ~filters.TEXT,
                            handlers.on_not_text)),
@@ -127,6 +134,7 @@ def routing_table() -> list[tuple[int, BaseHandler]]:
 
 async def on_start_up(application: Application) -> None:
     application.bot_data["started"] = True  # the token was accepted
+    print(strings.STARTED.format(username=application.bot.username, mode="polling"), flush=True)
     await publish_commands(application)
     await delivery.start_reminders(application)
     admin.start_watching(application, application.bot_data["settings"].watch_seconds)
@@ -181,6 +189,8 @@ def build_application(settings: Settings, assistant: Assistant, request: BaseReq
         builder = builder.request(request).get_updates_request(request)
     if webhook:
         builder = builder.updater(None)  # updates arrive at our webhook server, not by getUpdates
+    elif settings.proxy:
+        builder = builder.proxy(settings.proxy).get_updates_proxy(settings.proxy)
     application = builder.build()
     application.bot_data["assistant"] = assistant
     application.bot_data["settings"] = settings
@@ -230,6 +240,34 @@ class _DropTokenTracebacks(logging.Filter):
         return True
 
 
+def _reason(error: Exception) -> str:
+    """One line saying why a request failed, without the exception's chain or traceback."""
+    cause = error.__cause__ or error.__context__
+    text = str(error).strip() or error.__class__.__name__
+    if cause is not None and str(cause).strip() and str(cause).strip() not in text:
+        text = f"{text}: {str(cause).strip()}"
+    return " ".join(text.split())[:200]
+
+
+async def wait_for_telegram(settings: Settings, first_delay: float = 1.0, longest: float = 60.0) -> str:
+    """getMe until Telegram answers, waiting longer each time (1, 2, 4 … 60 s) and saying why in one
+    line; returns the bot's username. A rejected token is not retried (InvalidToken propagates)."""
+    delay = first_delay
+    for attempt in itertools.count(1):
+        bot = Bot(settings.token, base_url=settings.base_url, base_file_url=settings.base_file_url,
+                  request=HTTPXRequest(proxy=settings.proxy) if settings.proxy else None)
+        try:
+            async with bot:  # initialize() calls getMe
+                return bot.username
+        except InvalidToken:
+            raise
+        except (NetworkError, OSError) as error:  # TimedOut is a NetworkError; 5xx from a proxy as well
+            log.warning(strings.TELEGRAM_UNREACHABLE.format(reason=_reason(error), delay=delay, attempt=attempt))
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, longest)
+    raise AssertionError("unreachable")
+
+
 def run_polling(settings: Settings, assistant: Assistant) -> int:
     """Polls until stopped; returns the exit code. A rejected token is one line, never a traceback:
     PTB's InvalidToken message contains the token itself."""
@@ -237,6 +275,14 @@ def run_polling(settings: Settings, assistant: Assistant) -> int:
     for name in ("telegram.ext", "telegram.ext.Updater", "telegram.ext.Application"):
         logging.getLogger(name).addFilter(_DropTokenTracebacks())
     log.info("starting long polling against %s", settings.api_url)
+    try:
+        asyncio.run(wait_for_telegram(settings))
+    except InvalidToken:
+        log.error(strings.TOKEN_REJECTED)
+        return 2
+    except KeyboardInterrupt:
+        return 0
+    asyncio.set_event_loop(asyncio.new_event_loop())  # asyncio.run closed its loop; PTB uses the current one
     try:
         application.run_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=False)
     except InvalidToken:  # at start, or a 401 on getUpdates later (PTB then stops polling for good)

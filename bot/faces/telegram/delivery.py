@@ -99,6 +99,31 @@ class FinalReport:
             await self.bot.send_message(self.chat_id, _progress_text(progress))
 
 
+class ReminderReport:
+    """Tells the staff member who scheduled a reminder that it has gone out, with the counts."""
+
+    def __init__(self, bot: ExtBot[None], chat_id: int, reminder_id: str) -> None:
+        self.bot = bot
+        self.chat_id = chat_id
+        self.reminder_id = reminder_id
+
+    async def __call__(self, progress: Progress) -> None:
+        if progress.done and not progress.cancelled:
+            try:
+                await self.bot.send_message(self.chat_id, strings.REMINDER_SENT.format(
+                    id=self.reminder_id, sent=progress.sent, blocked=progress.blocked, failed=progress.failed,
+                    total=progress.total))
+            except TelegramError as error:
+                log.info("could not tell %s that reminder %s went out: %s", self.chat_id, self.reminder_id,
+                         error.__class__.__name__)
+
+
+def reminder_report(application: Application, reminder_id: str) -> ReminderReport | None:
+    reminder = application.bot_data["reminders"].store.reminders.get(reminder_id) or {}
+    staff = reminder.get("created_by")
+    return ReminderReport(application.bot, staff, reminder_id) if staff else None
+
+
 # --- staff commands ---------------------------------------------------------------------------
 @requires(Role.STAFF)
 async def on_broadcast(update: Update, context: BotContext) -> None:
@@ -182,9 +207,9 @@ async def on_schedule(update: Update, context: BotContext) -> None:
         return
     service: ReminderService = context.application.bot_data["reminders"]
     traditional = wants_traditional(update)
+    request = (message.text or "").partition(" ")[2]
     try:
-        reminder = await service.store.call(service.schedule, (message.text or "").partition(" ")[2], user.id,
-                                            dt.datetime.now(service.tz))
+        reminder = await service.store.call(service.schedule, request, user.id, dt.datetime.now(service.tz))
     except ScheduleError as error:
         await send(message, str(error), traditional)
         return
@@ -196,7 +221,9 @@ async def on_schedule(update: Update, context: BotContext) -> None:
     await context.assistant.audit(user.id, "schedule", reminder["id"], reminder["text"][:200])
     register(context.application, service, reminder)
     when = service.when(reminder)
-    await send(message, strings.SCHEDULED.format(id=reminder["id"], when=f"{when:%Y-%m-%d %H:%M}",
+    seconds = re.match(r"\s*\S+\s+\d{1,2}:\d{2}:\d{2}", request) is not None  # confirmed as given
+    await send(message, strings.SCHEDULED.format(id=reminder["id"], when=f"{when:%Y-%m-%d %H:%M:%S}" if seconds
+                                                 else f"{when:%Y-%m-%d %H:%M}",
                                                  zone=service.tz.key), traditional)
 
 
@@ -247,7 +274,7 @@ async def fire_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     reminder_id = str(context.job.data) if context.job else ""
     broadcast_id = await service.store.call(service.fire, reminder_id)
     if broadcast_id:
-        application.bot_data["broadcaster"].launch(broadcast_id)
+        application.bot_data["broadcaster"].launch(broadcast_id, reminder_report(application, reminder_id))
     added = await service.store.call(lambda: [service.store.reminders.get(key) for key in
                                               service.sync_calendar(dt.datetime.now(service.tz))])
     for reminder in added:  # next year's occurrence
@@ -283,8 +310,8 @@ async def start_reminders(application: Application) -> None:
     unfinished, fired = await store.call(prepare)
     for record in unfinished:  # resumed: the staff member who started it still gets the final report
         broadcaster.launch(record["id"], FinalReport(application.bot, record.get("report_chat")))
-    for broadcast_id in fired:
-        broadcaster.launch(broadcast_id)
+    for broadcast_id in fired:  # a staff member's reminder tells them when it has gone out
+        broadcaster.launch(broadcast_id, reminder_report(application, broadcast_id.removeprefix("r-")))
     for reminder in await store.call(service.scheduled):
         register(application, service, reminder)
 

@@ -22,11 +22,12 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatType, ParseMode
-from telegram.error import Conflict, InvalidToken
+from telegram.error import BadRequest, Conflict, InvalidToken
 from telegram.ext import ApplicationHandlerStop, CallbackContext, ExtBot
 
 from bot import strings
 from bot.audit import audit
+from bot.faces.buttons import entry_data, find_entry
 from bot.services import EXPIRED, NOT_YOURS, Assistant, Flood, Reply, Role, StoreUnavailable
 from bot.settings import Settings
 from bot.text import to_traditional
@@ -110,7 +111,21 @@ async def flood_guard(update: Update, context: BotContext) -> None:
 async def remember_user(update: Update, context: BotContext) -> None:
     user = update.effective_user
     if user is not None:
-        await context.assistant.seen(user.id, user.first_name or "")
+        await context.assistant.seen(user.id, user.full_name or "", user.username or "")
+
+
+async def who(context: BotContext, user_ids: list[int]) -> list[str]:
+    """Users as admins read them: name, @username and id (the id alone when never seen)."""
+    known = await context.assistant.describe_users(user_ids)
+
+    def one(user_id: int) -> str:
+        if user_id not in known:
+            return str(user_id)
+        name, username = known[user_id]
+        parts = [name or strings.UNKNOWN_USER] + ([f"@{username}"] if username else [])
+        return f"{' '.join(parts)}（{user_id}）"
+
+    return [one(user_id) for user_id in user_ids]
 
 
 # --- questions --------------------------------------------------------------------------------
@@ -154,6 +169,20 @@ async def on_ask(update: Update, context: BotContext) -> None:
     await answer_question(update, context, question)
 
 
+async def on_caption(update: Update, context: BotContext) -> None:
+    """A photo (a screenshot of a notice, say) whose caption is the question."""
+    message = update.effective_message
+    if message and message.caption:
+        await answer_question(update, context, message.caption)
+
+
+async def on_unknown_command(update: Update, context: BotContext) -> None:
+    message = update.effective_message
+    if message and message.text:
+        command = message.text.split(maxsplit=1)[0].split("@", 1)[0][:40]
+        await send(message, strings.UNKNOWN_COMMAND.format(command=command), wants_traditional(update))
+
+
 async def on_not_text(update: Update, context: BotContext) -> None:
     if update.effective_message:
         await send(update.effective_message, strings.NOT_TEXT, wants_traditional(update))
@@ -191,8 +220,59 @@ async def on_vote(update: Update, context: BotContext) -> None:
     except StoreUnavailable:
         await query.answer(local(strings.SAVE_FAILED, traditional), show_alert=True)
         return
-    # An unknown answer id, or one of someone else's answers: nothing is stored.
-    await query.answer(local(strings.VOTE_THANKS if counted else strings.VOTE_EXPIRED, traditional))
+    if counted is None or match is None:  # an unknown answer id, or someone else's: nothing stored
+        await query.answer(local(strings.VOTE_EXPIRED, traditional))
+        return
+    answer_id, helpful, first = int(match.group(1)), match.group(2) == "1", counted
+    await query.answer(local(strings.VOTE_THANKS if first else strings.VOTE_ALREADY, traditional))
+    message = query.message
+    if not isinstance(message, Message):
+        return
+    if first and message.reply_markup:  # the vote buttons go; suggestion buttons stay
+        rows = [row for row in message.reply_markup.inline_keyboard
+                if not any((button.callback_data or "").startswith("vote:") for button in row)]
+        try:
+            await query.edit_message_reply_markup(InlineKeyboardMarkup(rows) if rows else None)
+        except BadRequest as error:  # already removed (an old copy of the message pressed)
+            log.info("vote buttons not removed: %s", error)
+    if first and not helpful:
+        choices = [[InlineKeyboardButton(local(reason, traditional), callback_data=f"why:{answer_id}:{number}")
+                    for number, reason in enumerate(strings.VOTE_REASONS)]]
+        await send(message, strings.VOTE_WHY, traditional, InlineKeyboardMarkup(choices))
+
+
+async def on_vote_reason(update: Update, context: BotContext) -> None:
+    """👎's follow-up: what was wrong goes to the admins' unanswered review with the question."""
+    query = update.callback_query
+    if query is None:
+        return
+    traditional = wants_traditional(update)
+    match = re.fullmatch(r"why:(\d{1,12}):([0-2])", query.data or "")
+    user = update.effective_user
+    try:
+        question = await context.assistant.report(int(match.group(1)), user.id) if match and user else None
+    except StoreUnavailable:
+        await query.answer(local(strings.SAVE_FAILED, traditional), show_alert=True)
+        return
+    if match is None or question is None:
+        await query.answer(local(strings.VOTE_EXPIRED, traditional))
+        return
+    await query.answer()
+    reason = strings.VOTE_REASONS[int(match.group(2))]
+    try:
+        await query.edit_message_text(html.escape(local(strings.VOTE_REASON_NOTED.format(
+            reason=reason, question=question), traditional)), parse_mode=ParseMode.HTML)
+    except BadRequest as error:  # the same choice pressed again on an old copy: already noted
+        log.info("vote reason not shown again: %s", error)
+
+
+async def on_whoami(update: Update, context: BotContext) -> None:
+    user, message = update.effective_user, update.effective_message
+    if user is None or message is None:
+        return
+    await send(message, strings.WHOAMI.format(id=user.id, name=user.full_name,
+                                              username=f"@{user.username}" if user.username else strings.NO_USERNAME),
+               wants_traditional(update))
 
 
 async def on_unknown_button(update: Update, context: BotContext) -> None:
@@ -208,7 +288,7 @@ def _browse_page(context: BotContext, kind: str, page: int, traditional: bool) -
     page = min(max(page, 1), pages)
     shown = entries[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
     head = strings.BROWSE_HEAD[kind].format(page=page, pages=pages) if entries else strings.BROWSE_EMPTY
-    rows = [[InlineKeyboardButton(local(entry.title, traditional)[:60], callback_data=f"entry:{entry.id}")]
+    rows = [[InlineKeyboardButton(local(entry.title, traditional)[:60], callback_data=entry_data(entry.id))]
             for entry in shown]
     turns = []
     if page > 1:
@@ -254,7 +334,7 @@ async def on_entry(update: Update, context: BotContext) -> None:
     if query is None:
         return
     traditional = wants_traditional(update)
-    entry = context.assistant.knowledge.entry((query.data or "").removeprefix("entry:"))
+    entry = find_entry(query.data or "", context.assistant.knowledge.snapshot.entries)
     if entry is None or not isinstance(query.message, Message):
         await query.answer(local(strings.BUTTON_EXPIRED, traditional), show_alert=True)
         return
@@ -292,7 +372,7 @@ async def on_inline(update: Update, context: BotContext) -> None:
         results.append(InlineQueryResultArticle(
             id=str(number),
             title=local(title, traditional)[:64],
-            description=answered.answer.answer[:100],
+            description=local(answered.answer.answer, traditional)[:100],
             input_message_content=InputTextMessageContent(body, parse_mode=ParseMode.HTML),
         ))
     await inline.answer(results, cache_time=30, is_personal=False)
@@ -380,7 +460,7 @@ async def on_staff(update: Update, context: BotContext) -> None:
     traditional = wants_traditional(update)
     if args == ["list"]:
         ids = await assistant.staff_ids()
-        await send(message, strings.STAFF_LIST.format(users="、".join(map(str, ids))) if ids
+        await send(message, strings.STAFF_LIST.format(users="、".join(await who(context, ids))) if ids
                    else strings.STAFF_NONE, traditional)
         return
     if len(args) != 2 or args[0] not in ("add", "remove") or not re.fullmatch(r"\d{1,15}", args[1]):

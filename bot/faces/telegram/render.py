@@ -8,39 +8,61 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot import strings
 from bot.services import Reply
-from bot.text import is_traditional, to_traditional
+from bot.text import has_han, is_traditional, to_simplified, to_traditional, traditional_variant
 
 MESSAGE_LIMIT = 4096
-TRADITIONAL_LOCALES = ("zh-hant", "zh-tw", "zh-hk", "zh-mo")
+# A reply's script: "" for Simplified, else the OpenCC config of the user's Traditional variant. Handlers
+# pass it where a bool used to go; it is falsy exactly when the reply is Simplified.
+Script = str
 
 
-def wants_traditional(update: Update) -> bool:
-    """The script to reply in: the script of the user's text, else their Telegram language."""
+def locale_script(language_code: str | None) -> Script:
+    """Traditional for zh-Hant / zh-TW / zh-HK / zh-MO Telegram users, in their region's forms."""
+    parts = (language_code or "").lower().replace("_", "-").split("-")
+    if parts[0] != "zh":
+        return ""
+    if "tw" in parts:
+        return "s2tw"
+    if "hk" in parts or "mo" in parts:
+        return "s2hk"
+    return "s2t" if "hant" in parts else ""
+
+
+def wants_traditional(update: Update) -> Script:
+    """The script to reply in: the script of the user's Chinese text (in the forms they write, or their
+    region's), else their Telegram language. Commands and text without Chinese follow the language."""
     message = update.effective_message
     text = (message.text or message.caption or "") if message else ""
     if update.inline_query:
         text = update.inline_query.query
-    if text and is_traditional(text):
-        return True
     user = update.effective_user
-    code = (user.language_code or "").lower() if user else ""
-    return not text and code.startswith(TRADITIONAL_LOCALES)
+    from_locale = locale_script(user.language_code if user else None)
+    if text and not text.startswith("/") and has_han(text):
+        if not is_traditional(text):
+            return ""
+        return from_locale or traditional_variant(text)
+    return from_locale
 
 
-def local(text: str, traditional: bool) -> str:
-    return to_traditional(text) if traditional else text
+def local(text: str, traditional: bool | Script) -> str:
+    """Simplified text (or text already converted by the core) in the user's script and variant."""
+    if not traditional:
+        return text
+    config = traditional if isinstance(traditional, str) else "s2t"
+    return to_traditional(to_simplified(text) if config != "s2t" else text, config)
 
 
-def source_line(title: str, origin: str, date: str | None, traditional: bool, kind: str | None = None) -> str:
-    """The citation; title and origin must already be in the user's script, the labels are converted."""
+def source_line(title: str, origin: str, date: str | None, traditional: bool | Script,
+                kind: str | None = None) -> str:
+    """The citation, in the user's script, with the kind of page it is."""
     cited = local(strings.format_source(title, origin, date, kind), traditional)
     return f"<i>{html.escape(local(strings.SOURCE_LABEL, traditional))}：{html.escape(cited)}</i>"
 
 
-def answer_html(reply: Reply, traditional: bool) -> str:
+def answer_html(reply: Reply, traditional: bool | Script) -> str:
     """The answer (already in the user's script), its source, and the suggestion heading."""
     answer = reply.answer
-    parts = [html.escape(answer.answer)]
+    parts = [html.escape(local(answer.answer, traditional))]
     for source in answer.sources:
         parts.append(source_line(source.title, source.origin, source.date, traditional, source.kind))
     if reply.suggestions:
@@ -54,9 +76,9 @@ def answer_html(reply: Reply, traditional: bool) -> str:
     return "\n\n".join(parts)
 
 
-def answer_keyboard(reply: Reply, traditional: bool) -> InlineKeyboardMarkup | None:
-    rows = [[InlineKeyboardButton(text[:60], callback_data=f"ask:{token}")] for token, text in reply.suggestions
-            if token]
+def answer_keyboard(reply: Reply, traditional: bool | Script) -> InlineKeyboardMarkup | None:
+    rows = [[InlineKeyboardButton(local(text, traditional)[:60], callback_data=f"ask:{token}")]
+            for token, text in reply.suggestions if token]
     if reply.answer.matched and reply.answer_id:
         rows.append([
             InlineKeyboardButton(local(strings.UP, traditional), callback_data=f"vote:{reply.answer_id}:1"),
