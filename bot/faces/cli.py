@@ -23,6 +23,7 @@ from bot.faces.console import run_console
 from bot.faces.plain import render
 from bot.knowledge.loader import load_folder
 from bot.knowledge.model import Snapshot
+from bot.search.cache import CACHE_FOLDER, use_cache
 from bot.search.engine import Engine, today_in_china
 from bot.search.slots import LEVEL_NAMES
 from bot.search.units import build_units
@@ -73,6 +74,8 @@ def default_knowledge_dir() -> Path:
 def build_engine(folder: Path, err: TextIO, today: dt.date | None = None) -> Engine:
     """Loads what is valid and warns about the rest: one bad file must not take the answers down."""
     started = time.perf_counter()
+    if os.environ.get("QBOT_INDEX_CACHE", "1").strip() != "0":  # pages read, cut and indexed once, by content
+        use_cache(folder / CACHE_FOLDER)
     result = load_folder(folder)
     if result.problems:
         print(f"警告：{len(result.problems)} 个知识文件问题，已跳过（运行 `python run_bot.py kb check` 查看）",

@@ -43,9 +43,10 @@ def _syllable(char: str) -> str:
     return lazy_pinyin(char)[0]
 
 
-def _units(snapshot: Snapshot, cache: PartCache | None) -> tuple[list[Unit], list[str], list[str]]:
-    """The snapshot's units and contexts (as build_units makes them) and a key per unit's page:
-    the entries together ("" when uncached), then each article by its content."""
+def _units(snapshot: Snapshot, cache: PartCache | None) -> tuple[list[Unit], list[str], list[str], int]:
+    """The snapshot's units and contexts (as build_units makes them), a key per unit's page (the
+    entries together, "" when uncached, then each article by its content) and how many pages were
+    cut anew rather than read from the cache."""
     units, contexts = entry_units(snapshot.entries)
     entries_key = part_cache.digest("entries", repr(snapshot.entries)) if cache else ""
     keys = [entries_key] * len(units)
@@ -71,7 +72,7 @@ def _units(snapshot: Snapshot, cache: PartCache | None) -> tuple[list[Unit], lis
         keys.extend([key or f"#{number}"] * len(page_units))
     if cache:
         cache.put_many("units", made)
-    return units, contexts, keys
+    return units, contexts, keys, len(snapshot.articles) - sum(1 for key in article_keys if key in stored)
 
 
 def _pages(keys: list[str], units: list[Unit]) -> list[tuple[str, int, int]]:
@@ -135,7 +136,7 @@ class SearchIndex:
             self.cache = None  # words cannot be cached without knowing what the segmenter was given
         self.units: list[Unit]
         self.contexts: list[str]
-        self.units, self.contexts, self._keys = _units(snapshot, self.cache)
+        self.units, self.contexts, self._keys, self.pages_made = _units(snapshot, self.cache)
         self.size = len(self.units)
         self.df: dict[str, int] = {}
         self.chars_by_syllable: dict[str, list[str]] = {}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 
@@ -140,6 +141,12 @@ async def publish_commands(application: Application) -> None:
             log.info("could not set admin commands for %s: %s", admin_id, error.__class__.__name__)
 
 
+async def on_shut_down(application: Application) -> None:
+    await delivery.stop_reminders(application)
+    if (curation := application.bot_data.get("curation")) is not None:
+        await asyncio.to_thread(curation.stop_watching)
+
+
 def build_application(settings: Settings, assistant: Assistant, request: BaseRequest | None = None) -> Application:
     """The wired application. `request` replaces the HTTP layer in offline handler tests."""
     builder = (
@@ -149,7 +156,7 @@ def build_application(settings: Settings, assistant: Assistant, request: BaseReq
         .base_file_url(settings.base_file_url)
         .context_types(ContextTypes(context=BotContext))
         .post_init(on_start_up)
-        .post_shutdown(delivery.stop_reminders)
+        .post_shutdown(on_shut_down)
     )
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
