@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import pickle
 import shutil
 import sqlite3
@@ -124,13 +125,27 @@ class PartCache:
         return self.folder / f"tantivy-{self.version}-{key}"
 
     def drop_index_folders(self, keep: Path) -> None:
+        """Removes indexes of other corpora, and half-built ones whose builder is gone."""
         for folder in self.folder.glob("tantivy-*"):
-            if folder != keep and folder.is_dir():
-                shutil.rmtree(folder, ignore_errors=True)
+            if folder == keep or not folder.is_dir():
+                continue
+            if folder.name.endswith(".tmp") and _alive(folder.name.split(".")[-3]):
+                continue  # another process (or thread) is building it
+            shutil.rmtree(folder, ignore_errors=True)
 
     def close(self) -> None:
         with self.lock:
             self.db.close()
+
+
+def _alive(pid: str) -> bool:
+    try:
+        os.kill(int(pid), 0)
+    except (ValueError, ProcessLookupError):
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 _ACTIVE: PartCache | None = None
