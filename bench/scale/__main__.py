@@ -134,6 +134,9 @@ def run_one(engine_name: str, size: str, out: Path, latency_limit: int) -> None:
     _, peak_mb, maxrss_mb = memory_mb()
 
     quality: dict[str, object] = {}
+    threshold = None
+    if engine_name != "ours":  # a baseline cannot refuse; give it the score threshold that suits dev best
+        threshold = tune_threshold(sets["dev"], [answers[i] for i in range(len(sets["dev"]))])
     offset = 0
     for name, group in sets.items():
         got = [answers[offset + i] for i in range(len(group))]
@@ -143,6 +146,10 @@ def run_one(engine_name: str, size: str, out: Path, latency_limit: int) -> None:
             has_ood = any(q.get("kind") != "fact" for q in group)
             quality[name] = {"fact": round(fact, 3), "ood": round(ood, 3) if has_ood else None,
                              "wrong": [] if name.startswith("frozen:") else wrong}
+            if threshold is not None:
+                fact, ood, _ = accuracy(group, [_below(answer, threshold) for answer in got])
+                quality[name]["thresholded"] = {"threshold": threshold, "fact": round(fact, 3),
+                                                "ood": round(ood, 3) if has_ood else None}
     record = {
         "engine": engine_name, "size": size, "units": adapter.size(),
         "load_s": round(load_s, 3), "units_s": round(units_s, 3), "build_s": round(build_s, 3),
@@ -170,6 +177,25 @@ def run_lifecycle(size: str, out: Path) -> None:
     questions = [q["q"] for name in ("dev", "holdout", "generated") for q in sets[name]]
     record = {"size": size, **measure(folder, questions, ROOT)}
     out.write_text(json.dumps(record, ensure_ascii=False), encoding="utf-8")
+
+
+def _below(answer: dict, threshold: float) -> dict:
+    if answer.get("matched") and answer.get("score", 0) < threshold:
+        return {"matched": False, "answer": "", "score": 0, "sources": [], "suggestions": []}
+    return answer
+
+
+def tune_threshold(questions: list[dict], answers: list[dict]) -> float:
+    """The score below which a baseline should say it does not know: the one with the best mean of
+    fact and out-of-domain accuracy on `questions` (dev), lowest first on ties."""
+    from tests.scoring import accuracy
+
+    best, chosen = -1.0, 0.0
+    for threshold in [0.0, *sorted({float(a.get("score", 0)) for a in answers if a.get("matched")})]:
+        fact, ood, _ = accuracy(questions, [_below(answer, threshold) for answer in answers])
+        if (fact + ood) / 2 > best + 1e-9:
+            best, chosen = (fact + ood) / 2, threshold
+    return chosen
 
 
 # --- parent ------------------------------------------------------------------------------------------
@@ -329,6 +355,12 @@ def write_results(records: dict[tuple[str, str], dict], shipped: dict | None, ma
             "p95_ms": record["p95_ms"], "p99_ms": record["p99_ms"], "fact_acc": quality["fact"],
             "ood_acc": quality["ood"], "gen_fact_acc": generated.get("fact"), "frozen_fact_acc": frozen,
         }
+        if "thresholded" in quality:  # a baseline with the score threshold tuned on dev
+            results[engine][size].update({"threshold": quality["thresholded"]["threshold"],
+                                          "fact_acc_thresholded": quality["thresholded"]["fact"],
+                                          "ood_acc_thresholded": quality["thresholded"]["ood"],
+                                          "holdout_thresholded": record["quality"].get("holdout", {})
+                                          .get("thresholded")})
         if engine == "ours" and lives and size in lives:
             life = lives[size]
             results[engine][size].update({
@@ -447,6 +479,13 @@ def main(argv: list[str] | None = None) -> None:
         print("goals for ours:")
         for line in goal_lines(records, shipped):
             print(line)
+    for (engine, size), record in records.items():
+        tuned = record["quality"]["dev"].get("thresholded")
+        if tuned:
+            holdout = record["quality"].get("holdout", {}).get("thresholded") or {}
+            print(f"{engine} {size}: with a score threshold tuned on dev ({tuned['threshold']:.2f}): dev facts "
+                  f"{tuned['fact']:.2f} ood {tuned['ood']:.2f}; holdout facts {holdout.get('fact', 0):.2f} "
+                  f"ood {holdout.get('ood') or 0:.2f}")
     if lives:
         print("lifecycle of ours (see bench/scale/lifecycle.py):")
         for life in lives.values():
