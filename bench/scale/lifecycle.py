@@ -44,10 +44,12 @@ def _p95(values: list[float]) -> float:
 
 
 def measure(folder: Path, questions: list[str], root: Path) -> dict:
+    from bot.curation import KnowledgeManager
     from bot.knowledge import loader
     from bot.search import cache
     from bot.search.engine import Engine
     from bot.search.query import base_tokenizer
+    from bot.services import KnowledgeBase
 
     base_tokenizer()  # once per process, as in the bot
     with tempfile.TemporaryDirectory(prefix="bench-life-") as tmp:
@@ -66,19 +68,24 @@ def measure(folder: Path, questions: list[str], root: Path) -> dict:
         engine = build()
         record["full_rebuild_s"] = round(time.perf_counter() - started, 2)
 
+        knowledge = KnowledgeBase(engine)
+        del engine
+
         def ask_all(rounds: int = 1) -> list[float]:
             timings = []
             for _ in range(rounds):
                 for question in questions:
                     begin = time.perf_counter()
-                    engine.ask(question)
+                    knowledge.ask(question)
                     timings.append((time.perf_counter() - begin) * 1000)
             return timings
 
         ask_all()  # warm
         record["p95_quiet_ms"] = round(_p95(ask_all(2)), 2)
 
-        # One-file reloads: each adds a different sentence to one page.
+        # One-file reloads through the bot's own path (KnowledgeManager.reload swapping KnowledgeBase's
+        # engine): each adds a different sentence to one page.
+        manager = KnowledgeManager(work, lambda: knowledge.snapshot, knowledge.replace)
         reloads: list[float] = []
         target = pages[len(pages) // 2]
         original = target.read_text(encoding="utf-8")
@@ -86,10 +93,8 @@ def measure(folder: Path, questions: list[str], root: Path) -> dict:
             target.write_text(original + f"\n  第{number + 1}次修订：本页补充说明{number + 101}项质量提升措施。\n",
                               encoding="utf-8")
             started = time.perf_counter()
-            fresh = build()
+            assert manager.reload().ok
             reloads.append(time.perf_counter() - started)
-            engine = fresh
-            del fresh
             gc.collect()
             if number == 0:
                 record["rss_after_1_reload_mb"] = round(_rss_mb(), 1)
@@ -104,7 +109,7 @@ def measure(folder: Path, questions: list[str], root: Path) -> dict:
             number = 0
             while not stop.is_set():
                 target.write_text(original + f"\n  补充{number}：新增{number + 7}家企业。\n", encoding="utf-8")
-                build()
+                manager.reload()
                 number += 1
 
         worker = threading.Thread(target=reload_loop)
@@ -117,7 +122,7 @@ def measure(folder: Path, questions: list[str], root: Path) -> dict:
         # Citizens while a thread rebuilds everything into an empty cache.
         cache.use_cache(Path(tmp) / "empty-cache")
         loader._READ_CACHE.clear()
-        worker = threading.Thread(target=build)
+        worker = threading.Thread(target=lambda: knowledge.replace(loader.load_folder(work).snapshot))
         worker.start()
         during = []
         while worker.is_alive():

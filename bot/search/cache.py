@@ -110,16 +110,26 @@ class PartCache:
     def _kind(self, kind: str) -> str:
         return f"{kind}@{self.version}"
 
-    def prune(self, kind: str, keep: Iterable[str]) -> None:
-        """Forgets parts of `kind` not in `keep` (and every part made by other code versions)."""
-        keep = set(keep)
+    def replace_only(self, kind: str, key: str, value: object) -> None:
+        """Stores `value` as the one part of `kind` (whole-corpus parts: the old ones are useless)."""
+        self.forget(kind)
+        self.put(kind, key, value)
+
+    def has(self, kind: str) -> bool:
         with self.lock:
-            keys = [key for (key,) in self.db.execute("SELECT key FROM parts WHERE kind = ?", (self._kind(kind),))]
-            stale = [key for key in keys if key not in keep]
-            self.db.execute("BEGIN")
-            self.db.executemany("DELETE FROM parts WHERE kind = ? AND key = ?", [(self._kind(kind), k) for k in stale])
+            row = self.db.execute("SELECT 1 FROM parts WHERE kind = ? LIMIT 1", (self._kind(kind),)).fetchone()
+        return row is not None
+
+    def forget(self, kind: str, prefix: bool = False) -> None:
+        """Drops every part of `kind` (with `prefix`, of every kind starting so)."""
+        pattern = f"{kind}%@{self.version}" if prefix else self._kind(kind)
+        with self.lock:
+            self.db.execute("DELETE FROM parts WHERE kind LIKE ?", (pattern,))
+
+    def forget_other_versions(self) -> None:
+        """Parts made by other code are never read again."""
+        with self.lock:
             self.db.execute("DELETE FROM parts WHERE kind NOT LIKE ?", (f"%@{self.version}",))
-            self.db.execute("COMMIT")
 
     def index_folder(self, key: str) -> Path:
         return self.folder / f"tantivy-{self.version}-{key}"
@@ -162,6 +172,7 @@ def use_cache(folder: Path | None) -> PartCache | None:
         if folder is not None and _ACTIVE is None:
             try:
                 _ACTIVE = PartCache(folder)
+                _ACTIVE.forget_other_versions()
             except (OSError, sqlite3.Error) as error:
                 log.warning("no index cache in %s: %s", folder, error)
         return _ACTIVE

@@ -151,7 +151,7 @@ class SearchIndex:
             self._count(grams)
             self._build_pinyin_map()
             if self.cache:
-                self.cache.put("stats", self.corpus_key, (self.df, self.char_weight, self.chars_by_syllable))
+                self.cache.replace_only("stats", self.corpus_key, (self.df, self.char_weight, self.chars_by_syllable))
         self._build(segment, grams)
 
     # --- building -----------------------------------------------------------------------------
@@ -163,7 +163,10 @@ class SearchIndex:
         def cut(units: list[Unit]) -> list[str]:
             return [" ".join(word for word in segment(unit.text) if _INDEXED_WORD.search(word)) for unit in units]
 
-        return self._per_page(f"words-{self.vocabulary_key}", cut)
+        kind = f"words-{self.vocabulary_key}"
+        if self.cache and not self.cache.has(kind):
+            self.cache.forget("words-", prefix=True)  # a new vocabulary: words cut with the old one are dead
+        return self._per_page(kind, cut)
 
     def _per_page(self, kind: str, make: Callable[[list[Unit]], list[str]]) -> list[str]:
         pages = _pages(self._keys, self.units)
