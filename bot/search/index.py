@@ -43,21 +43,33 @@ def _syllable(char: str) -> str:
     return lazy_pinyin(char)[0]
 
 
+# The pages of the last build, by key, as they were numbered then: a reload reuses them (Units are
+# immutable) instead of reading them back from the cache. Replaced whole by every build.
+_RECENT: dict[str, tuple[tuple[Unit, ...], str]] = {}
+_KEYS: dict[Article, str] = {}  # the articles' keys, so a reload hashes only the changed pages
+
+
 def _units(snapshot: Snapshot, cache: PartCache | None) -> tuple[list[Unit], list[str], list[str], int]:
     """The snapshot's units and contexts (as build_units makes them), a key per unit's page (the
     entries together, "" when uncached, then each article by its content) and how many pages were
     cut anew rather than read from the cache."""
+    global _RECENT, _KEYS
     units, contexts = entry_units(snapshot.entries)
     entries_key = part_cache.digest("entries", repr(snapshot.entries)) if cache else ""
     keys = [entries_key] * len(units)
     article_keys = [article_key(article) for article in snapshot.articles] if cache else []
-    stored = cache.get_many("units", article_keys) if cache else {}
+    recent = _RECENT
+    stored = cache.get_many("units", [key for key in article_keys if key not in recent]) if cache else {}
     made: dict[str, tuple[tuple[Unit, ...], str]] = {}
+    built: dict[str, tuple[tuple[Unit, ...], str]] = {}
     for number, article in enumerate(snapshot.articles):
         key = article_keys[number] if cache else ""
-        part = stored.get(key) if key else None
         context = len(contexts)
-        if isinstance(part, tuple) and len(part) == 2:
+        if key and key in recent:
+            page_units, text = recent[key]
+            if page_units and page_units[0].context != context:
+                page_units = tuple(replace(unit, context=context) for unit in page_units)
+        elif key and isinstance(part := stored.get(key), tuple) and len(part) == 2:
             page_units, text = part
             # Unpickled copies are this build's own: numbering them in place is safe.
             for unit in page_units:
@@ -67,12 +79,16 @@ def _units(snapshot: Snapshot, cache: PartCache | None) -> tuple[list[Unit], lis
             if key:
                 made[key] = (page_units, text)
             page_units = tuple(replace(unit, context=context) for unit in page_units)
+        if key:
+            built[key] = (page_units, text)
         units.extend(page_units)
         contexts.append(text)
         keys.extend([key or f"#{number}"] * len(page_units))
     if cache:
         cache.put_many("units", made)
-    return units, contexts, keys, len(snapshot.articles) - sum(1 for key in article_keys if key in stored)
+        _RECENT = built
+        _KEYS = {article: key for article, key in zip(snapshot.articles, article_keys, strict=True)}
+    return units, contexts, keys, len(made)
 
 
 def _pages(keys: list[str], units: list[Unit]) -> list[tuple[str, int, int]]:
@@ -109,7 +125,9 @@ def quoted_terms(articles: tuple[Article, ...], pattern: re.Pattern[str]) -> set
 
 
 def article_key(article: Article) -> str:
-    return part_cache.digest("article", repr(article))
+    if (key := _KEYS.get(article)) is None:
+        key = part_cache.digest("article", repr(article))
+    return key
 
 
 def index_terms(text: str) -> list[str]:
