@@ -9,6 +9,9 @@ loaded and indexed, so a question is answered from the old or the new knowledge,
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import gc
 import hashlib
 import json
 import logging
@@ -139,6 +142,70 @@ def diff(before: Snapshot, after: Snapshot) -> tuple[tuple[str, ...], tuple[str,
     return added, changed, removed
 
 
+def give_back_memory() -> None:
+    """After a swap the old engine is garbage: collect it and hand freed pages back to the system
+    (glibc keeps them otherwise, and the process grows a little with every reload)."""
+    gc.collect()
+    with contextlib.suppress(OSError, AttributeError):  # not glibc
+        ctypes.CDLL(None).malloc_trim(0)
+
+
+class DiskWatcher:
+    """Notes changes to knowledge files as the kernel reports them (watchfiles: inotify on Linux), on
+    a daemon thread, so nothing walks the folder on the event loop. `pending` is set by any change to
+    a knowledge file (the cache and history folders are ignored); the manager confirms it against the
+    files' signature before reloading, so its own writes are not reported as outside changes. If
+    watching cannot start (no inotify, too many watches), `running` turns False and the manager goes
+    back to polling."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder.resolve()
+        self.pending = False
+        self.changed = threading.Event()  # set with `pending`, for those who wait for a change
+        self.running = False
+        self.ready = threading.Event()  # set once watching has begun (or failed)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self.running = True
+        self._thread = threading.Thread(target=self._run, name="knowledge-watcher", daemon=True)
+        self._thread.start()
+
+    def consume(self) -> None:
+        self.pending = False
+        self.changed.clear()
+
+    def _relevant(self, _change: object, path: str) -> bool:
+        try:
+            relative = Path(path).resolve().relative_to(self.folder).as_posix()
+        except ValueError:
+            return False
+        return is_knowledge_file(relative) or relative == ARTICLE_FOLDER
+
+    def _run(self) -> None:
+        try:
+            import watchfiles
+
+            for _changes in watchfiles.watch(self.folder, watch_filter=self._relevant, stop_event=self._stop,
+                                             debounce=200, step=50, rust_timeout=500, yield_on_timeout=True,
+                                             raise_interrupt=False, ignore_permission_denied=True):
+                self.ready.set()
+                if _changes:
+                    self.pending = True
+                    self.changed.set()
+        except Exception as error:  # any failure means: poll instead
+            log.warning("watching %s failed, polling instead: %s", self.folder, error.__class__.__name__)
+        finally:
+            self.running = False
+            self.ready.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+
 class KnowledgeManager:
     """Owns the knowledge folder while the bot runs. `swap` installs a new snapshot (the face builds
     and swaps the engine); changes are serialised by one lock."""
@@ -151,6 +218,7 @@ class KnowledgeManager:
         self.lock = threading.Lock()
         self._clean_history()
         self.signature = self.disk_signature()
+        self.watcher: DiskWatcher | None = None
 
     # --- planning ---------------------------------------------------------------------------
     def plan(self, path: str, data: bytes) -> Change:
@@ -225,6 +293,7 @@ class KnowledgeManager:
         self.signature = self.disk_signature()
         if result.ok:
             self.swap(result.snapshot)
+            give_back_memory()
         return result
 
     def _restore(self, path: str, content: bytes | None) -> None:
@@ -246,7 +315,28 @@ class KnowledgeManager:
         return tuple(signature)
 
     def changed_on_disk(self) -> bool:
+        """Whether the knowledge files differ from those last loaded (walks the folder: call it off
+        the event loop). A notice from the watcher is consumed here."""
+        if self.watcher is not None:
+            self.watcher.consume()
         return self.disk_signature() != self.signature
+
+    def maybe_changed(self) -> bool:
+        """Cheap, for the event loop: False only when the watcher is running and has seen no change
+        to a knowledge file since the last look; without a watcher, always worth a look."""
+        return self.watcher is None or not self.watcher.running or self.watcher.pending
+
+    def watch(self) -> DiskWatcher:
+        """Starts watching the folder (inotify through watchfiles, on its own thread)."""
+        if self.watcher is None:
+            self.watcher = DiskWatcher(self.folder)
+            self.watcher.start()
+        return self.watcher
+
+    def stop_watching(self) -> None:
+        if self.watcher is not None:
+            self.watcher.stop()
+            self.watcher = None
 
     # --- unanswered questions -------------------------------------------------------------
     def attach(self, entry_id: str, question: str, who: int | None) -> HistoryRecord:

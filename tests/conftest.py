@@ -76,3 +76,14 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
         yield opened
     finally:
         opened.close()
+
+
+@pytest.fixture(autouse=True)
+def _no_index_cache_left_behind():
+    """An in-process CLI call switches the process-wide index cache on for its folder; the next test
+    must start without it, as a new process would."""
+    yield
+    from bot.search import cache, index
+
+    cache.use_cache(None)
+    index.forget_recent_pages()

@@ -63,6 +63,8 @@ def question_sets(manifest: dict | None) -> dict[str, list[dict]]:
         "dev": read_jsonl(data / "dev.jsonl"),
         "holdout": read_jsonl(data / "holdout" / "questions.jsonl"),
         "generated": list(manifest["questions"]) if manifest else [],
+        # Held out and frozen: only their figures are reported, never which questions were missed.
+        **{f"frozen:{path.parent.name}": read_jsonl(path) for path in sorted(data.glob("frozen-*/questions.jsonl"))},
     }
 
 
@@ -112,7 +114,7 @@ def run_one(engine_name: str, size: str, out: Path, latency_limit: int) -> None:
     after_build_mb, _, _ = memory_mb()
 
     sets = question_sets(manifest)
-    questions = [q for name in ("dev", "holdout", "generated") for q in sets[name]]
+    questions = [q for name in sets for q in sets[name]]
     timed = timed_subset(len(questions), latency_limit)
     for question in questions[:WARM_UP]:
         adapter.ask(question["q"])
@@ -132,15 +134,22 @@ def run_one(engine_name: str, size: str, out: Path, latency_limit: int) -> None:
     _, peak_mb, maxrss_mb = memory_mb()
 
     quality: dict[str, object] = {}
+    threshold = None
+    if engine_name != "ours":  # a baseline cannot refuse; give it the score threshold that suits dev best
+        threshold = tune_threshold(sets["dev"], [answers[i] for i in range(len(sets["dev"]))])
     offset = 0
-    for name in ("dev", "holdout", "generated"):
-        group = sets[name]
+    for name, group in sets.items():
         got = [answers[offset + i] for i in range(len(group))]
         offset += len(group)
         if group:
             fact, ood, wrong = accuracy(group, got)
-            quality[name] = {"fact": round(fact, 3), "ood": round(ood, 3) if name != "generated" else None,
-                             "wrong": wrong}
+            has_ood = any(q.get("kind") != "fact" for q in group)
+            quality[name] = {"fact": round(fact, 3), "ood": round(ood, 3) if has_ood else None,
+                             "wrong": [] if name.startswith("frozen:") else wrong}
+            if threshold is not None:
+                fact, ood, _ = accuracy(group, [_below(answer, threshold) for answer in got])
+                quality[name]["thresholded"] = {"threshold": threshold, "fact": round(fact, 3),
+                                                "ood": round(ood, 3) if has_ood else None}
     record = {
         "engine": engine_name, "size": size, "units": adapter.size(),
         "load_s": round(load_s, 3), "units_s": round(units_s, 3), "build_s": round(build_s, 3),
@@ -153,6 +162,40 @@ def run_one(engine_name: str, size: str, out: Path, latency_limit: int) -> None:
         "quality": quality,
     }
     out.write_text(json.dumps(record, ensure_ascii=False), encoding="utf-8")
+
+
+def run_lifecycle(size: str, out: Path) -> None:
+    logging.getLogger("jieba").setLevel(logging.WARNING)
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    from bench.scale.data import KNOWLEDGE, dataset
+    from bench.scale.lifecycle import measure
+
+    folder, manifest = (KNOWLEDGE, None) if size == "shipped" else dataset(int(size))
+    sets = question_sets(manifest)
+    questions = [q["q"] for name in ("dev", "holdout", "generated") for q in sets[name]]
+    record = {"size": size, **measure(folder, questions, ROOT)}
+    out.write_text(json.dumps(record, ensure_ascii=False), encoding="utf-8")
+
+
+def _below(answer: dict, threshold: float) -> dict:
+    if answer.get("matched") and answer.get("score", 0) < threshold:
+        return {"matched": False, "answer": "", "score": 0, "sources": [], "suggestions": []}
+    return answer
+
+
+def tune_threshold(questions: list[dict], answers: list[dict]) -> float:
+    """The score below which a baseline should say it does not know: the one with the best mean of
+    fact and out-of-domain accuracy on `questions` (dev), lowest first on ties."""
+    from tests.scoring import accuracy
+
+    best, chosen = -1.0, 0.0
+    for threshold in [0.0, *sorted({float(a.get("score", 0)) for a in answers if a.get("matched")})]:
+        fact, ood, _ = accuracy(questions, [_below(answer, threshold) for answer in answers])
+        if (fact + ood) / 2 > best + 1e-9:
+            best, chosen = (fact + ood) / 2, threshold
+    return chosen
 
 
 # --- parent ------------------------------------------------------------------------------------------
@@ -193,8 +236,9 @@ def machine() -> dict[str, object]:
 def run_child(engine: str, size: str, latency_limit: int) -> dict:
     with tempfile.TemporaryDirectory(prefix="bench-scale-") as tmp:
         out = Path(tmp) / "result.json"
-        command = [sys.executable, "-m", "bench.scale", "--one", engine, size, "--out", str(out),
-                   "--latency-queries", str(latency_limit)]
+        command = ([sys.executable, "-m", "bench.scale", "--lifecycle", size, "--out", str(out)] if engine == "life"
+                   else [sys.executable, "-m", "bench.scale", "--one", engine, size, "--out", str(out),
+                         "--latency-queries", str(latency_limit)])
         subprocess.run(command, cwd=ROOT, check=True)
         return json.loads(out.read_text(encoding="utf-8"))
 
@@ -255,19 +299,79 @@ def load_json(path: Path) -> dict:
         return {}
 
 
+def life_row(life: dict) -> str:
+    return (f"  {life['size']:>7}: full rebuild {life['full_rebuild_s']:.1f} s; "
+            f"cold start {life['cold_start_s']:.2f} s (best {life['cold_start_best_s']:.2f}); "
+            f"one-file reload {life['reload_one_file_s']:.2f} s (max {life['reload_one_file_max_s']:.2f}); "
+            f"RSS after 1 / 10 reloads {life['rss_after_1_reload_mb']:.0f} / {life['rss_after_10_reloads_mb']:.0f} MB; "
+            f"p95 quiet {life['p95_quiet_ms']:.1f} ms, during reloads {life['p95_during_reloads_ms']:.1f} ms, "
+            f"during a full rebuild {life['p95_during_full_rebuild_ms']:.1f} ms")
+
+
+LIFE_GOALS = {"cold_start_s": 5.0, "reload_one_file_s": 3.0, "full_rebuild_s": 30.0, "memory_ratio": 1.2,
+              "busy_p95_ratio": 2.0, "gen_fact_acc": 0.85}
+
+
+def life_goals(lives: dict[str, dict], records: dict[tuple[str, str], dict]) -> list[str]:
+    lines = []
+    for size, life in lives.items():
+        def verdict(ok: bool) -> str:
+            return "ok" if ok else "MISSED"
+
+        ratio = life["rss_after_10_reloads_mb"] / max(life["rss_after_1_reload_mb"], 1)
+        busy = life["p95_during_reloads_ms"] / max(life["p95_quiet_ms"], 1e-6)
+        rebuild_busy = life["p95_during_full_rebuild_ms"] / max(life["p95_quiet_ms"], 1e-6)
+        generated = records.get(("ours", size), {}).get("quality", {}).get("generated", {}).get("fact")
+        parts = [
+            f"cold start {life['cold_start_s']:.2f} s {verdict(life['cold_start_s'] <= LIFE_GOALS['cold_start_s'])}",
+            f"reload {life['reload_one_file_s']:.2f} s "
+            f"{verdict(life['reload_one_file_s'] <= LIFE_GOALS['reload_one_file_s'])}",
+            f"full rebuild {life['full_rebuild_s']:.1f} s "
+            f"{verdict(life['full_rebuild_s'] <= LIFE_GOALS['full_rebuild_s'])}",
+            f"memory x{ratio:.2f} {verdict(ratio <= LIFE_GOALS['memory_ratio'])}",
+            f"p95 during reloads x{busy:.1f} {verdict(busy <= LIFE_GOALS['busy_p95_ratio'])}",
+            f"during a full rebuild x{rebuild_busy:.1f} {verdict(rebuild_busy <= LIFE_GOALS['busy_p95_ratio'])}",
+        ]
+        if generated is not None:
+            parts.append(f"generated facts {generated:.2f} {verdict(generated >= LIFE_GOALS['gen_fact_acc'])}")
+        lines.append(f"  {size:>6}: " + "; ".join(parts))
+    return lines
+
+
 def write_results(records: dict[tuple[str, str], dict], shipped: dict | None, machine_info: dict,
-                  datasets: dict[str, dict], latency_limit: int, wall_s: float) -> None:
+                  datasets: dict[str, dict], latency_limit: int, wall_s: float,
+                  lives: dict[str, dict] | None = None) -> None:
     results = load_json(RESULTS)
     meta = load_json(META)
     runs = meta.setdefault("runs", {})
     stamp = datetime.now(UTC).isoformat(timespec="seconds")
     for (engine, size), record in records.items():
         quality = record["quality"]["dev"]
+        generated = record["quality"].get("generated", {})
+        frozen = {name.split(":", 1)[1]: group["fact"] for name, group in record["quality"].items()
+                  if name.startswith("frozen:")}
         results.setdefault(engine, {})[size] = {
             "build_s": record["build_s"], "peak_mb": record["peak_mb"], "p50_ms": record["p50_ms"],
             "p95_ms": record["p95_ms"], "p99_ms": record["p99_ms"], "fact_acc": quality["fact"],
-            "ood_acc": quality["ood"],
+            "ood_acc": quality["ood"], "gen_fact_acc": generated.get("fact"), "frozen_fact_acc": frozen,
         }
+        if "thresholded" in quality:  # a baseline with the score threshold tuned on dev
+            results[engine][size].update({"threshold": quality["thresholded"]["threshold"],
+                                          "fact_acc_thresholded": quality["thresholded"]["fact"],
+                                          "ood_acc_thresholded": quality["thresholded"]["ood"],
+                                          "holdout_thresholded": record["quality"].get("holdout", {})
+                                          .get("thresholded")})
+        if engine == "ours" and lives and size in lives:
+            life = lives[size]
+            results[engine][size].update({
+                "load_clean_index_s": life["full_rebuild_s"], "cold_start_s": life["cold_start_s"],
+                "reload_one_file_s": life["reload_one_file_s"], "full_rebuild_s": life["full_rebuild_s"],
+                "rss_after_1_reload_mb": life["rss_after_1_reload_mb"],
+                "rss_after_10_reloads_mb": life["rss_after_10_reloads_mb"],
+                "p95_quiet_ms": life["p95_quiet_ms"], "p95_during_reloads_ms": life["p95_during_reloads_ms"],
+                "p95_during_full_rebuild_ms": life["p95_during_full_rebuild_ms"],
+            })
+            runs.setdefault("lifecycle", {})[size] = {**life, "measured_at": stamp}
         runs.setdefault(engine, {})[size] = {**record, "measured_at": stamp, "git_commit": machine_info["git_commit"]}
     ordered = {engine: dict(sorted(results[engine].items(), key=lambda item: int(item[0])))
                for engine in ENGINE_NAMES if engine in results}
@@ -305,6 +409,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--one", nargs=2, metavar=("ENGINE", "SIZE"), help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--generate", type=int, metavar="SIZE", help=argparse.SUPPRESS)
+    parser.add_argument("--lifecycle", metavar="SIZE", help=argparse.SUPPRESS)
+    parser.add_argument("--no-lifecycle", action="store_true", help="skip build/start/reload/memory measurements")
     args = parser.parse_args(argv)
     if args.generate:
         from bench.scale.data import dataset
@@ -313,6 +419,9 @@ def main(argv: list[str] | None = None) -> None:
         return
     if args.one:
         run_one(args.one[0], args.one[1], args.out, args.latency_queries)
+        return
+    if args.lifecycle:
+        run_lifecycle(args.lifecycle, args.out)
         return
 
     started = time.perf_counter()
@@ -343,6 +452,7 @@ def main(argv: list[str] | None = None) -> None:
     if shipped:
         print(row(shipped))
     records: dict[tuple[str, str], dict] = {}
+    lives: dict[str, dict] = {}
     for size in sizes:
         for engine in engines:
             record = run_child(engine, str(size), args.latency_queries)
@@ -350,8 +460,12 @@ def main(argv: list[str] | None = None) -> None:
                 print(f"warning: {engine} at {size} indexed {record['units']} units, more than 5% off")
             records[(engine, str(size))] = record
             print(row(record), flush=True)
+        if "ours" in engines and not args.no_lifecycle:
+            life = run_child("life", str(size), 0)
+            lives[str(size)] = life
+            print(life_row(life), flush=True)
     wall_s = time.perf_counter() - started
-    write_results(records, shipped, machine_info, datasets, args.latency_queries, wall_s)
+    write_results(records, shipped, machine_info, datasets, args.latency_queries, wall_s, lives)
 
     print()
     print(HEADER)
@@ -364,6 +478,19 @@ def main(argv: list[str] | None = None) -> None:
     if "ours" in engines:
         print("goals for ours:")
         for line in goal_lines(records, shipped):
+            print(line)
+    for (engine, size), record in records.items():
+        tuned = record["quality"]["dev"].get("thresholded")
+        if tuned:
+            holdout = record["quality"].get("holdout", {}).get("thresholded") or {}
+            print(f"{engine} {size}: with a score threshold tuned on dev ({tuned['threshold']:.2f}): dev facts "
+                  f"{tuned['fact']:.2f} ood {tuned['ood']:.2f}; holdout facts {holdout.get('fact', 0):.2f} "
+                  f"ood {holdout.get('ood') or 0:.2f}")
+    if lives:
+        print("lifecycle of ours (see bench/scale/lifecycle.py):")
+        for life in lives.values():
+            print(life_row(life))
+        for line in life_goals(lives, records):
             print(line)
     print(f"wrote {RESULTS.relative_to(ROOT)} and {META.relative_to(ROOT)}; wall time {wall_s:.0f} s")
 

@@ -5,10 +5,12 @@ pages written as real files, so that `load_folder` and the page cleaning run exa
 
 A generated page recombines sentences of the shipped pages and entries. Every shipped province and city in a
 sentence is swapped for one the shipped knowledge never names (consistently within a page), and in such a
-sentence years are shifted and figures (counts, amounts, days) changed. Sentences that name no place are copied
-unchanged, and numbers inside 《document titles》 are never touched, so no generated sentence contradicts a
-shipped fact: a question about a shipped fact still has exactly one right answer, among many near-duplicates
-that differ in place, year and figures. Months stay as they are (the Quality Month is September everywhere).
+sentence years are shifted and figures (counts, amounts, days) changed. A sentence that names no place is said of
+the page's own city (「据阳江消息，…」) and changed the same way, so no sentence is copied unchanged: every generated
+sentence is a near miss of a shipped one or of other generated ones (the same event in another year or place, the
+same figure in another city), never a copy of a right answer. Numbers inside 《document titles》 are never touched,
+so no generated sentence contradicts a shipped fact: a question about a shipped fact still has exactly one right
+answer. Months stay as they are (the Quality Month is September everywhere).
 
 Page i depends only on the seed and i, so the smaller sets are prefixes of the larger ones, and the generated
 questions (drawn from the first pages) are the same at every size.
@@ -122,6 +124,7 @@ class Swapper:
         self.places: dict[str, str] = {}
         self.shift = rng.choice([-5, -4, -3, -2, -1, 1, 2, 3, 4, 5])
         self.figures: dict[str, str] = {}
+        self.home = rng.choice(pool.new_cities)  # the page's city, for sentences that name no place
 
     def place(self, name: str) -> str:
         if name not in self.places:
@@ -163,7 +166,7 @@ class Swapper:
     def sentence(self, text: str) -> tuple[str, list[str]]:
         """The sentence with its places (and then its years and figures) swapped; and the new figures."""
         if not self.pool.place_pattern.search(text):
-            return text, []
+            text = f"据{self.home}消息，{text}"
         text = self.pool.place_pattern.sub(lambda m: self.place(m.group(0)), text)
         figures: list[tuple[str, str]] = []
         parts: list[str] = []
@@ -203,7 +206,7 @@ def make_page(number: int, pool: Pool, passages: int | None = None) -> Page:
         current.append(sentence)
         size += len(sentence)
         if figures:
-            places = [swapper.places[p] for p in dict.fromkeys(pool.place_pattern.findall(source))]
+            places = [swapper.places[p] for p in dict.fromkeys(pool.place_pattern.findall(source))] or [swapper.home]
             years = re.findall(r"((?:19|20)\d\d)年", sentence)
             facts.extend(Fact(number, sentence, figure, places, years) for figure in figures)
         if size >= limit:
@@ -211,7 +214,7 @@ def make_page(number: int, pool: Pool, passages: int | None = None) -> Page:
             current, size, limit = [], 0, rng.randint(120, PASSAGE_CHARS)
     years = re.findall(r"(?:19|20)\d\d", title) or [str(rng.randint(2012, 2023))]
     date = f"{years[0]}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
-    city = next(iter(swapper.places.values()), None) or rng.choice(pool.new_cities)
+    city = next(iter(swapper.places.values()), None) or swapper.home
     lines = [
         f"{city}质量网——质量强市门户网站",
         "您当前的位置: 首页 > 新闻 > 质量动态",

@@ -24,6 +24,7 @@ from bot.faces.console import main_thread_gets_ctrl_c, run_console
 from bot.faces.plain import render, script_of
 from bot.knowledge.loader import load_folder
 from bot.knowledge.model import Snapshot
+from bot.search.cache import CACHE_FOLDER, use_cache
 from bot.search.engine import Engine, today_in_china
 from bot.search.slots import LEVEL_NAMES
 from bot.search.units import build_units
@@ -82,6 +83,8 @@ def build_engine(folder: Path, err: TextIO, today: dt.date | None = None) -> Eng
     started = time.perf_counter()
     if not folder.is_dir():
         raise KnowledgeUnavailable(strings.KNOWLEDGE_MISSING.format(folder=folder))
+    if os.environ.get("QBOT_INDEX_CACHE", "1").strip() != "0":  # pages read, cut and indexed once, by content
+        use_cache(folder / CACHE_FOLDER)
     result = load_folder(folder)
     if not result.snapshot.entries and not result.snapshot.articles:
         raise KnowledgeUnavailable(strings.KNOWLEDGE_EMPTY.format(folder=folder))

@@ -23,6 +23,7 @@ from bot.knowledge.model import Article, Entry, Lexicon, Pointer, Snapshot, Sour
 from bot.knowledge.schema import Problem, build_entry, parse_entries_file
 from bot.knowledge.wordlists import LEXICON_FILES, POINTER_FILES, parse_lexicon, parse_pointers
 from bot.reminders.calendar import Calendar, parse_calendar
+from bot.search import cache as part_cache
 
 MAX_FILE_BYTES = 1_000_000
 ENTRY_SUFFIXES = (".yaml", ".yml")
@@ -180,22 +181,48 @@ class _FileRead:
 # only the uploaded file is new: reading the others (pure-Python YAML) is most of the work and holds
 # the GIL while citizens wait. Results are immutable, keyed by path and content.
 _READ_CACHE: OrderedDict[tuple[str, str], _FileRead] = OrderedDict()
-_READ_CACHE_SIZE = 256
+_READ_CACHE_SIZE = 20_000  # files; a 100k-passage folder has about 10k
 _READ_CACHE_LOCK = threading.Lock()
 
 
-def _read(relative: str, data: bytes) -> _FileRead:
-    key = (relative, hashlib.sha256(data).hexdigest())
+def _read(relative: str, data: bytes, key: tuple[str, str] | None = None) -> _FileRead:
+    key = key or (relative, hashlib.sha256(data).hexdigest())
     with _READ_CACHE_LOCK:
         if (cached := _READ_CACHE.get(key)) is not None:
             _READ_CACHE.move_to_end(key)
             return cached
     result = _read_uncached(relative, data)
+    _remember(key, result)
+    if (disk := part_cache.active()) is not None:
+        disk.put("read", part_cache.digest(*key), result)
+    return result
+
+
+def _remember(key: tuple[str, str], result: _FileRead) -> None:
     with _READ_CACHE_LOCK:
         _READ_CACHE[key] = result
         while len(_READ_CACHE) > _READ_CACHE_SIZE:
             _READ_CACHE.popitem(last=False)
-    return result
+
+
+def _read_all(files: dict[str, bytes]) -> dict[str, _FileRead]:
+    """Every file read, from memory, then from the disk cache in one query, then for real."""
+    keys = {relative: (relative, hashlib.sha256(data).hexdigest()) for relative, data in files.items()}
+    with _READ_CACHE_LOCK:
+        known = {relative: _READ_CACHE[key] for relative, key in keys.items() if key in _READ_CACHE}
+    disk = part_cache.active()
+    if disk is not None and len(known) < len(keys):
+        wanted = {part_cache.digest(*key): relative for relative, key in keys.items() if relative not in known}
+        for stored, value in disk.get_many("read", wanted).items():
+            if isinstance(value, _FileRead):
+                known[wanted[stored]] = value
+                _remember(keys[wanted[stored]], value)
+        fresh = {relative: _read_uncached(relative, files[relative]) for relative in keys if relative not in known}
+        for relative, value in fresh.items():
+            _remember(keys[relative], value)
+        disk.put_many("read", {part_cache.digest(*keys[relative]): value for relative, value in fresh.items()})
+        known.update(fresh)
+    return {relative: known.get(relative) or _read(relative, files[relative], keys[relative]) for relative in files}
 
 
 def _read_uncached(relative: str, data: bytes) -> _FileRead:
@@ -248,8 +275,9 @@ def build_snapshot(files: dict[str, bytes], oldest_first: Sequence[str] = ()) ->
     calendar_path = ""
     lexicon = Lexicon()
     pointers: tuple[Pointer, ...] = ()
+    reads = _read_all(files)
     for relative in sorted(files):
-        read = _read(relative, files[relative])
+        read = reads[relative]
         lexicon = read.lexicon if read.lexicon is not None else lexicon
         pointers = read.pointers if read.pointers is not None else pointers
         if read.calendar is not None and calendar is not None:

@@ -23,7 +23,7 @@ from rapidfuzz import fuzz
 from bot import strings
 from bot.knowledge.model import Pointer, Snapshot, Source
 from bot.search.answer import compose, cues_met, date_relative_words, focus
-from bot.search.index import SearchIndex
+from bot.search.index import SearchIndex, quoted_terms
 from bot.search.query import Query, QueryAnalyzer, base_tokenizer, make_tokenizer
 from bot.search.slots import Gazetteer, Place, dictionary_tags, is_national, relative_years, written_years
 from bot.search.units import Unit
@@ -107,10 +107,7 @@ def domain_words(snapshot: Snapshot) -> set[str]:
         for text in (entry.title, entry.answer, entry.details, entry.question):
             for match in _QUOTED.finditer(normalise(text)):
                 words.add(match.group(1) or match.group(2))
-    for article in snapshot.articles:
-        for paragraph in article.paragraphs:
-            for match in _QUOTED.finditer(normalise(paragraph)):
-                words.add(match.group(1) or match.group(2))
+    words.update(quoted_terms(snapshot.articles, _QUOTED))  # page by page, cached by content
     kept = {word.strip() for word in words if word and " " not in word.strip() and 2 <= len(word.strip()) <= 12}
     return {word for word in kept if not _sentence_like(word)}
 
@@ -135,7 +132,7 @@ class Engine:
         self.today = today
         words = domain_words(snapshot)
         self.tokenizer = make_tokenizer(words)
-        self.index = SearchIndex(snapshot, lambda text: self.tokenizer.lcut(text, HMM=False))
+        self.index = SearchIndex(snapshot, lambda text: self.tokenizer.lcut(text, HMM=False), vocabulary=words)
         self.analyzer = QueryAnalyzer(self.index, self.tokenizer, words, snapshot.lexicon)
         self.pointers = tuple((pointer, tuple(normalise(k) for k in pointer.keywords)) for pointer in snapshot.pointers)
         # Entry phrasings reduced to their content words, as questions are, for fuzzy comparison.

@@ -106,9 +106,18 @@ def entry_search_text(entry: Entry) -> str:
 
 def build_units(snapshot: Snapshot) -> tuple[list[Unit], list[str]]:
     """All units of a snapshot, and the normalised context texts they point into."""
+    units, contexts = entry_units(snapshot.entries)
+    for article in snapshot.articles:
+        units.extend(article_units(article, len(contexts)))
+        contexts.append(article_context(article))
+    return units, contexts
+
+
+def entry_units(entries: tuple[Entry, ...]) -> tuple[list[Unit], list[str]]:
+    """The units of the curated entries, which come first, and their contexts (one per entry)."""
     units: list[Unit] = []
     contexts: list[str] = []
-    for entry in snapshot.entries:
+    for entry in entries:
         contexts.append(entry_search_text(entry))
         phrasings = tuple(p for p in (entry.question, entry.title, *entry.alternatives) if p)
         # What a citizen reads first (answer) and how the entry is asked for are the unit's own text;
@@ -120,9 +129,6 @@ def build_units(snapshot: Snapshot) -> tuple[list[Unit], list[str]]:
         units.append(Unit("entry", entry.id, entry.title, (entry.answer, *supporting), text,
                           len(contexts) - 1, entry.source, entry.question or entry.title, phrasings,
                           entry_slots(entry)))
-    for article in snapshot.articles:
-        units.extend(article_units(article, len(contexts)))
-        contexts.append(article_context(article))
     return units, contexts
 
 

@@ -371,7 +371,8 @@ async def watch_disk(context: ContextTypes.DEFAULT_TYPE) -> None:
     """Reloads when knowledge files change on disk; tells admins, and keeps the old knowledge if the
     new files are invalid."""
     curation: KnowledgeManager = context.application.bot_data["curation"]
-    if not curation.changed_on_disk():
+    # The watcher's flag is all the event loop reads; the folder walk that confirms it runs on a thread.
+    if not curation.maybe_changed() or not await asyncio.to_thread(curation.changed_on_disk):
         return
     result = await asyncio.to_thread(curation.reload)
     version = context.application.bot_data["assistant"].knowledge.snapshot.version
@@ -391,5 +392,6 @@ async def notify_admins(application: Application, text: str) -> None:
 
 def start_watching(application: Application, interval: float) -> None:
     if application.job_queue is not None:
+        application.bot_data["curation"].watch()
         application.job_queue.run_repeating(watch_disk, interval=interval, first=interval, name="watch-knowledge",
                                             job_kwargs={"id": "watch-knowledge", "replace_existing": True})

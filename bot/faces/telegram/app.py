@@ -171,6 +171,12 @@ async def publish_commands(application: Application) -> None:
             log.info("could not set admin commands for %s: %s", admin_id, error.__class__.__name__)
 
 
+async def on_shut_down(application: Application) -> None:
+    await delivery.stop_reminders(application)
+    if (curation := application.bot_data.get("curation")) is not None:
+        await asyncio.to_thread(curation.stop_watching)
+
+
 def build_application(settings: Settings, assistant: Assistant, request: BaseRequest | None = None,
                       webhook: bool = False) -> Application:
     """The wired application. `request` replaces the HTTP layer in offline handler tests."""
@@ -181,7 +187,7 @@ def build_application(settings: Settings, assistant: Assistant, request: BaseReq
         .base_file_url(settings.base_file_url)
         .context_types(ContextTypes(context=BotContext))
         .post_init(on_start_up)
-        .post_shutdown(delivery.stop_reminders)
+        .post_shutdown(on_shut_down)
         .concurrent_updates(PerChatOrder(max_concurrent=64))
         .rate_limiter(Retrying())
     )

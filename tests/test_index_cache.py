@@ -1,0 +1,91 @@
+"""The index cache (knowledge/.index): answers from a cached index are those of a fresh build, a
+changed page is the only one cut again, and the disk watcher notices knowledge files only."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from pathlib import Path
+
+import pytest
+
+import bot.knowledge.loader as loader
+from bot.curation import DiskWatcher
+from bot.knowledge.loader import load_folder
+from bot.search import cache as part_cache
+from bot.search.engine import Engine
+from tests.conftest import DATA, KNOWLEDGE, read_jsonl
+
+QUESTIONS = [q["q"] for name in ("dev.jsonl", "tuning-2026-12-03/questions.jsonl") for q in read_jsonl(DATA / name)]
+TODAY = dt.date(2026, 12, 3)
+PAGE = "标题：缓存测试页\n日期：2026-12-01\n\n2026年柳州市举办质量月活动，主题为质量强国。\n"
+
+
+def build(folder: Path) -> Engine:
+    loader._READ_CACHE.clear()  # as a new process would
+    return Engine(load_folder(folder).snapshot, today=lambda: TODAY)
+
+
+def replies(engine: Engine) -> list[dict]:
+    return [engine.ask(question).as_json() for question in QUESTIONS]
+
+
+@pytest.fixture
+def folder(tmp_path: Path):
+    target = tmp_path / "knowledge"
+    shutil.copytree(KNOWLEDGE, target, ignore=shutil.ignore_patterns(".*"))
+    yield target
+    part_cache.use_cache(None)
+
+
+def test_cached_index_answers_as_a_fresh_build(folder):
+    part_cache.use_cache(None)
+    fresh = replies(build(folder))
+    part_cache.use_cache(folder / part_cache.CACHE_FOLDER)
+    filling = build(folder)
+    assert filling.index.pages_made == len(filling.snapshot.articles)
+    assert replies(filling) == fresh
+    opened = build(folder)
+    assert opened.index.pages_made == 0
+    assert replies(opened) == fresh
+    assert [(u.key, u.context, u.slots) for u in opened.index.units] == [
+        (u.key, u.context, u.slots) for u in filling.index.units]
+
+
+def test_a_changed_page_alone_is_cut_again_and_answers_match(folder):
+    part_cache.use_cache(folder / part_cache.CACHE_FOLDER)
+    build(folder)
+    (folder / "articles" / "cache_test.txt").write_text(PAGE, encoding="utf-8")
+    changed = build(folder)
+    assert changed.index.pages_made == 1
+    part_cache.use_cache(None)
+    assert replies(changed) == replies(build(folder))
+
+
+def test_a_damaged_cache_is_rebuilt(folder):
+    part_cache.use_cache(folder / part_cache.CACHE_FOLDER)
+    build(folder)
+    part_cache.use_cache(None)
+    for index_folder in (folder / part_cache.CACHE_FOLDER).glob("tantivy-*"):
+        for file in index_folder.iterdir():
+            if file.name != "complete":
+                file.unlink()
+    part_cache.use_cache(folder / part_cache.CACHE_FOLDER)
+    assert build(folder).ask("质量月是几月").matched
+
+
+def test_the_watcher_sees_knowledge_files_and_not_the_cache(folder):
+    watcher = DiskWatcher(folder)
+    assert not watcher._relevant(None, str(folder / ".index" / "parts.sqlite"))
+    assert not watcher._relevant(None, str(folder / ".history" / "x" / "before"))
+    assert watcher._relevant(None, str(folder / "articles" / "new.txt"))
+    watcher.start()
+    try:
+        assert watcher.ready.wait(10) and watcher.running
+        (folder / "articles" / "new.txt").write_text(PAGE, encoding="utf-8")
+        assert watcher.changed.wait(10) and watcher.pending
+        watcher.consume()
+        assert not watcher.pending
+    finally:
+        watcher.stop()
+    assert not watcher.running
