@@ -61,6 +61,18 @@ class Terminal:
     def type(self, keys: str) -> None:
         os.write(self.fd, keys.encode())
 
+    def interrupt(self, presses: int = 5) -> str:
+        """Ctrl-C until the console says goodbye. CPython's readline can miss a SIGINT that lands in the
+        instant between the prompt being drawn and its select() starting (the signal is only noticed
+        on the next key), so like a user the test presses again if nothing happens within 3 s."""
+        for _ in range(presses):
+            self.type("\x03")
+            try:
+                return self.until("再见", timeout=3)
+            except AssertionError:
+                continue
+        return self.until("再见")
+
     def exit_code(self) -> int:
         _, status = os.waitpid(self.pid, 0)
         return os.waitstatus_to_exitcode(status)
@@ -77,8 +89,7 @@ def test_console_has_line_editing_and_history_and_ctrl_c_exits_cleanly():
     again = terminal.until("来源", times=2)
     assert again.count("每年9月开展") == 2
     terminal.until("> ", times=3)
-    terminal.type("\x03")  # Ctrl-C
-    output = terminal.until("再见")
+    output = terminal.interrupt()
     assert terminal.exit_code() == 0
     assert "Traceback" not in output and "KeyboardInterrupt" not in output
 
