@@ -13,6 +13,7 @@ import bot.knowledge.loader as loader
 from bot.curation import DiskWatcher
 from bot.knowledge.loader import load_folder
 from bot.search import cache as part_cache
+from bot.search import index as index_module
 from bot.search.engine import Engine
 from tests.conftest import DATA, KNOWLEDGE, read_jsonl
 
@@ -22,7 +23,8 @@ PAGE = "标题：缓存测试页\n日期：2026-12-01\n\n2026年柳州市举办�
 
 
 def build(folder: Path) -> Engine:
-    loader._READ_CACHE.clear()  # as a new process would
+    loader._READ_CACHE.clear()  # as a new process would: nothing in memory, only what is on disk
+    index_module._RECENT = {}
     return Engine(load_folder(folder).snapshot, today=lambda: TODAY)
 
 
