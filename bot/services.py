@@ -6,6 +6,7 @@ Store calls run on the store's threads (`Store.call`), never on the event loop.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import json
 import logging
@@ -18,11 +19,14 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot import strings
+from bot.curation import group_similar
 from bot.knowledge.model import Entry, Snapshot
 from bot.search.engine import Answer, Engine
 from bot.store.repositories import Forgotten, Pending, PendingAction, Stats, Store
+from bot.text import normalise
 
 log = logging.getLogger(__name__)
+MERGE_POOL = 50  # unanswered questions read for /stats before near-identical ones are merged
 BUTTON_TTL = 30 * 86400.0  # suggestion and review buttons
 CONFIRM_TTL = 3600.0  # broadcast previews and uploads waiting for their confirm button
 FORGET_TTL = 600.0
@@ -256,12 +260,18 @@ class Assistant:
     async def staff_ids(self) -> list[int]:
         return await self.store.call(self.store.staff.ids)
 
-    async def stats(self) -> Stats:
+    async def stats(self, top: int = 5) -> Stats:
+        """Totals and the most asked unanswered questions, near-identical ones merged as /unanswered
+        merges them (质量月几月 and 质量月是几月？ are one question)."""
         def read() -> Stats:
             return self.store.questions.stats(subscribers=self.store.subscriptions.count_active(),
-                                              users=self.store.users.count())
+                                              users=self.store.users.count(), top=MERGE_POOL)
 
-        return await self.store.call(read)
+        stats = await self.store.call(read)
+        rows = [{"id": n, "key": normalise(sample), "sample": sample, "count": count}
+                for n, (sample, count) in enumerate(stats.top_unanswered)]
+        merged = sorted(group_similar(rows), key=lambda group: -group["count"])[:top]
+        return dataclasses.replace(stats, top_unanswered=[(group["sample"], group["count"]) for group in merged])
 
     async def unanswered(self, limit: int = 100) -> list[dict[str, Any]]:
         return await self.store.call(self.store.questions.recent_unanswered, limit)

@@ -255,3 +255,12 @@ async def test_knowledge_and_user_text_is_escaped(tmp_path: Path):
     await application.shutdown()
     assert "A&lt;B &amp; C&gt;D" in texts[0]
     assert "网站&amp;公司" in texts[0] and "来源&lt;i&gt;" in texts[0]
+
+
+async def test_stats_merges_near_identical_unanswered_questions_as_unanswered_does(bot):
+    await bot.say(ADMIN, "/staff add 3003")
+    for question in ("明天上海会不会下雨", "明天上海会不会下雨呢", "明天上海会不会下雨啊"):
+        await bot.say(CITIZEN, question)
+    stats = (await bot.say(OTHER, "/stats"))[0]
+    lines = [line for line in stats.splitlines() if "明天上海会不会下雨" in line]
+    assert len(lines) == 1 and lines[0].startswith("3 ×"), stats
