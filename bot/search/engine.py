@@ -109,14 +109,16 @@ def domain_words(snapshot: Snapshot) -> set[str]:
                 words.add(match.group(1) or match.group(2))
     words.update(quoted_terms(snapshot.articles, _QUOTED))  # page by page, cached by content
     kept = {word.strip() for word in words if word and " " not in word.strip() and 2 <= len(word.strip()) <= 12}
-    return {word for word in kept if not _sentence_like(word)}
+    function_words = snapshot.lexicon.stopwords | snapshot.lexicon.question_words
+    return {word for word in kept if not _sentence_like(word, function_words)}
 
 
-def _sentence_like(term: str) -> bool:
-    """A quoted question or clause (“质量月主题是什么”) is not a name: keeping it whole would glue
-    a citizen's question into one unknown word."""
+def _sentence_like(term: str, function_words: frozenset[str]) -> bool:
+    """A quoted question or clause (“质量月主题是什么”, “质量月是几月”) is not a name: keeping it
+    whole would glue a citizen's question into one unknown word."""
     tags = dictionary_tags()
-    return any(tags.get(token) in SENTENCE_TAGS for token in base_tokenizer().lcut(term, HMM=False))
+    return any(tags.get(token) in SENTENCE_TAGS or token in function_words
+               for token in base_tokenizer().lcut(term, HMM=False))
 
 
 def today_in_china() -> dt.date:
@@ -408,8 +410,8 @@ def _open_difference(first: Unit, second: Unit, query: Query) -> bool:
     """Two fitting units differ in something the question left open: a year when none was asked, a
     place when none was named."""
     a, b = first.slots, second.slots
-    if a is None or b is None or _national_default(first, query):
-        return False
+    if a is None or b is None or (_national_default(first, query) and not _national_default(second, query)):
+        return False  # a question naming no place is first about the whole country
     if not query.years and a.years and b.years and not (a.years & b.years):
         return True
     if query.places or query.national or not a.scope or not b.scope:

@@ -78,6 +78,26 @@ def cue_patterns(lexicon: Lexicon) -> dict[str, re.Pattern[str]]:
     return patterns
 
 
+PARTS_WINDOW = 6  # characters that may stand between two parts of a long word (quotes, 的)
+
+
+def _in_order(parts: list[str], text: str, window: int) -> bool:
+    """The parts of a long word written in order, each close after the one before: 质量月活动 in
+    “质量月”活动, but not 质量发展纲要 in a text that names 质量, 发展 and a 纲要 far apart."""
+    start = text.find(parts[0])
+    while start >= 0:
+        end = start + len(parts[0])
+        for part in parts[1:]:
+            at = text.find(part, end, end + window + len(part))
+            if at < 0:
+                break
+            end = at + len(part)
+        else:
+            return True
+        start = text.find(parts[0], start + 1)
+    return False
+
+
 @dataclass
 class Query:
     text: str  # normalised, corrected question
@@ -105,7 +125,7 @@ class Query:
         if pattern.search(text) if pattern else word in text:
             return True
         parts = self.parts.get(word)
-        return bool(parts) and all(part in text for part in parts)
+        return bool(parts) and _in_order(parts, text, PARTS_WINDOW)
 
     @cached_property
     def total_weight(self) -> float:
@@ -346,8 +366,8 @@ class QueryAnalyzer:
                                                                   for x in o for p in g) for o in result)]
 
     def _parts(self, word: str) -> list[str]:
-        """The dictionary words inside a long word: 质量月活动 -> 质量, 质量月, 活动."""
-        return [part for part in self.tokenizer.cut_for_search(word, HMM=False) if part != word]
+        """The dictionary words a long word is made of, in order: 质量月活动 -> 质量月, 活动."""
+        return [part for part in base_tokenizer().lcut(word, HMM=False) if part != word]
 
     def _pattern(self, word: str, text: str) -> re.Pattern[str] | None:
         """A matcher for words with synonyms or titles; plain words are matched as substrings."""
