@@ -262,7 +262,7 @@ def cmd_ask(args: argparse.Namespace, stdin: TextIO, out: TextIO, err: TextIO) -
 def cmd_console(args: argparse.Namespace, stdin: TextIO, out: TextIO, err: TextIO) -> int:
     with main_thread_gets_ctrl_c():
         engine = build_engine(args.knowledge, err)
-    return run_console(engine, stdin, out)
+        return run_console(engine, stdin, out)
 
 
 def cmd_run(args: argparse.Namespace, stdin: TextIO, out: TextIO, err: TextIO) -> int:

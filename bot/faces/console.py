@@ -26,7 +26,8 @@ def line_reader(stdin: TextIO, out: TextIO) -> Callable[[], str | None]:
 
         def from_terminal() -> str | None:
             try:
-                return input("> ")
+                with ctrl_c_while_waiting():
+                    return input("> ")
             except EOFError:
                 print(file=out)
                 return None
@@ -40,13 +41,17 @@ def line_reader(stdin: TextIO, out: TextIO) -> Callable[[], str | None]:
     return from_stream
 
 
+def _can_mask() -> bool:
+    return hasattr(signal, "pthread_sigmask") and threading.current_thread() is threading.main_thread()
+
+
 @contextlib.contextmanager
 def main_thread_gets_ctrl_c() -> Iterator[None]:
-    """Ctrl-C while a question is answered (or the index is built) is held until it is done. Threads
-    started meanwhile by the compiled search library inherit the block, so the terminal's SIGINT
-    always reaches the main thread, which is waiting in readline; without this a signal delivered to
-    one of those threads would leave the prompt hanging."""
-    if not hasattr(signal, "pthread_sigmask") or threading.current_thread() is not threading.main_thread():
+    """For a console session: SIGINT stays blocked except while the main thread waits at the prompt
+    (`ctrl_c_while_waiting`). Every thread started meanwhile (the compiled search library starts
+    its own) inherits the block, so the terminal's Ctrl-C can only land in the main thread, which
+    is waiting in readline; delivered to another thread it would leave the prompt hanging."""
+    if not _can_mask():
         yield
         return
     signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
@@ -54,6 +59,19 @@ def main_thread_gets_ctrl_c() -> Iterator[None]:
         yield
     finally:
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
+@contextlib.contextmanager
+def ctrl_c_while_waiting() -> Iterator[None]:
+    """Ctrl-C reaches the main thread while it waits for a line (a press made meanwhile arrives now)."""
+    if not _can_mask():
+        yield
+        return
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
 
 
 def run_console(engine: Engine, stdin: TextIO, out: TextIO) -> int:
@@ -75,8 +93,7 @@ def run_console(engine: Engine, stdin: TextIO, out: TextIO) -> int:
                 continue
             if question.isdigit() and 1 <= int(question) <= len(last.suggestions):
                 question = last.suggestions[int(question) - 1]
-            with main_thread_gets_ctrl_c():
-                last = engine.ask(question)
+            last = engine.ask(question)
             print(render(last, script_of(question)), file=out, flush=True)
     except KeyboardInterrupt:  # Ctrl-C: the same goodbye as Ctrl-D
         print(file=out)
