@@ -54,11 +54,18 @@ def main_thread_gets_ctrl_c() -> Iterator[None]:
     if not _can_mask():
         yield
         return
+    # A console started from a background job inherits SIGINT ignored; a person at the prompt still
+    # expects Ctrl-C to leave.
+    previous = signal.getsignal(signal.SIGINT)
+    if previous == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
         yield
     finally:
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+        if previous == signal.SIG_IGN:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 @contextlib.contextmanager
