@@ -23,8 +23,8 @@ import statistics
 import time
 from pathlib import Path
 
+from bot.answers.engine import Engine
 from bot.knowledge.loader import load_folder
-from bot.search.engine import Engine
 from tests.scoring import judge
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -19,9 +19,9 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot import strings
-from bot.curation import group_similar
+from bot.answers.engine import Answer, Engine
+from bot.curation.review import group_similar
 from bot.knowledge.model import Entry, Snapshot
-from bot.search.engine import Answer, Engine
 from bot.store.repositories import Forgotten, Pending, PendingAction, Stats, Store
 from bot.text import normalise
 

@@ -318,3 +318,26 @@ FORGET_EXPIRED = "这个确认按钮已过期，请重新发送 /forget。"
 NOT_YOUR_BUTTON = "这个按钮不是给您的。"
 BROADCAST_EXPIRED = "这个群发预览已过期或已处理，请重新发送 /broadcast。"
 BROADCAST_NOT_YOURS = "只有发起这次群发的工作人员可以确认或取消。"
+
+# A calendar reminder's {theme_line}, when the calendar knows that year's theme.
+THEME_LINE = "今年“质量月”的主题是“{theme}”。"
+
+# Why an uploaded file is not even looked at (bot.curation.uploads.UploadRefused.reason).
+UPLOAD_REFUSED = {
+    "too_big": "文件太大（{size} 字节），上限为 {limit} 字节。",
+    "unsafe_name": "文件名“{name}”不安全：只能包含文字、数字、空格、-_.()，不能含路径。",
+    "file_type": "不支持的文件类型“{suffix}”：请上传 .yaml、.yml、.txt 或 .md 文件。",
+}
+NO_SUFFIX = "无扩展名"
+
+
+def upload_refused(reason: str, values: dict) -> str:
+    shown = {**values, "suffix": values.get("suffix") or NO_SUFFIX} if reason == "file_type" else values
+    return UPLOAD_REFUSED[reason].format(**shown)
+
+# How a knowledge change is summed up in its history record (shown by /kb, /rollback, `kb history`).
+HISTORY_SUMMARY = "{path}：{parts}"
+HISTORY_ARTICLE = "文章《{title}》{passages}段"
+HISTORY_COUNTS = ("新增{count}条", "修改{count}条", "删除{count}条")
+HISTORY_UNCHANGED = "内容未变"
+HISTORY_UNDO = "撤销 {id}：{summary}"

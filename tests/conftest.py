@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.answers.engine import Engine
 from bot.knowledge.loader import load_folder
-from bot.search.engine import Engine
 from bot.store.repositories import Store
 from tests.pg import SKIP_REASON, Server
 
@@ -83,7 +83,8 @@ def _no_index_cache_left_behind():
     """An in-process CLI call switches the process-wide index cache on for its folder; the next test
     must start without it, as a new process would."""
     yield
-    from bot.search import cache, index
+    from bot.answers import index
+    from bot.knowledge import cache
 
     cache.use_cache(None)
     index.forget_recent_pages()

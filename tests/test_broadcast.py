@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.reminders.broadcast import Blocked, Broadcaster, Migrated, RateLimited, Rejected, Transient
+from bot.broadcasts.broadcaster import Blocked, Broadcaster, Migrated, RateLimited, Rejected, Transient
 from bot.store.repositories import Store
 
 

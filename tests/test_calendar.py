@@ -10,15 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.reminders.calendar import (
-    Calendar,
-    CalendarRule,
-    next_occurrence,
-    occurrence_key,
-    parse_calendar,
-    render,
-    upcoming,
-)
+from bot.knowledge.calendar_file import parse_calendar
+from bot.knowledge.model import Calendar, CalendarRule
+from bot.reminders.calendar import next_occurrence, occurrence_key, render, upcoming
 from tests.conftest import KNOWLEDGE
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

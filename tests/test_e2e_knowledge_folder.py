@@ -7,7 +7,7 @@ import io
 import os
 import shutil
 
-from bot.curation import KnowledgeManager
+from bot.curation.manager import KnowledgeManager
 from bot.faces.cli import main
 from bot.knowledge.loader import load_folder
 from tests.botproc import BotProcess

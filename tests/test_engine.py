@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.search.engine import Engine
+from bot.answers.engine import Engine
 from tests.conftest import DATA, read_jsonl
 from tests.scoring import accuracy
 

@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 
 import bot.knowledge.loader as loader
-from bot.curation import DiskWatcher
+from bot.answers import index as index_module
+from bot.answers.engine import Engine
+from bot.curation.watcher import DiskWatcher
+from bot.knowledge import cache as part_cache
 from bot.knowledge.loader import load_folder
-from bot.search import cache as part_cache
-from bot.search import index as index_module
-from bot.search.engine import Engine
 from tests.conftest import DATA, KNOWLEDGE, read_jsonl
 
 QUESTIONS = [q["q"] for name in ("dev.jsonl", "tuning-2026-12-03/questions.jsonl") for q in read_jsonl(DATA / name)]

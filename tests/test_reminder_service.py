@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.reminders.broadcast import Broadcaster
-from bot.reminders.calendar import parse_calendar
+from bot.broadcasts.broadcaster import Broadcaster
+from bot.knowledge.calendar_file import parse_calendar
 from bot.reminders.service import ReminderService, ScheduleError
 from bot.store.repositories import Store
 

@@ -103,7 +103,7 @@ def test_the_token_is_scrubbed_from_every_log_line_and_traceback():
 
 
 def test_broadcasts_keep_their_recipients_in_the_private_database_not_in_files(tmp_path):
-    from bot.reminders.broadcast import Broadcaster
+    from bot.broadcasts.broadcaster import Broadcaster
     from bot.store.repositories import Store
 
     store = Store(tmp_path / "data")

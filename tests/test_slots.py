@@ -6,10 +6,10 @@ import datetime as dt
 
 import pytest
 
+from bot.answers.engine import Engine
+from bot.answers.slots import Gazetteer, relative_years, written_years
 from bot.faces.cli import main
 from bot.knowledge.loader import build_snapshot, load_folder
-from bot.search.engine import Engine
-from bot.search.slots import Gazetteer, relative_years, written_years
 from tests.conftest import KNOWLEDGE
 
 TODAY = dt.date(2026, 12, 3)

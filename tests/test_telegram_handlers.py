@@ -233,8 +233,8 @@ def test_long_messages_are_split_under_the_limit():
 
 
 async def test_knowledge_and_user_text_is_escaped(tmp_path: Path):
+    from bot.answers.engine import Engine
     from bot.knowledge.loader import load_folder
-    from bot.search.engine import Engine
 
     folder = tmp_path / "knowledge"
     folder.mkdir()

@@ -82,12 +82,12 @@ def run_one(engine_name: str, size: str, out: Path, latency_limit: int) -> None:
     jieba.setLogLevel(logging.WARNING)
     from bench.scale.data import KNOWLEDGE, dataset
     from bench.scale.engines import ENGINES
+    from bot.answers.units import build_units
     from bot.knowledge.loader import load_folder
-    from bot.search.units import build_units
     from tests.scoring import accuracy
 
     if engine_name == "ours":
-        import bot.search.engine  # noqa: F401 - imported before the memory baseline, like the baselines' libraries
+        import bot.answers.engine  # noqa: F401 - imported before the memory baseline, like the baselines' libraries
     elif engine_name == "bm25":
         import rank_bm25  # noqa: F401
     else:

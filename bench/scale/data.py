@@ -27,9 +27,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.scale.places import CITIES, PROVINCES
+from bot.answers.units import PASSAGE_CHARS, build_units, split_sentences
 from bot.knowledge.loader import load_folder, read_folder
 from bot.knowledge.model import Snapshot
-from bot.search.units import PASSAGE_CHARS, build_units, split_sentences
 from bot.text import display_form
 
 SEED = 20_240_611

@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 from typing import Protocol
 
+from bot.answers.units import Unit
 from bot.knowledge.model import Snapshot
-from bot.search.units import Unit
 from bot.text import normalise
 
 ANSWER_CHARS = 500
@@ -43,7 +43,7 @@ class Ours:
     needs_units = False
 
     def build(self, snapshot: Snapshot, units: list[Unit]) -> None:
-        from bot.search.engine import Engine
+        from bot.answers.engine import Engine
 
         self.engine = Engine(snapshot)
 

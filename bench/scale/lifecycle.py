@@ -44,11 +44,10 @@ def _p95(values: list[float]) -> float:
 
 
 def measure(folder: Path, questions: list[str], root: Path) -> dict:
-    from bot.curation import KnowledgeManager
-    from bot.knowledge import loader
-    from bot.search import cache
-    from bot.search.engine import Engine
-    from bot.search.query import base_tokenizer
+    from bot.answers.engine import Engine
+    from bot.answers.query import base_tokenizer
+    from bot.curation.manager import KnowledgeManager
+    from bot.knowledge import cache, loader
     from bot.services import KnowledgeBase
 
     base_tokenizer()  # once per process, as in the bot

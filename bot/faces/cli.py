@@ -18,16 +18,17 @@ from types import TracebackType
 from typing import TextIO
 
 from bot import strings
-from bot.curation import HistoryRecord, KnowledgeManager, UploadRefused, target_path
+from bot.answers.engine import Engine, today_in_china
+from bot.answers.slots import LEVEL_NAMES
+from bot.answers.units import build_units
+from bot.curation.manager import HistoryRecord, KnowledgeManager
+from bot.curation.uploads import UploadRefused, target_path
 from bot.faces.buttons import BUTTON_DATA_LIMIT, ENTRY_PREFIX, entry_id_fits
 from bot.faces.console import main_thread_gets_ctrl_c, run_console
 from bot.faces.plain import render, script_of
+from bot.knowledge.cache import CACHE_FOLDER, use_cache
 from bot.knowledge.loader import load_folder
 from bot.knowledge.model import Snapshot
-from bot.search.cache import CACHE_FOLDER, use_cache
-from bot.search.engine import Engine, today_in_china
-from bot.search.slots import LEVEL_NAMES
-from bot.search.units import build_units
 from bot.services import Assistant, FloodGuard, KnowledgeBase, Roles
 from bot.settings import SettingsError, load_settings, read_env_file, storage_settings
 from bot.store.db import describe
@@ -177,7 +178,7 @@ def cmd_kb_add(args: argparse.Namespace, stdin: TextIO, out: TextIO, err: TextIO
     try:
         path = target_path(source.name, len(data))
     except UploadRefused as refused:
-        print(f"{source}: {refused}", file=err)
+        print(f"{source}: {strings.upload_refused(refused.reason, refused.values)}", file=err)
         return 1
     manager = KnowledgeManager(args.knowledge, lambda: load_folder(args.knowledge).snapshot, lambda _: None)
     change = manager.plan(path, data)

@@ -13,8 +13,8 @@ from collections.abc import Callable, Iterator
 from typing import TextIO
 
 from bot import strings
+from bot.answers.engine import Answer, Engine
 from bot.faces.plain import render, script_of
-from bot.search.engine import Answer, Engine
 
 
 def line_reader(stdin: TextIO, out: TextIO) -> Callable[[], str | None]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot import strings
-from bot.search.engine import Answer
+from bot.answers.engine import Answer
 from bot.text import is_traditional, to_simplified, to_traditional, traditional_variant
 
 

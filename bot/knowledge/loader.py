@@ -18,12 +18,12 @@ from pathlib import Path, PurePosixPath
 from typing import TypeVar
 
 from bot import strings
+from bot.knowledge import cache as part_cache
+from bot.knowledge.calendar_file import parse_calendar
 from bot.knowledge.cleaning import clean_page
-from bot.knowledge.model import Article, Entry, Lexicon, Pointer, Snapshot, Source, content_version
+from bot.knowledge.model import Article, Calendar, Entry, Lexicon, Pointer, Snapshot, Source, content_version
 from bot.knowledge.schema import Problem, build_entry, parse_entries_file
 from bot.knowledge.wordlists import LEXICON_FILES, POINTER_FILES, parse_lexicon, parse_pointers
-from bot.reminders.calendar import Calendar, parse_calendar
-from bot.search import cache as part_cache
 
 MAX_FILE_BYTES = 1_000_000
 ENTRY_SUFFIXES = (".yaml", ".yml")

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from bot.reminders.calendar import Calendar
 
 ENTRY_TYPES = ("policy", "event", "faq")
 # What kind of page a fact comes from; answers prefer official ones.
@@ -71,12 +68,35 @@ class Article:
     dropped_lines: int = 0
 
 
-def _empty_calendar() -> Calendar:
-    # Imported here, not at the top: the calendar module reports Problems from bot.knowledge.schema,
-    # which imports this module, so a top-level import would be circular.
-    from bot.reminders.calendar import Calendar
+@dataclass(frozen=True)
+class CalendarRule:
+    """One reminder: every year on month-day, or on every given weekday of a month, at a local time."""
 
-    return Calendar()
+    id: str
+    text: str
+    time: dt.time
+    path: str
+    line: int
+    month: int | None = None
+    day: int | None = None
+    weekday: int | None = None  # 0 = Monday, as in datetime.weekday()
+
+    def __post_init__(self) -> None:
+        # Exactly one schedule shape, so next_occurrence never has to guess.
+        if self.month is None or (self.day is None) == (self.weekday is None):
+            raise ValueError(f"reminder '{self.id}' needs month + day or month + weekday")
+
+
+@dataclass(frozen=True)
+class Calendar:
+    """All valid reminders of one knowledge version; immutable, swapped whole with the Snapshot."""
+
+    rules: tuple[CalendarRule, ...] = ()
+    # (year, theme) pairs sorted by year: a tuple keeps the calendar frozen and hashable.
+    themes: tuple[tuple[int, str], ...] = ()
+
+    def theme(self, year: int) -> str | None:
+        return next((theme for theme_year, theme in self.themes if theme_year == year), None)
 
 
 @dataclass(frozen=True)
@@ -113,7 +133,7 @@ class Snapshot:
     entries: tuple[Entry, ...] = ()
     articles: tuple[Article, ...] = ()
     version: str = field(default="")
-    calendar: Calendar = field(default_factory=_empty_calendar)
+    calendar: Calendar = field(default_factory=Calendar)
     lexicon: Lexicon = field(default_factory=Lexicon)
     pointers: tuple[Pointer, ...] = ()
 

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from bot import strings
 from bot.audit import audit
-from bot.reminders.broadcast import Broadcaster
+from bot.broadcasts.broadcaster import Broadcaster
 from bot.reminders.calendar import Calendar, occurrence_key, render, upcoming
 from bot.store.repositories import Store
 

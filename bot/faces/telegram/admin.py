@@ -19,16 +19,11 @@ from telegram.error import BadRequest, TelegramError
 from telegram.ext import Application, ContextTypes
 
 from bot import strings
-from bot.curation import (
-    MAX_FILE_BYTES,
-    Change,
-    HistoryRecord,
-    KnowledgeManager,
-    UploadRefused,
-    atomic_write,
-    group_similar,
-    target_path,
-)
+from bot.curation.manager import Change, HistoryRecord, KnowledgeManager, StaleChange
+from bot.curation.review import group_similar
+from bot.curation.uploads import UploadRefused, target_path
+from bot.files import atomic_write
+from bot.knowledge.loader import MAX_FILE_BYTES
 from bot.services import EXPIRED, NOT_YOURS, PendingAction, Role, StoreUnavailable, review_payload
 
 from .handlers import TOKEN, BotContext, requires, send
@@ -110,7 +105,7 @@ async def on_document(update: Update, context: BotContext) -> None:
     try:
         path = target_path(name, document.file_size or 0)
     except UploadRefused as refused:
-        await send(message, str(refused), traditional)
+        await send(message, strings.upload_refused(refused.reason, refused.values), traditional)
         return
     try:
         data = await fetch_upload(document.get_file, MAX_FILE_BYTES, context.settings.proxy)
@@ -169,6 +164,10 @@ async def on_upload_button(update: Update, context: BotContext) -> None:
         return
     try:
         record = await asyncio.to_thread(curation.apply, change, user.id)
+    except StaleChange:
+        await query.edit_message_text(local(strings.UPLOAD_FAILED.format(error=strings.FILE_CHANGED_SINCE_PLAN),
+                                            traditional))
+        return
     except (OSError, ValueError) as error:
         await query.edit_message_text(local(strings.UPLOAD_FAILED.format(error=error), traditional))
         return

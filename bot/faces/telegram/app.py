@@ -24,8 +24,8 @@ from telegram.ext import (
 from telegram.request import BaseRequest, HTTPXRequest
 
 from bot import strings
-from bot.curation import KnowledgeManager
-from bot.reminders.broadcast import Broadcaster
+from bot.broadcasts.broadcaster import Broadcaster
+from bot.curation.manager import KnowledgeManager
 from bot.reminders.service import ReminderService
 from bot.services import Assistant, Role
 from bot.settings import Settings

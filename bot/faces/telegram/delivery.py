@@ -16,7 +16,7 @@ from telegram.ext import Application, ContextTypes, ExtBot
 
 from bot import strings
 from bot.audit import audit
-from bot.reminders.broadcast import Blocked, Broadcaster, Migrated, Progress, RateLimited, Rejected, Transient
+from bot.broadcasts.broadcaster import Blocked, Broadcaster, Migrated, Progress, RateLimited, Rejected, Transient
 from bot.reminders.service import ReminderService, ScheduleError
 from bot.services import EXPIRED, NOT_YOURS, PendingAction, Role, StoreUnavailable
 

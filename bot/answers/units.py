@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from bot.answers.slots import NATIONAL, Gazetteer, Place, is_national, ordinals, relative_years, written_years, year_of
 from bot.knowledge.model import Article, Entry, Snapshot, Source
-from bot.search.slots import NATIONAL, Gazetteer, Place, is_national, ordinals, relative_years, written_years, year_of
 from bot.text import normalise
 
 PASSAGE_CHARS = 200

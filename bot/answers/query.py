@@ -18,9 +18,8 @@ import cn2an
 import jieba
 from pypinyin import lazy_pinyin
 
-from bot.knowledge.model import Lexicon
-from bot.search.index import SearchIndex, index_terms
-from bot.search.slots import (
+from bot.answers.index import SearchIndex, index_terms
+from bot.answers.slots import (
     Gazetteer,
     Place,
     dictionary_tags,
@@ -30,6 +29,7 @@ from bot.search.slots import (
     relative_years,
     written_years,
 )
+from bot.knowledge.model import Lexicon
 from bot.text import MAX_QUERY_CHARS, normalise, pinyin_initials
 
 _LATIN_RUN = re.compile(r"[a-z]+(?:[ '][a-z]+)*")

@@ -21,12 +21,12 @@ from zoneinfo import ZoneInfo
 from rapidfuzz import fuzz
 
 from bot import strings
+from bot.answers.compose import compose, cues_met, date_relative_words, focus
+from bot.answers.index import SearchIndex, quoted_terms
+from bot.answers.query import Query, QueryAnalyzer, base_tokenizer, make_tokenizer
+from bot.answers.slots import Gazetteer, Place, dictionary_tags, is_national, relative_years, written_years
+from bot.answers.units import Unit
 from bot.knowledge.model import Pointer, Snapshot, Source
-from bot.search.answer import compose, cues_met, date_relative_words, focus
-from bot.search.index import SearchIndex, quoted_terms
-from bot.search.query import Query, QueryAnalyzer, base_tokenizer, make_tokenizer
-from bot.search.slots import Gazetteer, Place, dictionary_tags, is_national, relative_years, written_years
-from bot.search.units import Unit
 from bot.text import clean_control, in_script_of, is_traditional, normalise, to_traditional, typeset
 
 log = logging.getLogger(__name__)

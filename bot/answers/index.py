@@ -22,10 +22,10 @@ from functools import lru_cache
 import tantivy
 from pypinyin import lazy_pinyin
 
+from bot.answers.units import Unit, article_context, article_units, entry_units
+from bot.knowledge import cache as part_cache
+from bot.knowledge.cache import PartCache
 from bot.knowledge.model import Article, Snapshot
-from bot.search import cache as part_cache
-from bot.search.cache import PartCache
-from bot.search.units import Unit, article_context, article_units, entry_units
 from bot.text import cjk_bigrams, normalise
 
 log = logging.getLogger(__name__)
@@ -145,7 +145,7 @@ class SearchIndex:
     """Immutable once built; a new snapshot gets a new index, swapped in whole.
 
     `vocabulary` is the words the segmenter was given on top of its dictionary: segmentation is
-    cached per page under it. With a part cache (bot.search.cache), the per-page work (units and
+    cached per page under it. With a part cache (bot.knowledge.cache), the per-page work (units and
     their slots, bigrams, words) and the whole-corpus parts (document frequencies, pinyin map, the
     tantivy index on disk) are read back when their inputs are unchanged; the result is the same
     index a fresh build makes, document for document and in the same order.

@@ -16,23 +16,20 @@ import hashlib
 import json
 import logging
 import os
-import re
 import shutil
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from pathlib import Path, PurePosixPath
-
-from rapidfuzz import fuzz
+from pathlib import Path
 
 from bot import strings
+from bot.answers.units import article_units
 from bot.audit import audit
+from bot.curation.review import add_alternative
+from bot.curation.watcher import DiskWatcher
+from bot.files import atomic_write, fsync_folder
 from bot.knowledge.loader import (
-    ARTICLE_FOLDER,
-    ARTICLE_SUFFIXES,
-    ENTRY_SUFFIXES,
-    MAX_FILE_BYTES,
     LoadResult,
     age_order,
     build_snapshot,
@@ -43,16 +40,11 @@ from bot.knowledge.loader import (
 )
 from bot.knowledge.model import Entry, Snapshot
 from bot.knowledge.schema import Problem
-from bot.search.units import article_units
 
 log = logging.getLogger(__name__)
 
 HISTORY = ".history"
-_SAFE_NAME = re.compile(r"^[0-9A-Za-z\u4e00-\u9fff][0-9A-Za-z_\u4e00-\u9fff .()（）+-]{0,99}$")
 
-
-class UploadRefused(ValueError):
-    """A file that is not even looked at: wrong type, too big, unsafe name. The message says why."""
 
 
 class StaleChange(ValueError):
@@ -95,40 +87,6 @@ class HistoryRecord:
     undone: bool = False
 
 
-def atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with temporary.open("wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
-    _fsync_folder(path.parent)
-
-
-def _fsync_folder(folder: Path) -> None:
-    descriptor = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
-
-
-def target_path(name: str, size: int) -> str:
-    """Where an uploaded file goes, or UploadRefused with the reason."""
-    name = name.strip()
-    if size > MAX_FILE_BYTES:
-        raise UploadRefused(f"文件太大（{size} 字节），上限为 {MAX_FILE_BYTES} 字节。")
-    if "/" in name or "\\" in name or ".." in name or not _SAFE_NAME.match(name):
-        raise UploadRefused(f"文件名“{name[:60]}”不安全：只能包含文字、数字、空格、-_.()，不能含路径。")
-    suffix = PurePosixPath(name).suffix.lower()
-    if suffix in ENTRY_SUFFIXES:
-        return name
-    if suffix in ARTICLE_SUFFIXES:
-        return f"{ARTICLE_FOLDER}/{name}"
-    raise UploadRefused(f"不支持的文件类型“{suffix or '无扩展名'}”：请上传 .yaml、.yml、.txt 或 .md 文件。")
-
-
 def _comparable(entry: Entry) -> Entry:
     return replace(entry, line=0)
 
@@ -148,62 +106,6 @@ def give_back_memory() -> None:
     gc.collect()
     with contextlib.suppress(OSError, AttributeError):  # not glibc
         ctypes.CDLL(None).malloc_trim(0)
-
-
-class DiskWatcher:
-    """Notes changes to knowledge files as the kernel reports them (watchfiles: inotify on Linux), on
-    a daemon thread, so nothing walks the folder on the event loop. `pending` is set by any change to
-    a knowledge file (the cache and history folders are ignored); the manager confirms it against the
-    files' signature before reloading, so its own writes are not reported as outside changes. If
-    watching cannot start (no inotify, too many watches), `running` turns False and the manager goes
-    back to polling."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder.resolve()
-        self.pending = False
-        self.changed = threading.Event()  # set with `pending`, for those who wait for a change
-        self.running = False
-        self.ready = threading.Event()  # set once watching has begun (or failed)
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        self.running = True
-        self._thread = threading.Thread(target=self._run, name="knowledge-watcher", daemon=True)
-        self._thread.start()
-
-    def consume(self) -> None:
-        self.pending = False
-        self.changed.clear()
-
-    def _relevant(self, _change: object, path: str) -> bool:
-        try:
-            relative = Path(path).resolve().relative_to(self.folder).as_posix()
-        except ValueError:
-            return False
-        return is_knowledge_file(relative) or relative == ARTICLE_FOLDER
-
-    def _run(self) -> None:
-        try:
-            import watchfiles
-
-            for _changes in watchfiles.watch(self.folder, watch_filter=self._relevant, stop_event=self._stop,
-                                             debounce=200, step=50, rust_timeout=500, yield_on_timeout=True,
-                                             raise_interrupt=False, ignore_permission_denied=True):
-                self.ready.set()
-                if _changes:
-                    self.pending = True
-                    self.changed.set()
-        except Exception as error:  # any failure means: poll instead
-            log.warning("watching %s failed, polling instead: %s", self.folder, error.__class__.__name__)
-        finally:
-            self.running = False
-            self.ready.set()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
 
 
 class KnowledgeManager:
@@ -251,7 +153,7 @@ class KnowledgeManager:
             before = target.read_bytes() if target.exists() else None
             # Two admins uploading the same file: the second would silently drop the first one's change.
             if content_hash(before) != change.base:
-                raise StaleChange(strings.FILE_CHANGED_SINCE_PLAN)
+                raise StaleChange(change.path)
             record = self._record(action, change.path, who, before, self._summary(change))
             atomic_write(target, change.data)
             result = self._reload_locked()
@@ -272,7 +174,8 @@ class KnowledgeManager:
             before = (folder / "before").read_bytes() if last.existed else None
             target = self.folder / last.path
             current = target.read_bytes() if target.exists() else None
-            record = self._record("rollback", last.path, who, current, f"撤销 {last.id}：{last.summary}")
+            summary = strings.HISTORY_UNDO.format(id=last.id, summary=last.summary)
+            record = self._record("rollback", last.path, who, current, summary)
             audit("knowledge.rollback", history=record.id, undoes=last.id, by=who, path=last.path)
             self._restore(last.path, before)
             meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
@@ -343,7 +246,7 @@ class KnowledgeManager:
         """Adds `question` to an entry's alternatives in its YAML file, validated and with history."""
         entry = next((e for e in self.current().entries if e.id == entry_id), None)
         if entry is None:
-            raise ValueError(f"没有编号为 {entry_id} 的条目")
+            raise ValueError(f"no entry {entry_id}")
         text = (self.folder / entry.path).read_text(encoding="utf-8")
         change = self.plan(entry.path, add_alternative(text, entry.line, question).encode("utf-8"))
         if not change.ok:
@@ -364,7 +267,7 @@ class KnowledgeManager:
             atomic_write(staging / "before", before)
         atomic_write(staging / "meta.json", json.dumps(record.__dict__, ensure_ascii=False).encode())
         os.rename(staging, self.history_folder / record.id)
-        _fsync_folder(self.history_folder)
+        fsync_folder(self.history_folder)
         return record
 
     def _clean_history(self) -> None:
@@ -393,61 +296,11 @@ class KnowledgeManager:
     def _summary(change: Change) -> str:
         parts = []
         if change.article:
-            parts.append(f"文章《{change.article[0]}》{change.article[2]}段")
-        for label, ids in (("新增", change.added), ("修改", change.changed), ("删除", change.removed)):
+            parts.append(strings.HISTORY_ARTICLE.format(title=change.article[0], passages=change.article[2]))
+        for label, ids in zip(strings.HISTORY_COUNTS, (change.added, change.changed, change.removed), strict=True):
             if ids:
-                parts.append(f"{label}{len(ids)}条")
-        return f"{change.path}：" + ("，".join(parts) or "内容未变")
+                parts.append(label.format(count=len(ids)))
+        return strings.HISTORY_SUMMARY.format(path=change.path,
+                                              parts="，".join(parts) or strings.HISTORY_UNCHANGED)
 
 
-def add_alternative(text: str, entry_line: int, question: str) -> str:
-    """The YAML text with `question` appended to the `alternatives` of the entry that starts at
-    `entry_line` (1-based, the line of its "- "). Edits the text in place, so comments and layout
-    stay as the admin wrote them."""
-    lines = text.splitlines(keepends=True)
-    start = entry_line - 1
-    dash = len(lines[start]) - len(lines[start].lstrip(" "))
-    field_indent = dash + 2
-    end = start + 1
-    while end < len(lines):
-        line = lines[end]
-        if line.strip() and not line.lstrip().startswith("#") and len(line) - len(line.lstrip(" ")) <= dash:
-            break
-        end += 1
-    while end > start + 1 and not lines[end - 1].strip():
-        end -= 1  # keep blank lines between entries after the insertion
-    item = json.dumps(question.strip(), ensure_ascii=False)
-    key = re.compile(rf"^ {{{field_indent}}}alternatives:\s*(#.*)?$")
-    for number in range(start + 1, end):
-        if key.match(lines[number].rstrip("\n")):
-            last = number
-            item_indent = None
-            for follower in range(number + 1, end):
-                stripped = lines[follower].lstrip(" ")
-                indent = len(lines[follower]) - len(stripped)
-                if stripped.startswith("- ") and indent >= field_indent:
-                    item_indent = item_indent if item_indent is not None else indent
-                    last = follower
-                elif stripped.strip() and indent <= field_indent:
-                    break
-            prefix = " " * (item_indent if item_indent is not None else field_indent + 2)
-            lines.insert(last + 1, f"{prefix}- {item}\n")
-            return "".join(lines)
-    if not lines[end - 1].endswith("\n"):
-        lines[end - 1] += "\n"
-    lines[end:end] = [f"{' ' * field_indent}alternatives:\n", f"{' ' * (field_indent + 2)}- {item}\n"]
-    return "".join(lines)
-
-
-def group_similar(rows: list[dict], threshold: float = 85.0) -> list[dict]:
-    """Unanswered questions merged when their normal forms are near-identical, counts summed."""
-    groups: list[dict] = []
-    for row in rows:
-        for group in groups:
-            if fuzz.ratio(row["key"], group["key"]) >= threshold:
-                group["count"] += row["count"]
-                group["ids"].append(row["id"])
-                break
-        else:
-            groups.append({"key": row["key"], "sample": row["sample"], "count": row["count"], "ids": [row["id"]]})
-    return sorted(groups, key=lambda group: -group["count"])

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from bot.search.query import Query
-from bot.search.units import Unit
+from bot.answers.query import Query
+from bot.answers.units import Unit
 from bot.text import normalise
 
 MAX_ANSWER_CHARS = 500
