@@ -1,293 +1,65 @@
-"""The core services a face is given: answering with logging, roles, flood control, suggestions.
-
-Built once in main() and passed to the faces; no face talks to the database or the engine's internals.
-Store calls run on the store's threads (`Store.call`), never on the event loop.
-"""
+"""The one place the core services are built: every face (Telegram, console, command line, tests)
+gets a `Services` from `build_services` and calls its services; none builds its own."""
 
 from __future__ import annotations
 
-import dataclasses
-import enum
-import json
-import logging
-import time
-from collections import defaultdict, deque
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from typing import Any
-
-from sqlalchemy.exc import SQLAlchemyError
-
-from bot import strings
-from bot.answers.engine import Answer, Engine
-from bot.curation.review import group_similar
-from bot.knowledge.model import Entry, Snapshot
-from bot.store.repositories import Forgotten, Pending, PendingAction, Stats, Store
-from bot.text import normalise
-
-log = logging.getLogger(__name__)
-MERGE_POOL = 50  # unanswered questions read for /stats before near-identical ones are merged
-BUTTON_TTL = 30 * 86400.0  # suggestion and review buttons
-CONFIRM_TTL = 3600.0  # broadcast previews and uploads waiting for their confirm button
-FORGET_TTL = 600.0
-
-
-EXPIRED, NOT_YOURS = Pending.EXPIRED, Pending.NOT_YOURS
-
-
-class StoreUnavailable(Exception):
-    """A write that matters could not be saved (disk full, database down): the face says so."""
-
-
-def disk_full(error: BaseException) -> bool:
-    text = str(error).lower()
-    return (isinstance(error, OSError) and error.errno == 28) or "disk is full" in text or "no space left" in text \
-        or "could not extend file" in text or "diskfull" in text.replace(" ", "")
-
-
-class Role(enum.IntEnum):
-    CITIZEN = 0
-    STAFF = 1
-    ADMIN = 2
-
-
-class Roles:
-    """Admins come from the settings; staff from the store, managed by admins."""
-
-    def __init__(self, admins: frozenset[int], store: Store) -> None:
-        self.admins = admins
-        self.store = store
-
-    async def of(self, user_id: int) -> Role:
-        if user_id in self.admins:
-            return Role.ADMIN
-        if await self.store.call(self.store.staff.contains, user_id):
-            return Role.STAFF
-        return Role.CITIZEN
-
-    async def allows(self, user_id: int, needed: Role) -> bool:
-        if needed is Role.CITIZEN:
-            return True
-        return await self.of(user_id) >= needed
-
-
-class Flood(enum.Enum):
-    ALLOW = "allow"
-    WARN = "warn"  # the first message over the limit: tell the user once
-    DROP = "drop"  # further messages in the same window: ignore quietly
-
-
-class FloodGuard:
-    """At most `limit` messages per user in a sliding window of `window` seconds."""
-
-    def __init__(self, limit: int, window: float, clock: Callable[[], float] = time.monotonic) -> None:
-        self.limit = limit
-        self.window = window
-        self.clock = clock
-        self.seen: dict[int, deque[float]] = defaultdict(deque)
-        self.warned: set[int] = set()
-
-    def check(self, user_id: int) -> Flood:
-        now = self.clock()
-        times = self.seen[user_id]
-        while times and now - times[0] > self.window:
-            times.popleft()
-        if len(times) < self.limit:
-            times.append(now)
-            self.warned.discard(user_id)
-            return Flood.ALLOW
-        if user_id in self.warned:
-            return Flood.DROP
-        self.warned.add(user_id)
-        return Flood.WARN
-
-
-class KnowledgeBase:
-    """Holds the engine for the current knowledge; replacing it is one assignment (atomic), done
-    only after the new engine is fully built, so no question ever sees a half-built index."""
-
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-
-    def replace(self, snapshot: Snapshot) -> None:
-        self.engine = Engine(snapshot)
-
-    @property
-    def snapshot(self) -> Snapshot:
-        return self.engine.snapshot
-
-    def ask(self, question: str) -> Answer:
-        return self.engine.ask(question)
-
-    def entries(self, kind: str) -> list[Entry]:
-        return [entry for entry in self.engine.snapshot.entries if entry.type == kind]
-
-    def entry(self, entry_id: str) -> Entry | None:
-        return next((entry for entry in self.engine.snapshot.entries if entry.id == entry_id), None)
-
-
-@dataclass
-class Reply:
-    """An answer as a face shows it: the answer, the id votes refer to (0: not recorded), and the
-    suggestions as (button token, text); the token is empty when no button could be stored."""
-
-    answer: Answer
-    answer_id: int
-    suggestions: list[tuple[str, str]] = field(default_factory=list)
-
-
-Alert = Callable[[str], Awaitable[None]]
-
-
-class Assistant:
-    """What every face does with a question and with the citizen's and staff's records."""
-
-    def __init__(self, knowledge: KnowledgeBase, store: Store, roles: Roles, flood: FloodGuard) -> None:
-        self.knowledge = knowledge
-        self.store = store
-        self.roles = roles
-        self.flood = flood
-        self.alert: Alert | None = None  # set by a face: tells admins once when the store fails
-        self.alerted = False
-
-    async def store_failed(self, error: BaseException, what: str) -> None:
-        log.error("store write failed (%s): %s", what, error.__class__.__name__)
-        if self.alert is not None and not self.alerted:
-            self.alerted = True
-            await self.alert(strings.ALERT_DISK_FULL if disk_full(error) else strings.ALERT_STORE_FAILED)
-
-    async def _write(self, what: str, function: Callable[..., Any], *args: Any) -> Any:
-        """A write that matters: StoreUnavailable (and one alert to admins) when it fails."""
-        try:
-            result = await self.store.call(function, *args)
-        except (SQLAlchemyError, OSError) as error:
-            await self.store_failed(error, what)
-            raise StoreUnavailable(what) from error
-        self.alerted = False
-        return result
-
-    async def answer(self, user_id: int, question: str, record: bool = True) -> Reply:
-        """Answers; `record` keeps the question for statistics, votes and the unanswered review
-        (inline queries are not recorded: they arrive keystroke by keystroke). The answer never
-        depends on the log: when the write fails the citizen still gets it, without buttons."""
-        answer = self.knowledge.ask(question)
-        texts = list(answer.suggestions)
-        if not record or answer.reason == "empty":
-            return Reply(answer, 0, [("", text) for text in texts])
-        key = answer.sources[0].title if answer.sources else None
-        try:
-            answer_id, tokens = await self.store.call(self.store.record_answer, user_id, question, answer.matched,
-                                                      answer.score, key, texts, BUTTON_TTL)
-        except (SQLAlchemyError, OSError) as error:
-            await self.store_failed(error, "question log")
-            return Reply(answer, 0, [("", text) for text in texts])
-        self.alerted = False
-        return Reply(answer, answer_id, list(zip(tokens, texts, strict=True)))
-
-    async def seen(self, user_id: int, name: str, username: str = "") -> None:
-        if (user_id, name[:64], username[:64]) in self.store.users.known:
-            return
-        try:
-            await self.store.call(self.store.users.seen, user_id, name, username)
-        except (SQLAlchemyError, OSError) as error:
-            log.warning("could not record user: %s", error.__class__.__name__)
-
-    # --- buttons ----------------------------------------------------------------------------
-    async def buttons(self, kind: str, payloads: list[str]) -> list[str]:
-        return await self.store.call(self.store.buttons.issue, kind, payloads, BUTTON_TTL)
-
-    async def recall(self, kind: str, token: str) -> str | None:
-        """The text behind a button; None for a stale or forged one (never another answer)."""
-        return await self.store.call(self.store.buttons.recall, kind, token)
-
-    async def vote(self, answer_id: int, user_id: int, helpful: bool) -> bool | None:
-        """True for a first vote, False for a repeated one, None when refused (not the asker's answer)."""
-        return await self._write("vote", self.store.questions.vote, answer_id, user_id, helpful)
-
-    async def report(self, answer_id: int, user_id: int) -> str | None:
-        """What was wrong with an answer: its question goes to the unanswered review."""
-        return await self._write("report", self.store.questions.report, answer_id, user_id)
-
-    async def describe_users(self, user_ids: list[int]) -> dict[int, tuple[str, str]]:
-        def read() -> dict[int, tuple[str, str]]:
-            return {i: known for i in user_ids if (known := self.store.users.describe(i)) is not None}
-
-        return await self.store.call(read)
-
-    # --- subscriptions, privacy -------------------------------------------------------------
-    async def subscribe(self, chat_id: int) -> bool:
-        return await self._write("subscribe", self.store.subscriptions.subscribe, chat_id)
-
-    async def unsubscribe(self, chat_id: int) -> bool:
-        return await self._write("unsubscribe", self.store.subscriptions.unsubscribe, chat_id)
-
-    async def ask_to_forget(self, user_id: int) -> str:
-        return await self._write("forget", self.store.pending.create, "forget", user_id, {}, FORGET_TTL)
-
-    async def forget(self, token: str, user_id: int) -> Forgotten | str:
-        taken = await self._write("forget", self.store.pending.take, "forget", token, user_id)
-        if not isinstance(taken, PendingAction):
-            return taken
-        return await self._write("forget", self.store.forget, user_id)
-
-    # --- pending confirmations ----------------------------------------------------------------
-    async def propose(self, kind: str, user_id: int, payload: dict[str, Any], data: bytes | None = None) -> str:
-        return await self._write(kind, self.store.pending.create, kind, user_id, payload, CONFIRM_TTL, data)
-
-    async def take(self, kind: str, token: str, user_id: int) -> PendingAction | str:
-        return await self._write(kind, self.store.pending.take, kind, token, user_id)
-
-    # --- staff --------------------------------------------------------------------------------
-    async def audit(self, actor: int | None, action: str, target: str = "", detail: str = "") -> None:
-        log.info("audit: user %s %s %s", actor, action, target)
-        try:
-            await self.store.call(self.store.audit.add, actor, action, target, detail)
-        except (SQLAlchemyError, OSError) as error:
-            await self.store_failed(error, "audit")
-
-    async def add_staff(self, user_id: int, by: int) -> bool:
-        added = await self._write("staff", self.store.staff.add, user_id, by)
-        if added:
-            await self.audit(by, "staff-add", str(user_id))
-        return added
-
-    async def remove_staff(self, user_id: int, by: int) -> bool:
-        removed = await self._write("staff", self.store.staff.remove, user_id)
-        if removed:
-            await self.audit(by, "staff-remove", str(user_id))
-        return removed
-
-    async def staff_ids(self) -> list[int]:
-        return await self.store.call(self.store.staff.ids)
-
-    async def stats(self, top: int = 5) -> Stats:
-        """Totals and the most asked unanswered questions, near-identical ones merged as /unanswered
-        merges them (质量月几月 and 质量月是几月？ are one question)."""
-        def read() -> Stats:
-            return self.store.questions.stats(subscribers=self.store.subscriptions.count_active(),
-                                              users=self.store.users.count(), top=MERGE_POOL)
-
-        stats = await self.store.call(read)
-        rows = [{"id": n, "key": normalise(sample), "sample": sample, "count": count}
-                for n, (sample, count) in enumerate(stats.top_unanswered)]
-        merged = sorted(group_similar(rows), key=lambda group: -group["count"])[:top]
-        return dataclasses.replace(stats, top_unanswered=[(group["sample"], group["count"]) for group in merged])
-
-    async def unanswered(self, limit: int = 100) -> list[dict[str, Any]]:
-        return await self.store.call(self.store.questions.recent_unanswered, limit)
-
-    async def unanswered_sample(self, ids: list[int]) -> str | None:
-        def first() -> str | None:
-            return next((s for i in ids if (s := self.store.questions.unanswered_sample(int(i)))), None)
-
-        return await self.store.call(first)
-
-    async def close_unanswered(self, ids: list[int], status: str, by: int) -> int:
-        closed = await self._write("unanswered", self.store.questions.close_unanswered, ids, status)
-        await self.audit(by, f"unanswered-{status}", ",".join(map(str, ids))[:200])
-        return closed
-
-
-def review_payload(entry_id: str | None, ids: list[int]) -> str:
-    return json.dumps({"a": entry_id, "ids": ids})
-
+import uuid
+from dataclasses import dataclass
+
+from bot.answers.engine import Engine
+from bot.answers.live import LiveKnowledge, load_engine
+from bot.assistant import Assistant
+from bot.broadcasts.broadcaster import Broadcaster, Transient
+from bot.broadcasts.service import BroadcastService
+from bot.curation.folder import KnowledgeFolder
+from bot.curation.service import CurationService
+from bot.people import FloodGuard, Roles
+from bot.reminders.service import ReminderService
+from bot.settings import Settings
+from bot.store.repositories import Store
+
+
+class _NoSender:
+    """Until a face that can deliver messages connects itself, nothing is sent (and nothing is lost:
+    the deliveries stay pending and are retried)."""
+
+    async def send(self, chat_id: int, text: str) -> None:
+        raise Transient("no messaging face connected")
+
+
+@dataclass(frozen=True)
+class Services:
+    settings: Settings
+    store: Store
+    knowledge: LiveKnowledge  # the engine answering right now; tells listeners when it is replaced
+    roles: Roles
+    assistant: Assistant  # questions, votes, subscriptions, privacy, staff, totals
+    curation: CurationService  # uploads, reloads, rollbacks, shared changes
+    broadcasts: BroadcastService
+    reminders: ReminderService
+    instance: str  # this process, among several sharing one store
+
+    def close(self) -> None:
+        self.curation.stop_watching()
+        self.store.close()
+
+
+def build_services(settings: Settings, engine: Engine | None = None, store: Store | None = None) -> Services:
+    """Everything wired once. `engine` and `store` are for callers that already hold them (a face that
+    reported the knowledge's problems while loading it, tests); otherwise they are made from settings."""
+    if engine is None:
+        engine, _ = load_engine(settings.knowledge_dir)
+    store = store if store is not None else Store(settings.data_dir, settings.database_url)
+    knowledge = LiveKnowledge(engine)
+    roles = Roles(settings.admins, store)
+    assistant = Assistant(knowledge, store, roles, FloodGuard(settings.flood_messages, settings.flood_seconds))
+    confirmations = assistant.confirmations
+    broadcaster = Broadcaster(store, _NoSender(), rate=settings.broadcast_rate)
+    reminders = ReminderService(store, broadcaster, settings.timezone, settings.misfire_grace,
+                                calendar=lambda: knowledge.snapshot.calendar, failed=assistant.store_failed)
+    knowledge.subscribe(reminders.knowledge_changed)
+    instance = uuid.uuid4().hex
+    folder = KnowledgeFolder(settings.knowledge_dir, lambda: knowledge.snapshot, knowledge.replace)
+    curation = CurationService(folder, knowledge, store, confirmations, assistant.audit, instance)
+    return Services(settings, store, knowledge, roles, assistant, curation,
+                    BroadcastService(broadcaster, store, confirmations), reminders, instance)

@@ -134,8 +134,14 @@ BROADCAST_NOT_DRAFT = "群发 {id} 已经开始或已取消。"
 BROADCAST_PROGRESS = "群发 {id}：已处理 {handled}/{total}（成功 {sent}，已屏蔽 {blocked}，失败 {failed}）"
 BROADCAST_DONE = "群发 {id} 完成：成功 {sent}，已屏蔽 {blocked}，失败 {failed}，共 {total}。"
 BROADCAST_CANCELLED = "群发 {id} 已取消：取消前成功 {sent}，已屏蔽 {blocked}，失败 {failed}，共 {total}。"
-SCHEDULE_TOO_FAR = "时间太远：{when}。提醒最多只能安排在两年之内（{limit} 之前）。"
-SCHEDULE_USAGE = "格式：/schedule YYYY-MM-DD HH:MM[:SS] 提醒内容，例如 /schedule {example} 质量月今天开始"
+# Why a /schedule request is refused (bot.reminders.service.ScheduleError.reason).
+SCHEDULE_ERRORS = {
+    "usage": "格式：/schedule YYYY-MM-DD HH:MM[:SS] 提醒内容，例如 /schedule {example} 质量月今天开始",
+    "no_such_time": "日期或时间不存在：{when}",
+    "past": "时间已过：{when}（{zone}）。请填写将来的时间。",
+    "too_far": "时间太远：{when}。提醒最多只能安排在两年之内（{limit} 之前）。",
+    "too_long": "提醒内容太长（{size} 字），请控制在 {limit} 字以内。",
+}
 REMINDER_SENT = "您安排的提醒 {id} 已发出：成功 {sent}，已屏蔽 {blocked}，失败 {failed}，共 {total}。"
 SCHEDULED = "已安排提醒 {id}：{when}（{zone}）发送给订阅者。发送 /cancel {id} 可取消。"
 REMINDERS_HEAD = "即将发送的提醒："
@@ -207,6 +213,7 @@ STARTED = "已启动 @{username} ({mode})"
 TELEGRAM_UNREACHABLE = ("无法连接 Telegram API（{reason}），{delay:g} 秒后第 {attempt} 次重试；"
                         "在中国大陆请设置 QBOT_PROXY。 / cannot reach the Telegram API ({reason}); "
                         "retry {attempt} in {delay:g}s (set QBOT_PROXY if a proxy is needed).")
+KNOWLEDGE_PROBLEMS = "警告：{count} 个知识文件问题，已跳过（运行 `qbot kb check` 查看）"
 KNOWLEDGE_MISSING = ("启动失败：找不到知识库文件夹 {folder}，请检查 QBOT_KNOWLEDGE_DIR 或 --knowledge。 / "
                      "start-up failed: knowledge folder {folder} not found; check QBOT_KNOWLEDGE_DIR or --knowledge.")
 KNOWLEDGE_EMPTY = ("启动失败：知识库文件夹 {folder} 中没有可用的条目或文章（运行 `qbot kb check` 查看）。 / "
@@ -341,3 +348,4 @@ HISTORY_ARTICLE = "文章《{title}》{passages}段"
 HISTORY_COUNTS = ("新增{count}条", "修改{count}条", "删除{count}条")
 HISTORY_UNCHANGED = "内容未变"
 HISTORY_UNDO = "撤销 {id}：{summary}"
+KNOWLEDGE_UNAVAILABLE = {"missing": KNOWLEDGE_MISSING, "empty": KNOWLEDGE_EMPTY}

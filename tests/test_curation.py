@@ -11,11 +11,11 @@ import pytest
 
 from bot import strings
 from bot.answers.engine import Engine
-from bot.curation.manager import KnowledgeManager
+from bot.answers.live import LiveKnowledge
+from bot.curation.folder import KnowledgeFolder
 from bot.curation.review import add_alternative, group_similar
 from bot.curation.uploads import UploadRefused, target_path
 from bot.knowledge.loader import load_folder
-from bot.services import KnowledgeBase
 from tests.conftest import DATA, KNOWLEDGE
 
 PAGE = (DATA / "holdout" / "pages" / "page_a.txt").read_bytes()
@@ -26,8 +26,8 @@ QUESTION = "柳州2021年质量月启动仪式在哪里举行"
 def setup(tmp_path: Path):
     folder = tmp_path / "knowledge"
     shutil.copytree(KNOWLEDGE, folder)
-    knowledge = KnowledgeBase(Engine(load_folder(folder).snapshot))
-    return folder, knowledge, KnowledgeManager(folder, lambda: knowledge.snapshot, knowledge.replace)
+    knowledge = LiveKnowledge(Engine(load_folder(folder).snapshot))
+    return folder, knowledge, KnowledgeFolder(folder, lambda: knowledge.snapshot, knowledge.replace)
 
 
 @pytest.mark.parametrize(
@@ -176,7 +176,7 @@ def test_questions_are_answered_correctly_while_reloads_run(setup):
 _DIE_WRITING_META = """
 import os, signal, sys
 from pathlib import Path
-import bot.curation.manager as curation
+import bot.curation.folder as curation
 
 real = curation.atomic_write
 
@@ -186,7 +186,7 @@ def dying(path, data):
     real(path, data)
 
 curation.atomic_write = dying
-manager = curation.KnowledgeManager(Path(sys.argv[1]), lambda: None, lambda snapshot: None)
+manager = curation.KnowledgeFolder(Path(sys.argv[1]), lambda: None, lambda snapshot: None)
 manager.apply(manager.plan("extra.yaml", Path(sys.argv[2]).read_bytes()), who=1)
 """
 
@@ -200,7 +200,7 @@ def test_a_kill_while_writing_history_leaves_no_folder_without_meta(tmp_path):
     folder = tmp_path / "knowledge"
     folder.mkdir()
     shutil.copy(KNOWLEDGE / "faq.yaml", folder / "faq.yaml")
-    manager = KnowledgeManager(folder, lambda: None, lambda snapshot: None)  # type: ignore[arg-type,return-value]
+    manager = KnowledgeFolder(folder, lambda: None, lambda snapshot: None)  # type: ignore[arg-type,return-value]
     manager.apply(manager.plan("faq.yaml", (KNOWLEDGE / "faq.yaml").read_bytes() + b"\n"), who=1)
     extra = tmp_path / "extra.yaml"
     extra.write_bytes((KNOWLEDGE / "faq.yaml").read_bytes().replace(b"id: faq-", b"id: extra-"))
@@ -209,7 +209,7 @@ def test_a_kill_while_writing_history_leaves_no_folder_without_meta(tmp_path):
     assert killed.returncode == -9, killed.stderr
     assert not (folder / "extra.yaml").exists()
 
-    restarted = KnowledgeManager(folder, lambda: None, lambda snapshot: None)  # type: ignore[arg-type,return-value]
+    restarted = KnowledgeFolder(folder, lambda: None, lambda snapshot: None)  # type: ignore[arg-type,return-value]
     leftovers = [p.name for p in (folder / ".history").iterdir() if not (p / "meta.json").exists()]
     assert leftovers == []
     assert [record.id for record in restarted.history()] == ["00001"]

@@ -7,7 +7,7 @@ import io
 import os
 import shutil
 
-from bot.curation.manager import KnowledgeManager
+from bot.curation.folder import KnowledgeFolder
 from bot.faces.cli import main
 from bot.knowledge.loader import load_folder
 from tests.botproc import BotProcess
@@ -71,7 +71,7 @@ def test_a_duplicate_id_blames_the_later_file_and_keeps_the_shipped_entry(tmp_pa
     code, out, _ = run(["kb", "check", "--knowledge", str(folder)])
     assert code == 1 and f"{later}:2:" in out
     later.unlink()
-    change = KnowledgeManager(folder, lambda: None, lambda _: None).plan("dupe_upload.yaml", ENTRY.encode())
+    change = KnowledgeFolder(folder, lambda: None, lambda _: None).plan("dupe_upload.yaml", ENTRY.encode())
     assert not change.ok
     first = str(change.problems[0])
     assert first.startswith("dupe_upload.yaml:2: 第2行：编号“faq-when-is-quality-month”重复")

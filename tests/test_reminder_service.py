@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot import strings
 from bot.broadcasts.broadcaster import Broadcaster
 from bot.knowledge.calendar_file import parse_calendar
 from bot.reminders.service import ReminderService, ScheduleError
@@ -56,8 +57,9 @@ def test_schedule_accepts_a_future_local_time(service):
     ],
 )
 def test_schedule_errors_are_clear(service, request_text, message):
-    with pytest.raises(ScheduleError, match=message):
+    with pytest.raises(ScheduleError) as refused:
         service.schedule(request_text, created_by=7, now=NOW)
+    assert message in strings.SCHEDULE_ERRORS[refused.value.reason].format(**refused.value.values)
     assert service.scheduled() == []
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from bot.faces.cli import redact_secret
 from bot.faces.telegram.app import COMMANDS
-from bot.services import FloodGuard, Role
+from bot.people import FloodGuard, Role
 from tests.test_telegram_handlers import CITIZEN, bot, callback_update, message_update, user  # noqa: F401
 
 PRIVILEGED_BUTTONS = (
@@ -28,7 +28,7 @@ def snapshot_files(folder: Path) -> dict[str, bytes]:
 
 
 async def test_every_staff_and_admin_command_and_button_is_refused_to_a_citizen(bot, tmp_path):  # noqa: F811
-    bot.application.bot_data["assistant"].flood = FloodGuard(10_000, 60)  # this test is not about flooding
+    bot.application.bot_data["services"].assistant.flood = FloodGuard(10_000, 60)  # this test is not about flooding
     store = bot.store
     store.subscriptions.subscribe(5)
     store.broadcasts.create("b1", "草稿", created_by=1001)

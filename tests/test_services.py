@@ -1,4 +1,4 @@
-from bot.services import Flood, FloodGuard, Role, Roles
+from bot.people import Flood, FloodGuard, Role, Roles
 from bot.store.repositories import Store
 
 

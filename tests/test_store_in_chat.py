@@ -13,7 +13,8 @@ from sqlalchemy import event, update
 from sqlalchemy.exc import OperationalError
 
 from bot.faces.telegram.app import build_application
-from bot.services import Assistant, FloodGuard, KnowledgeBase, Roles
+from bot.people import FloodGuard
+from bot.services import build_services
 from bot.settings import Settings
 from bot.store import schema
 from bot.store.repositories import Store
@@ -42,10 +43,9 @@ def replies(calls: list[dict], method: str = "sendMessage") -> list[dict]:
 
 async def harness(engine, store: Store, tmp_path: Path) -> Harness:
     settings = Settings(token="123456:TEST-TOKEN-ABCDEF", api_url="http://127.0.0.1:9", admins=frozenset({ADMIN}),
-                        data_dir=tmp_path)
-    assistant = Assistant(KnowledgeBase(engine), store, Roles(settings.admins, store), FloodGuard(1000, 60))
+                        data_dir=tmp_path, flood_messages=1000, flood_seconds=60)
     request = RecordingRequest()
-    application = build_application(settings, assistant, request=request)
+    application = build_application(build_services(settings, engine, store), request=request)
     await application.initialize()
     return Harness(application, request, store)
 
@@ -69,7 +69,7 @@ async def test_a_suggestion_button_still_answers_after_a_restart(engine, tmp_pat
 
 
 async def test_forged_or_stale_buttons_get_a_polite_reply_and_nothing_is_stored(bot):  # noqa: F811
-    bot.application.bot_data["assistant"].flood = FloodGuard(10_000, 60)  # this test is not about flooding
+    bot.application.bot_data["services"].assistant.flood = FloodGuard(10_000, 60)  # this test is not about flooding
     before = bot.store.questions.stats(0, 0).questions
     for data in ("ask:b", "ask:1", "ask:" + "A" * 12, "fg:b", "fg:" + "A" * 12):
         calls = await bot.send(callback_update(CITIZEN, data))
@@ -171,7 +171,7 @@ async def test_disk_full_answers_still_go_out_admins_get_one_alert_and_writes_sa
 
 
 async def test_privacy_and_forget_with_a_confirm_button(bot):  # noqa: F811
-    bot.application.bot_data["assistant"].flood = FloodGuard(10_000, 60)  # this test is not about flooding
+    bot.application.bot_data["services"].assistant.flood = FloodGuard(10_000, 60)  # this test is not about flooding
     assert "180 天" in (await bot.say(CITIZEN, "/privacy"))[0]
     await bot.say(CITIZEN, "质量月是每年几月")
     await bot.say(CITIZEN, "/subscribe")

@@ -13,7 +13,7 @@ from telegram.ext import Application
 
 from bot.faces.telegram.app import build_application
 from bot.faces.telegram.render import split_message
-from bot.services import Assistant, FloodGuard, KnowledgeBase, Roles
+from bot.services import build_services
 from bot.settings import Settings
 from bot.store.repositories import Store
 from tests.recording import BOT_ID, BOT_USERNAME, RecordingRequest
@@ -74,10 +74,8 @@ async def bot(engine, tmp_path: Path):
     settings = Settings(token="123456:TEST-TOKEN-ABCDEF", api_url="http://127.0.0.1:9", admins=frozenset({ADMIN}),
                         data_dir=tmp_path, flood_messages=5, flood_seconds=60)
     store = Store(tmp_path)
-    assistant = Assistant(KnowledgeBase(engine), store, Roles(settings.admins, store),
-                          FloodGuard(settings.flood_messages, settings.flood_seconds))
     request = RecordingRequest()
-    application = build_application(settings, assistant, request=request)
+    application = build_application(build_services(settings, engine, store), request=request)
     await application.initialize()
     yield Harness(application, request, store)
     await application.shutdown()
@@ -219,7 +217,7 @@ async def test_errors_get_an_apology_not_a_traceback(bot, monkeypatch):
     def broken(question: str):
         raise RuntimeError("engine exploded")
 
-    monkeypatch.setattr(bot.application.bot_data["assistant"].knowledge, "ask", broken)
+    monkeypatch.setattr(bot.application.bot_data["services"].knowledge, "ask", broken)
     texts = await bot.say(CITIZEN, "质量月是每年几月")
     assert texts == ["抱歉，处理您的消息时出了点问题，请稍后再试。"]
 
@@ -244,11 +242,11 @@ async def test_knowledge_and_user_text_is_escaped(tmp_path: Path):
         "    source:\n      title: 《来源<i>》\n      origin: 网站&公司\n",
         encoding="utf-8")
     store = Store(tmp_path / "data")
-    settings = Settings(token="123456:TEST-TOKEN-ABCDEF", api_url="http://127.0.0.1:9", data_dir=tmp_path)
-    assistant = Assistant(KnowledgeBase(Engine(load_folder(folder).snapshot)), store, Roles(frozenset(), store),
-                          FloodGuard(20, 60))
+    settings = Settings(token="123456:TEST-TOKEN-ABCDEF", api_url="http://127.0.0.1:9", data_dir=tmp_path,
+                        knowledge_dir=folder, flood_messages=20, flood_seconds=60)
     request = RecordingRequest()
-    application = build_application(settings, assistant, request=request)
+    application = build_application(build_services(settings, Engine(load_folder(folder).snapshot), store),
+                                    request=request)
     await application.initialize()
     harness = Harness(application, request, store)
     texts = await harness.say(CITIZEN, "标记符号测试是什么")

@@ -8,7 +8,7 @@ citizens feel while the knowledge is rebuilt. Run by `python -m bench.scale` in 
 - reload_one_file_s: one page edited (a sentence added), then load + clean + index, as /reload or an upload
   does; median of RELOADS, each a different edit.
 - rss_after_1_reload_mb / rss_after_10_reloads_mb: RSS after the first and the tenth of those reloads, the
-  previous engine dropped each time (as KnowledgeBase.replace does).
+  previous engine dropped each time (as LiveKnowledge.replace does).
 - p95 quiet / during a reload loop / during a full rebuild: citizens' questions on the main thread while a
   thread rebuilds (one-file reloads back to back; a full rebuild into an empty cache).
 """
@@ -45,10 +45,10 @@ def _p95(values: list[float]) -> float:
 
 def measure(folder: Path, questions: list[str], root: Path) -> dict:
     from bot.answers.engine import Engine
+    from bot.answers.live import LiveKnowledge
     from bot.answers.query import base_tokenizer
-    from bot.curation.manager import KnowledgeManager
+    from bot.curation.folder import KnowledgeFolder
     from bot.knowledge import cache, loader
-    from bot.services import KnowledgeBase
 
     base_tokenizer()  # once per process, as in the bot
     with tempfile.TemporaryDirectory(prefix="bench-life-") as tmp:
@@ -67,7 +67,7 @@ def measure(folder: Path, questions: list[str], root: Path) -> dict:
         engine = build()
         record["full_rebuild_s"] = round(time.perf_counter() - started, 2)
 
-        knowledge = KnowledgeBase(engine)
+        knowledge = LiveKnowledge(engine)
         del engine
 
         def ask_all(rounds: int = 1) -> list[float]:
@@ -82,9 +82,9 @@ def measure(folder: Path, questions: list[str], root: Path) -> dict:
         ask_all()  # warm
         record["p95_quiet_ms"] = round(_p95(ask_all(2)), 2)
 
-        # One-file reloads through the bot's own path (KnowledgeManager.reload swapping KnowledgeBase's
+        # One-file reloads through the bot's own path (KnowledgeFolder.reload swapping LiveKnowledge's
         # engine): each adds a different sentence to one page.
-        manager = KnowledgeManager(work, lambda: knowledge.snapshot, knowledge.replace)
+        manager = KnowledgeFolder(work, lambda: knowledge.snapshot, knowledge.replace)
         reloads: list[float] = []
         target = pages[len(pages) // 2]
         original = target.read_text(encoding="utf-8")

@@ -27,7 +27,7 @@ from bot.answers.query import Query, QueryAnalyzer, base_tokenizer, make_tokeniz
 from bot.answers.slots import Gazetteer, Place, dictionary_tags, is_national, relative_years, written_years
 from bot.answers.units import Unit
 from bot.knowledge.model import Pointer, Snapshot, Source
-from bot.text import clean_control, in_script_of, is_traditional, normalise, to_traditional, typeset
+from bot.text import clean_control, normalise, typeset
 
 log = logging.getLogger(__name__)
 
@@ -265,13 +265,12 @@ class Engine:
             return Answer(False, strings.EMPTY_QUESTION, 0, suggestions=strings.DEFAULT_SUGGESTIONS,
                           reason="empty")
         if not _WORDS.search(question):
-            return self._localise(question, Answer(False, strings.NOT_A_QUESTION, 0,
-                                                   suggestions=strings.DEFAULT_SUGGESTIONS, reason="not_question"))
+            return Answer(False, strings.NOT_A_QUESTION, 0, suggestions=strings.DEFAULT_SUGGESTIONS,
+                          reason="not_question")
         query = self.analyzer.analyse(question, self.today())
         if not query.words:
-            return self._localise(question, Answer(False, strings.NO_CONTENT, 0,
-                                                   suggestions=strings.DEFAULT_SUGGESTIONS, reason="empty"))
-        return self._localise(question, self._decide(query, self.candidates(query)))
+            return Answer(False, strings.NO_CONTENT, 0, suggestions=strings.DEFAULT_SUGGESTIONS, reason="empty")
+        return self._decide(query, self.candidates(query))
 
     def _decide(self, query: Query, found: list[Candidate]) -> Answer:
         fitting = [c for c in found if not c.missing]
@@ -344,16 +343,6 @@ class Engine:
                 break
         return tuple(titles)
 
-    @staticmethod
-    def _localise(question: str, answer: Answer) -> Answer:
-        if not is_traditional(question):
-            return answer
-        sources = tuple(
-            Source(to_traditional(s.title), to_traditional(s.origin), s.date, s.url, s.article, s.kind)
-            for s in answer.sources
-        )
-        return Answer(answer.matched, in_script_of(question, answer.answer), answer.score, sources,
-                      tuple(to_traditional(s) for s in answer.suggestions), answer.reason)
 
 
 def _covers(scope: tuple[Place, ...], named: frozenset[str], asked: Place) -> bool:

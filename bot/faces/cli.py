@@ -10,7 +10,6 @@ import logging
 import os
 import sys
 import threading
-import time
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,17 +18,17 @@ from typing import TextIO
 
 from bot import strings
 from bot.answers.engine import Engine, today_in_china
+from bot.answers.live import KnowledgeUnavailable, load_engine
 from bot.answers.slots import LEVEL_NAMES
 from bot.answers.units import build_units
-from bot.curation.manager import HistoryRecord, KnowledgeManager
+from bot.curation.folder import HistoryRecord, KnowledgeFolder
 from bot.curation.uploads import UploadRefused, target_path
 from bot.faces.buttons import BUTTON_DATA_LIMIT, ENTRY_PREFIX, entry_id_fits
 from bot.faces.console import main_thread_gets_ctrl_c, run_console
-from bot.faces.plain import render, script_of
-from bot.knowledge.cache import CACHE_FOLDER, use_cache
+from bot.faces.plain import present, render, script_of
 from bot.knowledge.loader import load_folder
 from bot.knowledge.model import Snapshot
-from bot.services import Assistant, FloodGuard, KnowledgeBase, Roles
+from bot.services import build_services
 from bot.settings import SettingsError, load_settings, read_env_file, storage_settings
 from bot.store.db import describe
 from bot.store.importer import ImportRefused, import_json, legacy_notice
@@ -74,27 +73,13 @@ def default_knowledge_dir() -> Path:
     return Path(os.environ.get("QBOT_KNOWLEDGE_DIR", "knowledge"))
 
 
-class KnowledgeUnavailable(Exception):
-    """The knowledge folder is missing or holds nothing to answer from; the message is one line."""
-
-
 def build_engine(folder: Path, err: TextIO, today: dt.date | None = None) -> Engine:
-    """Loads what is valid and warns about the rest: one bad file must not take the answers down.
-    A missing or empty folder stops everything: a bot that answers "没有找到" to all is worse."""
-    started = time.perf_counter()
-    if not folder.is_dir():
-        raise KnowledgeUnavailable(strings.KNOWLEDGE_MISSING.format(folder=folder))
-    if os.environ.get("QBOT_INDEX_CACHE", "1").strip() != "0":  # pages read, cut and indexed once, by content
-        use_cache(folder / CACHE_FOLDER)
-    result = load_folder(folder)
-    if not result.snapshot.entries and not result.snapshot.articles:
-        raise KnowledgeUnavailable(strings.KNOWLEDGE_EMPTY.format(folder=folder))
-    if result.problems:
-        print(f"警告：{len(result.problems)} 个知识文件问题，已跳过（运行 `qbot kb check` 查看）",
-              file=err)
-    engine = Engine(result.snapshot, today=(lambda: today) if today else today_in_china)
-    log.info("knowledge %s loaded and indexed in %.2fs (%d units)", result.snapshot.version,
-             time.perf_counter() - started, engine.index.size)
+    """Loads what is valid and warns about the rest; a missing or empty folder stops everything
+    (KnowledgeUnavailable, reported by main in one line)."""
+    engine, problems = load_engine(folder, (lambda: today) if today else today_in_china,
+                                   cache=os.environ.get("QBOT_INDEX_CACHE", "1").strip() != "0")
+    if problems:
+        print(strings.KNOWLEDGE_PROBLEMS.format(count=problems), file=err)
     return engine
 
 
@@ -180,7 +165,7 @@ def cmd_kb_add(args: argparse.Namespace, stdin: TextIO, out: TextIO, err: TextIO
     except UploadRefused as refused:
         print(f"{source}: {strings.upload_refused(refused.reason, refused.values)}", file=err)
         return 1
-    manager = KnowledgeManager(args.knowledge, lambda: load_folder(args.knowledge).snapshot, lambda _: None)
+    manager = KnowledgeFolder(args.knowledge, lambda: load_folder(args.knowledge).snapshot, lambda _: None)
     change = manager.plan(path, data)
     for problem in change.problems:
         print(problem, file=out)
@@ -215,7 +200,7 @@ def _history_line(record: HistoryRecord) -> str:
 
 
 def cmd_kb_history(args: argparse.Namespace, out: TextIO) -> int:
-    history = KnowledgeManager(args.knowledge, lambda: Snapshot(), lambda _: None).history()
+    history = KnowledgeFolder(args.knowledge, lambda: Snapshot(), lambda _: None).history()
     for record in history[: args.limit]:
         print(_history_line(record), file=out)
     if not history:
@@ -225,7 +210,7 @@ def cmd_kb_history(args: argparse.Namespace, out: TextIO) -> int:
 
 def cmd_kb_rollback(args: argparse.Namespace, stdin: TextIO, out: TextIO) -> int:
     """Undoes the latest change not yet undone, as /rollback does in chat."""
-    manager = KnowledgeManager(args.knowledge, lambda: load_folder(args.knowledge).snapshot, lambda _: None)
+    manager = KnowledgeFolder(args.knowledge, lambda: load_folder(args.knowledge).snapshot, lambda _: None)
     last = next((r for r in manager.history() if r.action != "rollback" and not r.undone), None)
     if last is None:
         print(strings.ROLLBACK_NOTHING, file=out)
@@ -254,7 +239,7 @@ def cmd_ask(args: argparse.Namespace, stdin: TextIO, out: TextIO, err: TextIO) -
     for number, question in enumerate(stream):
         answer = engine.ask(question)
         if args.json:
-            print(json.dumps(answer.as_json(), ensure_ascii=False), file=out, flush=True)
+            print(json.dumps(present(answer, script_of(question)).as_json(), ensure_ascii=False), file=out, flush=True)
         else:
             print(("\n" if number else "") + render(answer, script_of(question)), file=out, flush=True)
     return 0
@@ -279,21 +264,19 @@ def cmd_run(args: argparse.Namespace, stdin: TextIO, out: TextIO, err: TextIO) -
     from bot.faces.telegram.app import run_polling, run_webhook  # only the Telegram face needs PTB
 
     engine = build_engine(settings.knowledge_dir, err)  # stops here, in one line, without knowledge
-    store = Store(settings.data_dir, settings.database_url)
-    notice = legacy_notice(store, settings.data_dir)
+    services = build_services(settings, engine)
+    notice = legacy_notice(services.store, settings.data_dir)
     if notice:
         print(notice, file=err)
         log.warning("%s", notice)
-    assistant = Assistant(KnowledgeBase(engine), store, Roles(settings.admins, store),
-                          FloodGuard(settings.flood_messages, settings.flood_seconds))
     try:
-        return (run_webhook if settings.webhook_url else run_polling)(settings, assistant)
+        return (run_webhook if settings.webhook_url else run_polling)(services)
     except Exception as error:  # anything else that escapes PTB: one line, token scrubbed
         log.error("the bot stopped on an unexpected error", exc_info=True)
         print(strings.START_FAILED.format(error=str(error).replace(settings.token, "<token>")), file=err)
         return 1
     finally:
-        store.close()
+        services.close()
 
 
 def cmd_db_import(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -375,7 +358,7 @@ def main(argv: Sequence[str] | None = None, stdin: TextIO | None = None, out: Te
     try:
         return dispatch(args, stdin, out, err)
     except KnowledgeUnavailable as error:
-        print(error, file=err)
+        print(strings.KNOWLEDGE_UNAVAILABLE[error.reason].format(folder=error.folder), file=err)
         return 2
     except KeyboardInterrupt:  # Ctrl-C anywhere (building the index, a prompt): no traceback
         print(file=err)

@@ -17,10 +17,13 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot import strings
+from sqlalchemy.exc import SQLAlchemyError
+
 from bot.audit import audit
 from bot.broadcasts.broadcaster import Broadcaster
-from bot.reminders.calendar import Calendar, occurrence_key, render, upcoming
+from bot.confirmations import Confirmations, StoreFailed, StoreUnavailable
+from bot.knowledge.model import Calendar, Snapshot
+from bot.reminders.calendar import occurrence_key, render, upcoming
 from bot.store.repositories import Store
 
 log = logging.getLogger(__name__)
@@ -30,7 +33,13 @@ MAX_AHEAD = dt.timedelta(days=731)  # two years: further is a typo (9999-12-31),
 
 
 class ScheduleError(ValueError):
-    """A /schedule request that cannot be accepted; the message says why (Chinese, for staff)."""
+    """A /schedule request that cannot be accepted. `reason`: usage | no_such_time | past | too_far |
+    too_long; the faces word it (strings.SCHEDULE_ERRORS) with `values`."""
+
+    def __init__(self, reason: str, **values: object) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.values = values
 
 
 @dataclass(frozen=True)
@@ -41,12 +50,15 @@ class Due:
 
 class ReminderService:
     def __init__(self, store: Store, broadcaster: Broadcaster, tz: ZoneInfo, grace: dt.timedelta,
-                 calendar: Callable[[], Calendar]) -> None:
+                 calendar: Callable[[], Calendar], failed: StoreFailed | None = None) -> None:
         self.store = store
         self.broadcaster = broadcaster
         self.tz = tz
         self.grace = grace
         self.calendar = calendar
+        self.failed: StoreFailed = failed or Confirmations(store).failed  # tells admins once, when given
+        # Set by a face that runs jobs: told which reminders to (re)register after a knowledge change.
+        self.rescheduled: Callable[[list[dict[str, Any]]], None] | None = None
 
     # --- scheduling -------------------------------------------------------------------------
     def sync_calendar(self, now: dt.datetime) -> list[str]:
@@ -59,28 +71,55 @@ class ReminderService:
                 added.append(key)
         return added
 
+    def resync_calendar(self, calendar: Calendar, now: dt.datetime) -> list[dict[str, Any]]:
+        """After the knowledge changed: calendar occurrences not sent yet take the new text and time,
+        those the calendar no longer has are cancelled, new ones are added. Occurrences already due
+        are left to firing. Returns the reminders whose job must be (re)registered."""
+        wanted = {occurrence_key(rule, when): (render(rule, calendar, when), when.timestamp())
+                  for rule, when in upcoming(calendar, self.tz, now)}
+        touched = []
+        for reminder in self.scheduled():
+            if reminder["kind"] != "calendar" or reminder["fire_at"] <= now.timestamp():
+                continue
+            key = reminder["id"]
+            if key not in wanted:
+                if self.store.reminders.set_status(key, "cancelled", only_if="scheduled"):
+                    audit("reminder.withdrawn", id=key)
+            elif (reminder["text"], reminder["fire_at"]) != wanted[key] and self.store.reminders.revise(
+                    key, *wanted[key]):
+                touched.append(key)
+        for key, (text, fire_at) in wanted.items():
+            if self.store.reminders.add(key, text, fire_at, kind="calendar"):
+                touched.append(key)
+        return [reminder for key in touched if (reminder := self.store.reminders.get(key))]
+
+    def knowledge_changed(self, snapshot: Snapshot) -> None:
+        """Listener of the live knowledge (runs on the thread that swapped it)."""
+        changed = self.resync_calendar(snapshot.calendar, dt.datetime.now(self.tz))
+        if changed and self.rescheduled is not None:
+            self.rescheduled(changed)
+
     def schedule(self, request: str, created_by: int, now: dt.datetime) -> dict[str, Any]:
         """Parses 'YYYY-MM-DD HH:MM text' in the bot's time zone and stores a one-off reminder."""
         match = _SCHEDULE.match(request or "")
         if not match:
             example = f"{now + dt.timedelta(days=1):%Y-%m-%d} 09:00"  # always in the future
-            raise ScheduleError(strings.SCHEDULE_USAGE.format(example=example))
+            raise ScheduleError("usage", example=example)
         year, month, day, hour, minute = (int(part) for part in match.groups()[:5])
         second = int(match.group(6) or 0)
         text = match.group(7).strip()
         try:
             when = dt.datetime(year, month, day, hour, minute, second, tzinfo=self.tz)
         except ValueError:
-            raise ScheduleError(f"日期或时间不存在：{match.group(1)}-{match.group(2)}-{match.group(3)} "
-                                f"{match.group(4)}:{match.group(5)}") from None
+            raise ScheduleError("no_such_time", when=f"{match.group(1)}-{match.group(2)}-{match.group(3)} "
+                                                     f"{match.group(4)}:{match.group(5)}") from None
         if when <= now:
             shown = f"{when:%Y-%m-%d %H:%M:%S}" if match.group(6) else f"{when:%Y-%m-%d %H:%M}"
-            raise ScheduleError(f"时间已过：{shown}（{self.tz.key}）。请填写将来的时间。")
+            raise ScheduleError("past", when=shown, zone=self.tz.key)
         if when - now > MAX_AHEAD:
-            raise ScheduleError(strings.SCHEDULE_TOO_FAR.format(when=f"{when:%Y-%m-%d}",
-                                                                limit=f"{now + MAX_AHEAD:%Y-%m-%d}"))
+            raise ScheduleError("too_far", when=f"{when:%Y-%m-%d}", limit=f"{now + MAX_AHEAD:%Y-%m-%d}")
         if len(text) > MAX_TEXT:
-            raise ScheduleError(f"提醒内容太长（{len(text)} 字），请控制在 {MAX_TEXT} 字以内。")
+            raise ScheduleError("too_long", size=len(text), limit=MAX_TEXT)
         reminder_id = f"s{self.store.reminders.next_staff_number()}"
         while not self.store.reminders.add(reminder_id, text, when.timestamp(), kind="staff", created_by=created_by):
             reminder_id = f"s{int(reminder_id[1:]) + 1}"
@@ -130,3 +169,68 @@ class ReminderService:
     def unfinished_broadcasts(self) -> list[str]:
         """Broadcasts a crash or restart interrupted: they resume from their deliveries."""
         return [row["id"] for row in self.store.broadcasts.with_status("running")]
+
+    # --- for the faces: the same, on the store's threads ----------------------------------------
+    async def schedule_request(self, request: str, user_id: int) -> dict[str, Any]:
+        """A staff member's /schedule; ScheduleError says why it is refused, StoreUnavailable that it
+        could not be saved."""
+        try:
+            reminder = await self.store.call(self.schedule, request, user_id, dt.datetime.now(self.tz))
+            await self.store.call(self.store.audit.add, user_id, "schedule", reminder["id"], reminder["text"][:200])
+        except (SQLAlchemyError, OSError) as error:
+            log.error("could not save a reminder: %s", error.__class__.__name__)
+            await self.failed(error, "schedule")
+            raise StoreUnavailable("schedule") from error
+        return reminder
+
+    async def listing(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """Scheduled reminders, and those missed while the bot was down."""
+        return await self.store.call(lambda: (self.scheduled(), self.missed()))
+
+    async def cancel_item(self, item_id: str, user_id: int | None) -> bool:
+        cancelled = await self.store.call(self.cancel, item_id)
+        if cancelled:
+            audit("cancelled", id=item_id, by=user_id)
+            await self.store.call(self.store.audit.add, user_id, "cancel", item_id, "")
+        return cancelled
+
+    async def creator(self, reminder_id: str) -> int | None:
+        """The staff member who scheduled a reminder (None for calendar occurrences)."""
+        reminder = await self.store.call(self.store.reminders.get, reminder_id) or {}
+        return reminder.get("created_by")
+
+    async def fire_due(self, reminder_id: str) -> tuple[str | None, list[dict[str, Any]]]:
+        """Fires a reminder whose job ran: its broadcast id (None if another caller fired it), and the
+        calendar occurrences added after it (next year's)."""
+        broadcast_id = await self.store.call(self.fire, reminder_id)
+
+        def added() -> list[dict[str, Any]]:
+            keys = self.sync_calendar(dt.datetime.now(self.tz))
+            return [row for key in keys if (row := self.store.reminders.get(key))]
+
+        return broadcast_id, await self.store.call(added)
+
+    async def start(self) -> Startup:
+        """At start: schedule the calendar, fire what is due within the grace period (record the rest as
+        missed), and find broadcasts a restart interrupted."""
+        now = dt.datetime.now(self.tz)
+
+        def prepare() -> Startup:
+            self.sync_calendar(now)
+            due = self.due_at_start(now)
+            unfinished = [row for key in self.unfinished_broadcasts() if (row := self.store.broadcasts.get(key))]
+            fired = [key for key in map(self.fire, due.fire_now) if key]
+            return Startup(unfinished, fired, self.scheduled())
+
+        return await self.store.call(prepare)
+
+    async def shared_state(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """Running broadcasts and scheduled reminders, as every instance sees them."""
+        return await self.store.call(lambda: (self.store.broadcasts.with_status("running"), self.scheduled()))
+
+
+@dataclass(frozen=True)
+class Startup:
+    unfinished: list[dict[str, Any]]  # broadcasts to resume
+    fired: list[str]  # broadcasts of reminders fired now, late but within the grace period
+    scheduled: list[dict[str, Any]]  # reminders to register jobs for

@@ -417,6 +417,14 @@ class Reminders:
         with self.db.write() as c:
             return c.execute(update(r).where(condition).values(status=status, changed=_now())).rowcount > 0
 
+    def revise(self, reminder_id: str, text: str, fire_at: float) -> bool:
+        """New text and time for a reminder not sent yet; False when it is sent, cancelled or unknown."""
+        r = t.reminders
+        condition = and_(r.c.id == reminder_id, r.c.status == "scheduled")
+        with self.db.write() as c:
+            return c.execute(update(r).where(condition).values(text=text, fire_at=fire_at,
+                                                               changed=_now())).rowcount > 0
+
     def with_status(self, status: str) -> list[dict[str, Any]]:
         r = t.reminders
         with self.db.read() as c:
@@ -649,6 +657,10 @@ class Store:
         with self.db.write() as c:
             answer_id = self.questions.record_in(c, user_id, question, matched, score, answer_key)
             return answer_id, self.buttons.issue_in(c, "ask", suggestions, ttl)
+
+    def ping(self) -> None:
+        with self.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
 
     def fire_reminder(self, reminder_id: str, broadcast_id: str) -> bool:
         """In one transaction: the reminder goes from scheduled to sent (a compare-and-set only one

@@ -3,8 +3,6 @@ and a job that reloads when files change on disk. Roles are checked when each ac
 
 from __future__ import annotations
 
-import asyncio
-import dataclasses
 import datetime as dt
 import json
 import logging
@@ -13,20 +11,21 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
-from sqlalchemy.exc import SQLAlchemyError
 from telegram import File, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import Application, ContextTypes
 
 from bot import strings
-from bot.curation.manager import Change, HistoryRecord, KnowledgeManager, StaleChange
+from bot.assistant import review_payload
+from bot.confirmations import StoreUnavailable
+from bot.curation.folder import Change, HistoryRecord
 from bot.curation.review import group_similar
-from bot.curation.uploads import UploadRefused, target_path
-from bot.files import atomic_write
+from bot.curation.service import CurationService
+from bot.curation.uploads import UploadRefused
 from bot.knowledge.loader import MAX_FILE_BYTES
-from bot.services import EXPIRED, NOT_YOURS, PendingAction, Role, StoreUnavailable, review_payload
+from bot.people import Role
 
-from .handlers import TOKEN, BotContext, requires, send
+from .handlers import TOKEN, BotContext, requires, send, services_of
 from .handlers import who as describe
 from .render import local, wants_traditional
 
@@ -35,8 +34,8 @@ MAX_LISTED_PROBLEMS = 15
 DOWNLOAD_TIMEOUT = 60.0
 
 
-def manager(context: BotContext | ContextTypes.DEFAULT_TYPE) -> KnowledgeManager:
-    return context.application.bot_data["curation"]
+def curation(context: BotContext | ContextTypes.DEFAULT_TYPE) -> CurationService:
+    return services_of(context.application.bot_data).curation
 
 
 def _counts(context: BotContext) -> str:
@@ -103,7 +102,7 @@ async def on_document(update: Update, context: BotContext) -> None:
     document = message.document
     name = document.file_name or ""
     try:
-        path = target_path(name, document.file_size or 0)
+        path = curation(context).target(name, document.file_size or 0)
     except UploadRefused as refused:
         await send(message, strings.upload_refused(refused.reason, refused.values), traditional)
         return
@@ -116,16 +115,16 @@ async def on_document(update: Update, context: BotContext) -> None:
     if data is None:  # the size Telegram announced was missing or wrong
         await send(message, strings.UPLOAD_TOO_BIG.format(limit=MAX_FILE_BYTES), traditional)
         return
-    change = await asyncio.to_thread(manager(context).plan, path, data)
-    if not change.ok:
-        await send(message, strings.UPLOAD_PROBLEMS.format(name=name, problems=_problems(change.problems)),
-                   traditional)
-        return
+    user_id = update.effective_user.id if update.effective_user else 0
     try:
-        token = await context.assistant.propose("upload", update.effective_user.id if update.effective_user else 0,
-                                                {"path": change.path, "name": name, "base": change.base}, change.data)
+        proposal = await curation(context).propose_upload(user_id, name, path, data)
     except StoreUnavailable:
         await send(message, strings.SAVE_FAILED, traditional)
+        return
+    change, token = proposal.change, proposal.token
+    if token is None:
+        await send(message, strings.UPLOAD_PROBLEMS.format(name=name, problems=_problems(change.problems)),
+                   traditional)
         return
     markup = InlineKeyboardMarkup([[
         InlineKeyboardButton(local(strings.UPLOAD_CONFIRM, traditional), callback_data=f"up:go:{token}"),
@@ -143,38 +142,30 @@ async def on_upload_button(update: Update, context: BotContext) -> None:
         return
     traditional = wants_traditional(update)
     match = re.fullmatch(rf"up:(go|no):({TOKEN})", query.data or "")
-    pending = await context.assistant.take("upload", match.group(2), user.id) if match else EXPIRED
-    if not isinstance(pending, PendingAction):
-        await query.answer(local(strings.NOT_YOUR_BUTTON if pending == NOT_YOURS else strings.UPLOAD_EXPIRED,
-                                 traditional), show_alert=True)
+    try:
+        outcome = await curation(context).confirm_upload(match.group(2), user.id, match.group(1) == "go") \
+            if match else None
+    except StoreUnavailable:
+        await query.answer(local(strings.SAVE_FAILED, traditional), show_alert=True)
+        return
+    if outcome is None or outcome.status in ("expired", "not_yours"):
+        await query.answer(local(strings.NOT_YOUR_BUTTON if outcome and outcome.status == "not_yours"
+                                 else strings.UPLOAD_EXPIRED, traditional), show_alert=True)
         return
     await query.answer()
-    if match.group(1) == "no":
-        await query.edit_message_text(local(strings.UPLOAD_CANCELLED, traditional))
-        return
-    curation = manager(context)
-    # The plan is made again from the stored bytes: the pending upload may come from before a restart.
-    change = await asyncio.to_thread(curation.plan, pending.payload["path"], pending.data or b"")
-    # Applied against the file as it was when the admin saw the summary: if another admin changed it
-    # since, apply refuses rather than silently dropping their update.
-    change = dataclasses.replace(change, base=pending.payload.get("base", change.base))
-    if not change.ok:
-        await query.edit_message_text(local(strings.UPLOAD_PROBLEMS.format(
-            name=pending.payload.get("name", change.path), problems=_problems(change.problems)), traditional))
-        return
-    try:
-        record = await asyncio.to_thread(curation.apply, change, user.id)
-    except StaleChange:
-        await query.edit_message_text(local(strings.UPLOAD_FAILED.format(error=strings.FILE_CHANGED_SINCE_PLAN),
-                                            traditional))
-        return
-    except (OSError, ValueError) as error:
-        await query.edit_message_text(local(strings.UPLOAD_FAILED.format(error=error), traditional))
-        return
-    await context.assistant.audit(user.id, "upload", change.path, record.summary)
-    await publish_change(context, change.path)
-    await query.edit_message_text(local(strings.UPLOAD_DONE.format(
-        record=record.id, summary=record.summary, version=context.assistant.knowledge.snapshot.version), traditional))
+    if outcome.status == "cancelled":
+        text = strings.UPLOAD_CANCELLED
+    elif outcome.status == "problems" and outcome.change is not None:
+        text = strings.UPLOAD_PROBLEMS.format(name=outcome.name, problems=_problems(outcome.change.problems))
+    elif outcome.status == "stale":
+        text = strings.UPLOAD_FAILED.format(error=strings.FILE_CHANGED_SINCE_PLAN)
+    elif outcome.status == "failed":
+        text = strings.UPLOAD_FAILED.format(error=outcome.error)
+    else:
+        assert outcome.record is not None
+        text = strings.UPLOAD_DONE.format(record=outcome.record.id, summary=outcome.record.summary,
+                                          version=curation(context).version)
+    await query.edit_message_text(local(text, traditional))
 
 
 # --- reload, status, rollback -----------------------------------------------------------------
@@ -182,8 +173,8 @@ async def on_upload_button(update: Update, context: BotContext) -> None:
 async def on_reload(update: Update, context: BotContext) -> None:
     if update.effective_message is None:
         return
-    result = await asyncio.to_thread(manager(context).reload)
-    version = context.assistant.knowledge.snapshot.version
+    result = await curation(context).reload()
+    version = curation(context).version
     text = (strings.RELOADED.format(version=version, counts=_counts(context)) if result.ok
             else strings.RELOAD_PROBLEMS.format(version=version, problems=_problems(result.problems)))
     await send(update.effective_message, text, wants_traditional(update))
@@ -200,11 +191,11 @@ def _change_line(record: HistoryRecord, tz: Any, who: str | None = None) -> str:
 async def on_kb(update: Update, context: BotContext) -> None:
     if update.effective_message is None:
         return
-    history = manager(context).history()
+    history = await curation(context).history()
     last = (_change_line(history[0], context.settings.timezone,
                          (await describe(context, [history[0].who]))[0] if history[0].who else None)
             if history else strings.KB_NO_CHANGES)
-    text = strings.KB_STATUS.format(version=context.assistant.knowledge.snapshot.version, counts=_counts(context),
+    text = strings.KB_STATUS.format(version=curation(context).version, counts=_counts(context),
                                     last=last)
     await send(update.effective_message, text, wants_traditional(update))
 
@@ -215,7 +206,7 @@ async def on_rollback(update: Update, context: BotContext) -> None:
     if message is None:
         return
     traditional = wants_traditional(update)
-    last = next((r for r in manager(context).history() if r.action != "rollback" and not r.undone), None)
+    last = await curation(context).last_undoable()
     if last is None:
         await send(message, strings.ROLLBACK_NOTHING, traditional)
         return
@@ -237,17 +228,13 @@ async def on_rollback_button(update: Update, context: BotContext) -> None:
         await query.answer()
         await query.edit_message_text(local(strings.UPLOAD_CANCELLED, traditional))
         return
-    last = next((r for r in manager(context).history() if r.action != "rollback" and not r.undone), None)
-    if last is None or last.id != wanted:
+    last = await curation(context).rollback(wanted, user.id)
+    if last is None:
         await query.answer(local(strings.ROLLBACK_STALE, traditional), show_alert=True)
         return
     await query.answer()
-    record = await asyncio.to_thread(manager(context).rollback, user.id)
-    await context.assistant.audit(user.id, "rollback", wanted, record.summary if record else "")
-    if record is not None:
-        await publish_change(context, record.path)
     await query.edit_message_text(local(strings.ROLLBACK_DONE.format(
-        id=last.id, summary=last.summary, version=context.assistant.knowledge.snapshot.version), traditional))
+        id=last.id, summary=last.summary, version=curation(context).version), traditional))
 
 
 # --- unanswered review ------------------------------------------------------------------------
@@ -298,68 +285,24 @@ async def on_unanswered_button(update: Update, context: BotContext) -> None:
         await send(query.message, strings.DISMISSED.format(question=sample), traditional)
         return
     try:
-        attached = await asyncio.to_thread(manager(context).attach, payload["a"], sample, user.id)
+        await curation(context).attach(payload["a"], sample, user.id)
     except (OSError, ValueError) as error:
         await send(query.message, strings.ATTACH_FAILED.format(error=error), traditional)
         return
     await context.assistant.close_unanswered(payload["ids"], "attached", user.id)
-    await publish_change(context, attached.path)
     entry = context.assistant.knowledge.entry(payload["a"])
     await send(query.message, strings.ATTACHED.format(question=sample, title=entry.title if entry else payload["a"]),
                traditional)
 
 
 # --- knowledge changes shared between instances -------------------------------------------------
-async def publish_change(context: BotContext | ContextTypes.DEFAULT_TYPE, path: str) -> None:
-    """Records the file as it is now on this instance, for the other instances to apply."""
-    application = context.application
-    folder = manager(context).folder
-    store = application.bot_data["assistant"].store
-
-    def record() -> None:
-        target = folder / path
-        content = target.read_bytes() if target.is_file() else None
-        store.knowledge.add(application.bot_data["instance"], path, content)
-
-    try:
-        await store.call(record)
-    except (OSError, SQLAlchemyError) as error:
-        log.error("could not share a knowledge change: %s", error.__class__.__name__)
-
-
 async def pull_changes(context: ContextTypes.DEFAULT_TYPE) -> None:
     """Applies knowledge changes made through other instances (every QBOT_SYNC_SECONDS)."""
-    application = context.application
-    store = application.bot_data["assistant"].store
-    seen = application.bot_data.get("knowledge_seen", 0)
-    changes = await store.call(store.knowledge.since, seen)
-    if not changes:
-        return
-    application.bot_data["knowledge_seen"] = changes[-1].id
-    changes = [change for change in changes if change.instance != application.bot_data["instance"]]
-    if not changes:
-        return
-    curation: KnowledgeManager = application.bot_data["curation"]
-
-    def apply() -> None:
-        for change in changes:
-            if change.path.startswith("/") or ".." in change.path.split("/"):
-                continue
-            target = curation.folder / change.path
-            if change.content is None:
-                target.unlink(missing_ok=True)
-            else:
-                atomic_write(target, change.content)
-        curation.reload()
-
-    await asyncio.to_thread(apply)
-    log.info("applied %d knowledge change(s) made through other instances", len(changes))
+    await curation(context).pull()
 
 
 async def start_pulling(application: Application, interval: float) -> None:
-    """Changes already in the log at start are in this instance's folder or superseded by it."""
-    store = application.bot_data["assistant"].store
-    application.bot_data["knowledge_seen"] = await store.call(store.knowledge.last_id)
+    await services_of(application.bot_data).curation.start_sharing()
     if application.job_queue is not None:
         application.job_queue.run_repeating(pull_changes, interval=interval, first=interval, name="pull-knowledge",
                                             job_kwargs={"id": "pull-knowledge", "replace_existing": True})
@@ -369,12 +312,11 @@ async def start_pulling(application: Application, interval: float) -> None:
 async def watch_disk(context: ContextTypes.DEFAULT_TYPE) -> None:
     """Reloads when knowledge files change on disk; tells admins, and keeps the old knowledge if the
     new files are invalid."""
-    curation: KnowledgeManager = context.application.bot_data["curation"]
-    # The watcher's flag is all the event loop reads; the folder walk that confirms it runs on a thread.
-    if not curation.maybe_changed() or not await asyncio.to_thread(curation.changed_on_disk):
+    service = curation(context)
+    result = await service.reload_if_changed_on_disk()
+    if result is None:
         return
-    result = await asyncio.to_thread(curation.reload)
-    version = context.application.bot_data["assistant"].knowledge.snapshot.version
+    version = service.version
     text = (strings.DISK_RELOADED.format(version=version) if result.ok
             else strings.RELOAD_PROBLEMS.format(version=version, problems=_problems(result.problems)))
     log.info("knowledge changed on disk: %s", "reloaded" if result.ok else f"{len(result.problems)} problems")
@@ -382,7 +324,7 @@ async def watch_disk(context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def notify_admins(application: Application, text: str) -> None:
-    for admin in application.bot_data["settings"].admins:
+    for admin in services_of(application.bot_data).settings.admins:
         try:
             await application.bot.send_message(admin, text)
         except TelegramError as error:
@@ -391,6 +333,6 @@ async def notify_admins(application: Application, text: str) -> None:
 
 def start_watching(application: Application, interval: float) -> None:
     if application.job_queue is not None:
-        application.bot_data["curation"].watch()
+        services_of(application.bot_data).curation.watch()
         application.job_queue.run_repeating(watch_disk, interval=interval, first=interval, name="watch-knowledge",
                                             job_kwargs={"id": "watch-knowledge", "replace_existing": True})

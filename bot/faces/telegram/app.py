@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
-import uuid
 from dataclasses import dataclass
 
 from telegram import Bot, BotCommand, BotCommandScopeChat, InlineKeyboardButton, InlineKeyboardMarkup, Update
@@ -24,14 +23,12 @@ from telegram.ext import (
 from telegram.request import BaseRequest, HTTPXRequest
 
 from bot import strings
-from bot.broadcasts.broadcaster import Broadcaster
-from bot.curation.manager import KnowledgeManager
-from bot.reminders.service import ReminderService
-from bot.services import Assistant, Role
+from bot.people import Role
+from bot.services import Services
 from bot.settings import Settings
 
 from . import admin, delivery, handlers, webhook
-from .handlers import BotContext, Handler, send
+from .handlers import BotContext, Handler, send, services_of
 from .network import PerChatOrder, Retrying
 from .render import local, wants_traditional
 
@@ -135,19 +132,19 @@ def routing_table() -> list[tuple[int, BaseHandler]]:
 async def on_start_up(application: Application) -> None:
     application.bot_data["started"] = True  # the token was accepted
     print(strings.STARTED.format(username=application.bot.username, mode="polling"), flush=True)
+    settings = services_of(application.bot_data).settings
     await publish_commands(application)
     await delivery.start_reminders(application)
-    admin.start_watching(application, application.bot_data["settings"].watch_seconds)
+    admin.start_watching(application, settings.watch_seconds)
     start_pruning(application)
-    delivery.start_syncing(application, application.bot_data["settings"].sync_seconds)
-    await admin.start_pulling(application, application.bot_data["settings"].sync_seconds)
+    delivery.start_syncing(application, settings.sync_seconds)
+    await admin.start_pulling(application, settings.sync_seconds)
 
 
 async def prune(context: ContextTypes.DEFAULT_TYPE) -> None:
     """Daily: raw questions and votes past the retention period go, daily counts and the audit stay."""
-    settings: Settings = context.application.bot_data["settings"]
-    store = context.application.bot_data["assistant"].store
-    removed = await store.call(store.prune, settings.retention_days * 86400.0)
+    services = services_of(context.application.bot_data)
+    removed = await services.assistant.prune(services.settings.retention_days)
     log.info("retention: removed %s", {name: count for name, count in removed.items() if count})
 
 
@@ -162,7 +159,7 @@ async def publish_commands(application: Application) -> None:
     bot = application.bot
     citizen = [BotCommand(c.name, c.description) for c in COMMANDS if c.role is Role.CITIZEN]
     await bot.set_my_commands(citizen)
-    settings: Settings = application.bot_data["settings"]
+    settings = services_of(application.bot_data).settings
     everything = [BotCommand(c.name, c.description[:256]) for c in COMMANDS]
     for admin_id in settings.admins:
         try:
@@ -173,13 +170,12 @@ async def publish_commands(application: Application) -> None:
 
 async def on_shut_down(application: Application) -> None:
     await delivery.stop_reminders(application)
-    if (curation := application.bot_data.get("curation")) is not None:
-        await asyncio.to_thread(curation.stop_watching)
+    await asyncio.to_thread(services_of(application.bot_data).curation.stop_watching)
 
 
-def build_application(settings: Settings, assistant: Assistant, request: BaseRequest | None = None,
-                      webhook: bool = False) -> Application:
-    """The wired application. `request` replaces the HTTP layer in offline handler tests."""
+def build_application(services: Services, request: BaseRequest | None = None, webhook: bool = False) -> Application:
+    """The wired application over the services. `request` replaces the HTTP layer in offline handler tests."""
+    settings = services.settings
     builder = (
         Application.builder()
         .token(settings.token)
@@ -198,33 +194,23 @@ def build_application(settings: Settings, assistant: Assistant, request: BaseReq
     elif settings.proxy:
         builder = builder.proxy(settings.proxy).get_updates_proxy(settings.proxy)
     application = builder.build()
-    application.bot_data["assistant"] = assistant
-    application.bot_data["settings"] = settings
-    application.bot_data["instance"] = uuid.uuid4().hex  # tells this process's knowledge changes from others'
-    store = assistant.store
-    broadcaster = Broadcaster(store, delivery.TelegramSender(application.bot), rate=settings.broadcast_rate)
-    application.bot_data["broadcaster"] = broadcaster
-    knowledge = assistant.knowledge
-    application.bot_data["curation"] = KnowledgeManager(settings.knowledge_dir, lambda: knowledge.snapshot,
-                                                        knowledge.replace)
-    application.bot_data["reminders"] = ReminderService(
-        store, broadcaster, settings.timezone, settings.misfire_grace,
-        calendar=lambda: assistant.knowledge.engine.snapshot.calendar,
-    )
+    application.bot_data["services"] = services
+    services.broadcasts.connect(delivery.TelegramSender(application.bot))
 
     async def alert(text: str) -> None:
         await admin.notify_admins(application, text)
 
-    assistant.alert = alert
+    services.assistant.alert = alert
     for group, handler in routing_table():
         application.add_handler(handler, group=group)
     application.add_error_handler(handlers.on_error)
     return application
 
 
-def run_webhook(settings: Settings, assistant: Assistant) -> int:
+def run_webhook(services: Services) -> int:
     """Webhook mode (QBOT_WEBHOOK_URL): several instances can run behind one load balancer."""
-    application = build_application(settings, assistant, webhook=True)
+    settings = services.settings
+    application = build_application(services, webhook=True)
     log.info("starting in webhook mode on %s:%s", settings.webhook_host, settings.webhook_port)
     asyncio.run(webhook.serve(application, settings.webhook_url or "", settings.secret_token,
                               settings.webhook_host, settings.webhook_port, on_start_up, delivery.stop_reminders))
@@ -274,10 +260,11 @@ async def wait_for_telegram(settings: Settings, first_delay: float = 1.0, longes
     raise AssertionError("unreachable")
 
 
-def run_polling(settings: Settings, assistant: Assistant) -> int:
+def run_polling(services: Services) -> int:
     """Polls until stopped; returns the exit code. A rejected token is one line, never a traceback:
     PTB's InvalidToken message contains the token itself."""
-    application = build_application(settings, assistant)
+    settings = services.settings
+    application = build_application(services)
     for name in ("telegram.ext", "telegram.ext.Updater", "telegram.ext.Application"):
         logging.getLogger(name).addFilter(_DropTokenTracebacks())
     log.info("starting long polling against %s", settings.api_url)

@@ -3,24 +3,23 @@ commands, and the jobs that fire reminders (registered with fixed ids, so never 
 
 from __future__ import annotations
 
-import datetime as dt
+import asyncio
 import html
 import logging
 import re
 from collections.abc import Awaitable
 
-from sqlalchemy.exc import SQLAlchemyError
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 from telegram.ext import Application, ContextTypes, ExtBot
 
 from bot import strings
-from bot.audit import audit
-from bot.broadcasts.broadcaster import Blocked, Broadcaster, Migrated, Progress, RateLimited, Rejected, Transient
+from bot.broadcasts.broadcaster import Blocked, Migrated, Progress, RateLimited, Rejected, Transient
+from bot.confirmations import StoreUnavailable
+from bot.people import Role
 from bot.reminders.service import ReminderService, ScheduleError
-from bot.services import EXPIRED, NOT_YOURS, PendingAction, Role, StoreUnavailable
 
-from .handlers import TOKEN, BotContext, requires, send
+from .handlers import TOKEN, BotContext, requires, send, services_of
 from .network import retry_seconds
 from .render import local, wants_traditional
 
@@ -118,9 +117,8 @@ class ReminderReport:
                          error.__class__.__name__)
 
 
-def reminder_report(application: Application, reminder_id: str) -> ReminderReport | None:
-    reminder = application.bot_data["reminders"].store.reminders.get(reminder_id) or {}
-    staff = reminder.get("created_by")
+async def reminder_report(application: Application, reminder_id: str) -> ReminderReport | None:
+    staff = await services_of(application.bot_data).reminders.creator(reminder_id)
     return ReminderReport(application.bot, staff, reminder_id) if staff else None
 
 
@@ -135,15 +133,12 @@ async def on_broadcast(update: Update, context: BotContext) -> None:
     if not text:
         await send(message, strings.BROADCAST_USAGE, traditional)
         return
-    broadcaster: Broadcaster = context.application.bot_data["broadcaster"]
     try:
-        broadcast_id, count = await context.assistant.store.call(broadcaster.draft, text, user.id, message.chat_id)
-        # The buttons carry a random token that only this staff member can use, for an hour.
-        token = await context.assistant.propose("broadcast", user.id, {"id": broadcast_id})
-    except (StoreUnavailable, SQLAlchemyError):
+        draft = await context.services.broadcasts.draft(text, user.id, message.chat_id)
+    except StoreUnavailable:
         await send(message, strings.SAVE_FAILED, traditional)
         return
-    audit("broadcast.drafted", id=broadcast_id, by=user.id, chars=len(text))
+    token, count = draft.token, draft.recipients
     markup = InlineKeyboardMarkup([[
         InlineKeyboardButton(local(strings.BROADCAST_CONFIRM, traditional), callback_data=f"bc:go:{token}"),
         InlineKeyboardButton(local(strings.BROADCAST_ABORT, traditional), callback_data=f"bc:no:{token}"),
@@ -160,36 +155,31 @@ async def on_broadcast_button(update: Update, context: BotContext) -> None:
         return
     match = re.fullmatch(rf"bc:(go|no):({TOKEN})", query.data or "")
     traditional = wants_traditional(update)
-    assistant = context.assistant
-    pending = await assistant.take("broadcast", match.group(2), user.id) if match else EXPIRED
-    if not isinstance(pending, PendingAction):
-        await query.answer(local(strings.BROADCAST_NOT_YOURS if pending == NOT_YOURS else strings.BROADCAST_EXPIRED,
-                                 traditional), show_alert=True)
+    try:
+        decision = await context.services.broadcasts.decide(match.group(2), user.id, match.group(1) == "go",
+                                                            query.message.chat_id) if match else None
+    except StoreUnavailable:
+        await query.answer(local(strings.SAVE_FAILED, traditional), show_alert=True)
         return
-    broadcast_id = str(pending.payload["id"])
-    broadcaster: Broadcaster = context.application.bot_data["broadcaster"]
-    if match.group(1) == "no":
-        cancelled = await assistant.store.call(broadcaster.cancel, broadcast_id)
-        await assistant.audit(user.id, "broadcast-abort", broadcast_id)
-        audit("broadcast.cancelled", id=broadcast_id, by=user.id)
+    if decision is None or decision.status in ("expired", "not_yours"):
+        await query.answer(local(strings.BROADCAST_NOT_YOURS if decision and decision.status == "not_yours"
+                                 else strings.BROADCAST_EXPIRED, traditional), show_alert=True)
+        return
+    if decision.status == "aborted":
         await _quietly(query.answer())
-        if cancelled:
-            await _quietly(query.edit_message_text(local(strings.BROADCAST_ABORTED.format(id=broadcast_id),
-                                                         traditional)))
+        if decision.cancelled:
+            await _quietly(query.edit_message_text(local(strings.BROADCAST_ABORTED.format(
+                id=decision.broadcast_id), traditional)))
         return
-    # Status change and the recipients' delivery rows in one transaction, before any Telegram call:
-    # whatever happens to the calls below (an error, a crash), the broadcast runs or resumes.
-    total = await assistant.store.call(broadcaster.start, broadcast_id, query.message.chat_id)
-    if total is None:
-        await query.answer(local(strings.BROADCAST_NOT_DRAFT.format(id=broadcast_id), traditional), show_alert=True)
+    if decision.status == "not_draft":
+        await query.answer(local(strings.BROADCAST_NOT_DRAFT.format(id=decision.broadcast_id), traditional),
+                           show_alert=True)
         return
-    await assistant.audit(user.id, "broadcast-start", broadcast_id, f"{total} recipients")
-    audit("broadcast.confirmed", id=broadcast_id, by=user.id, recipients=total)
     view = ProgressMessage(query.message, traditional)
-    broadcaster.launch(broadcast_id, view)
+    context.services.broadcasts.launch(decision.broadcast_id, view)
     await _quietly(query.answer())
     await _quietly(query.edit_message_reply_markup(None))
-    await view.open(Progress(broadcast_id, total))
+    await view.open(Progress(decision.broadcast_id, decision.recipients))
 
 
 async def _quietly(call: Awaitable[object]) -> None:
@@ -205,20 +195,17 @@ async def on_schedule(update: Update, context: BotContext) -> None:
     message, user = update.effective_message, update.effective_user
     if message is None or user is None:
         return
-    service: ReminderService = context.application.bot_data["reminders"]
+    service = context.services.reminders
     traditional = wants_traditional(update)
     request = (message.text or "").partition(" ")[2]
     try:
-        reminder = await service.store.call(service.schedule, request, user.id, dt.datetime.now(service.tz))
+        reminder = await service.schedule_request(request, user.id)
     except ScheduleError as error:
-        await send(message, str(error), traditional)
+        await send(message, strings.SCHEDULE_ERRORS[error.reason].format(**error.values), traditional)
         return
-    except SQLAlchemyError as error:
-        log.error("could not save a reminder: %s", error.__class__.__name__)
-        await context.assistant.store_failed(error, "schedule")
+    except StoreUnavailable:
         await send(message, strings.SAVE_FAILED, traditional)
         return
-    await context.assistant.audit(user.id, "schedule", reminder["id"], reminder["text"][:200])
     register(context.application, service, reminder)
     when = service.when(reminder)
     seconds = re.match(r"\s*\S+\s+\d{1,2}:\d{2}:\d{2}", request) is not None  # confirmed as given
@@ -232,14 +219,14 @@ async def on_reminders(update: Update, context: BotContext) -> None:
     message = update.effective_message
     if message is None:
         return
-    service: ReminderService = context.application.bot_data["reminders"]
+    service = context.services.reminders
 
     def line(row: dict) -> str:
         text = row["text"].replace("\n", " ")
         return strings.REMINDER_LINE.format(id=row["id"], when=f"{service.when(row):%Y-%m-%d %H:%M}",
                                             text=text[:40] + ("…" if len(text) > 40 else ""))
 
-    scheduled, missed = await service.store.call(lambda: (service.scheduled(), service.missed()))
+    scheduled, missed = await service.listing()
     lines = [strings.REMINDERS_HEAD, *map(line, scheduled)] if scheduled else [strings.REMINDERS_NONE]
     if missed:
         lines += [strings.REMINDERS_MISSED, *map(line, missed[-10:])]
@@ -256,10 +243,8 @@ async def on_cancel(update: Update, context: BotContext) -> None:
     if not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,80}", item):
         await send(message, strings.CANCEL_USAGE, traditional)
         return
-    service: ReminderService = context.application.bot_data["reminders"]
-    if await service.store.call(service.cancel, item):
-        await context.assistant.audit(update.effective_user.id if update.effective_user else None, "cancel", item)
-        audit("cancelled", id=item, by=update.effective_user.id if update.effective_user else None)
+    user_id = update.effective_user.id if update.effective_user else None
+    if await context.services.reminders.cancel_item(item, user_id):
         for job in context.application.job_queue.get_jobs_by_name(item) if context.application.job_queue else ():
             job.schedule_removal()
         await send(message, strings.CANCELLED.format(id=item), traditional)
@@ -270,15 +255,13 @@ async def on_cancel(update: Update, context: BotContext) -> None:
 # --- jobs -------------------------------------------------------------------------------------
 async def fire_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     application = context.application
-    service: ReminderService = application.bot_data["reminders"]
+    services = services_of(application.bot_data)
     reminder_id = str(context.job.data) if context.job else ""
-    broadcast_id = await service.store.call(service.fire, reminder_id)
+    broadcast_id, added = await services.reminders.fire_due(reminder_id)
     if broadcast_id:
-        application.bot_data["broadcaster"].launch(broadcast_id, reminder_report(application, reminder_id))
-    added = await service.store.call(lambda: [service.store.reminders.get(key) for key in
-                                              service.sync_calendar(dt.datetime.now(service.tz))])
+        services.broadcasts.launch(broadcast_id, await reminder_report(application, reminder_id))
     for reminder in added:  # next year's occurrence
-        register(application, service, reminder)
+        register(application, services.reminders, reminder)
 
 
 def register(application: Application, service: ReminderService, reminder: dict | None) -> None:
@@ -292,28 +275,32 @@ def register(application: Application, service: ReminderService, reminder: dict 
     )
 
 
+def follow_knowledge_changes(application: Application, loop: asyncio.AbstractEventLoop) -> None:
+    """When new knowledge changes the calendar (an upload, a reload, a file edited on disk), the jobs of
+    the revised and added occurrences are registered again. The change is made on a worker thread; the
+    job queue belongs to the event loop."""
+    service = services_of(application.bot_data).reminders
+
+    def rescheduled(reminders: list[dict]) -> None:
+        for reminder in reminders:
+            loop.call_soon_threadsafe(register, application, service, reminder)
+
+    service.rescheduled = rescheduled
+
+
 async def start_reminders(application: Application) -> None:
     """At start: schedule the calendar, fire or record what was missed while down, resume
     interrupted broadcasts, and register a job for every scheduled reminder."""
-    service: ReminderService = application.bot_data["reminders"]
-    broadcaster: Broadcaster = application.bot_data["broadcaster"]
-    store = service.store
-    now = dt.datetime.now(service.tz)
-
-    def prepare() -> tuple[list[dict], list[str]]:
-        service.sync_calendar(now)
-        due = service.due_at_start(now)
-        unfinished = [store.broadcasts.get(key) for key in service.unfinished_broadcasts()]
-        fired = [key for key in map(service.fire, due.fire_now) if key]
-        return [row for row in unfinished if row], fired
-
-    unfinished, fired = await store.call(prepare)
-    for record in unfinished:  # resumed: the staff member who started it still gets the final report
-        broadcaster.launch(record["id"], FinalReport(application.bot, record.get("report_chat")))
-    for broadcast_id in fired:  # a staff member's reminder tells them when it has gone out
-        broadcaster.launch(broadcast_id, reminder_report(application, broadcast_id.removeprefix("r-")))
-    for reminder in await store.call(service.scheduled):
-        register(application, service, reminder)
+    services = services_of(application.bot_data)
+    follow_knowledge_changes(application, asyncio.get_running_loop())
+    started = await services.reminders.start()
+    for record in started.unfinished:  # resumed: the staff member who started it still gets the final report
+        services.broadcasts.launch(record["id"], FinalReport(application.bot, record.get("report_chat")))
+    for broadcast_id in started.fired:  # a staff member's reminder tells them when it has gone out
+        services.broadcasts.launch(broadcast_id,
+                                   await reminder_report(application, broadcast_id.removeprefix("r-")))
+    for reminder in started.scheduled:
+        register(application, services.reminders, reminder)
 
 
 async def sync_instances(context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -321,17 +308,15 @@ async def sync_instances(context: ContextTypes.DEFAULT_TYPE) -> None:
     PostgreSQL the broadcast's advisory lock decides who sends), and register jobs for reminders
     another instance scheduled. Cheap indexed reads; with one instance it finds nothing to do."""
     application = context.application
-    service: ReminderService = application.bot_data["reminders"]
-    broadcaster: Broadcaster = application.bot_data["broadcaster"]
-    store = service.store
-    running, scheduled = await store.call(lambda: (store.broadcasts.with_status("running"), service.scheduled()))
+    services = services_of(application.bot_data)
+    running, scheduled = await services.reminders.shared_state()
     for record in running:
-        if record["id"] not in broadcaster.running:
-            broadcaster.launch(record["id"], FinalReport(application.bot, record.get("report_chat")))
+        if not services.broadcasts.running(record["id"]):
+            services.broadcasts.launch(record["id"], FinalReport(application.bot, record.get("report_chat")))
     known = {job.name for job in application.job_queue.jobs()} if application.job_queue else set()
     for reminder in scheduled:
         if reminder["id"] not in known:
-            register(application, service, reminder)
+            register(application, services.reminders, reminder)
 
 
 def start_syncing(application: Application, interval: float) -> None:
@@ -341,5 +326,5 @@ def start_syncing(application: Application, interval: float) -> None:
 
 
 async def stop_reminders(application: Application) -> None:
-    await application.bot_data["broadcaster"].stop()
+    await services_of(application.bot_data).broadcasts.stop()
 

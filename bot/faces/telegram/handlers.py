@@ -26,11 +26,13 @@ from telegram.error import BadRequest, Conflict, InvalidToken
 from telegram.ext import ApplicationHandlerStop, CallbackContext, ExtBot
 
 from bot import strings
+from bot.assistant import Assistant, Reply
 from bot.audit import audit
+from bot.confirmations import EXPIRED, NOT_YOURS, StoreUnavailable
 from bot.faces.buttons import entry_data, find_entry
-from bot.services import EXPIRED, NOT_YOURS, Assistant, Flood, Reply, Role, StoreUnavailable
+from bot.people import Flood, Role
+from bot.services import Services
 from bot.settings import Settings
-from bot.text import to_traditional
 
 from .render import answer_html, answer_keyboard, local, source_line, split_message, wants_traditional
 
@@ -41,15 +43,23 @@ Handler = Callable[[Update, "BotContext"], Awaitable[None]]
 
 
 class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
-    """Typed access to the services built in main()."""
+    """Typed access to the services `build_services` made (the only thing kept in bot_data)."""
+
+    @property
+    def services(self) -> Services:
+        return services_of(self.application.bot_data)
 
     @property
     def assistant(self) -> Assistant:
-        return self.application.bot_data["assistant"]
+        return self.services.assistant
 
     @property
     def settings(self) -> Settings:
-        return self.application.bot_data["settings"]
+        return self.services.settings
+
+
+def services_of(bot_data: dict[Any, Any]) -> Services:
+    return bot_data["services"]
 
 
 async def send(message: Message, text: str, traditional: bool, markup: InlineKeyboardMarkup | None = None,
@@ -201,8 +211,7 @@ async def on_suggestion(update: Update, context: BotContext) -> None:
         return
     await query.answer()
     user = update.effective_user
-    reply = await context.assistant.answer(user.id if user else 0,
-                                           to_traditional(question) if traditional else question)
+    reply = await context.assistant.answer(user.id if user else 0, question)
     if isinstance(query.message, Message):
         await send(query.message, answer_html(reply, traditional), traditional=False,
                    markup=answer_keyboard(reply, traditional), escape=False)
@@ -223,7 +232,7 @@ async def on_vote(update: Update, context: BotContext) -> None:
     if counted is None or match is None:  # an unknown answer id, or someone else's: nothing stored
         await query.answer(local(strings.VOTE_EXPIRED, traditional))
         return
-    answer_id, helpful, first = int(match.group(1)), match.group(2) == "1", counted
+    question_id, helpful, first = int(match.group(1)), match.group(2) == "1", counted
     await query.answer(local(strings.VOTE_THANKS if first else strings.VOTE_ALREADY, traditional))
     message = query.message
     if not isinstance(message, Message):
@@ -236,7 +245,7 @@ async def on_vote(update: Update, context: BotContext) -> None:
         except BadRequest as error:  # already removed (an old copy of the message pressed)
             log.info("vote buttons not removed: %s", error)
     if first and not helpful:
-        choices = [[InlineKeyboardButton(local(reason, traditional), callback_data=f"why:{answer_id}:{number}")
+        choices = [[InlineKeyboardButton(local(reason, traditional), callback_data=f"why:{question_id}:{number}")
                     for number, reason in enumerate(strings.VOTE_REASONS)]]
         await send(message, strings.VOTE_WHY, traditional, InlineKeyboardMarkup(choices))
 
@@ -363,8 +372,7 @@ async def on_inline(update: Update, context: BotContext) -> None:
     results = []
     candidates = [(question, reply)] if reply.answer.matched else []
     for _, text in reply.suggestions[:4]:
-        suggested = await context.assistant.answer(user.id, to_traditional(text) if traditional else text,
-                                                   record=False)
+        suggested = await context.assistant.answer(user.id, text, record=False)
         if suggested.answer.matched:
             candidates.append((text, suggested))
     for number, (title, answered) in enumerate(candidates):

@@ -7,7 +7,7 @@ import html
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot import strings
-from bot.services import Reply
+from bot.assistant import Reply
 from bot.text import has_han, is_traditional, to_simplified, to_traditional, traditional_variant
 
 MESSAGE_LIMIT = 4096
@@ -60,7 +60,7 @@ def source_line(title: str, origin: str, date: str | None, traditional: bool | S
 
 
 def answer_html(reply: Reply, traditional: bool | Script) -> str:
-    """The answer (already in the user's script), its source, and the suggestion heading."""
+    """The answer, its source, and the suggestion heading, in the user's script."""
     answer = reply.answer
     parts = [html.escape(local(answer.answer, traditional))]
     for source in answer.sources:
@@ -70,7 +70,7 @@ def answer_html(reply: Reply, traditional: bool | Script) -> str:
             strings.SUGGEST_HEAD if answer.offers_choice else strings.TRY_HEAD)
         parts.append(html.escape(local(head, traditional)))
         # Without stored buttons (the store failed), the suggestions are listed as text instead.
-        listed = [f"• {html.escape(text)}" for token, text in reply.suggestions if not token]
+        listed = [f"• {html.escape(local(text, traditional))}" for token, text in reply.suggestions if not token]
         if listed:
             parts.append("\n".join(listed))
     return "\n\n".join(parts)
@@ -79,10 +79,10 @@ def answer_html(reply: Reply, traditional: bool | Script) -> str:
 def answer_keyboard(reply: Reply, traditional: bool | Script) -> InlineKeyboardMarkup | None:
     rows = [[InlineKeyboardButton(local(text, traditional)[:60], callback_data=f"ask:{token}")]
             for token, text in reply.suggestions if token]
-    if reply.answer.matched and reply.answer_id:
+    if reply.answer.matched and reply.question_id:
         rows.append([
-            InlineKeyboardButton(local(strings.UP, traditional), callback_data=f"vote:{reply.answer_id}:1"),
-            InlineKeyboardButton(local(strings.DOWN, traditional), callback_data=f"vote:{reply.answer_id}:0"),
+            InlineKeyboardButton(local(strings.UP, traditional), callback_data=f"vote:{reply.question_id}:1"),
+            InlineKeyboardButton(local(strings.DOWN, traditional), callback_data=f"vote:{reply.question_id}:0"),
         ])
     return InlineKeyboardMarkup(rows) if rows else None
 

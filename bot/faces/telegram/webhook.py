@@ -12,7 +12,6 @@ import logging
 import signal
 from urllib.parse import urlsplit
 
-from sqlalchemy import text
 from telegram import Update
 from telegram.ext import Application
 
@@ -100,14 +99,8 @@ class WebhookServer:
         return 200, b"ok"
 
     async def _health(self) -> tuple[int, bytes]:
-        store = self.application.bot_data["assistant"].store
-
-        def ping() -> None:
-            with store.engine.connect() as connection:
-                connection.execute(text("SELECT 1"))
-
         try:
-            await asyncio.wait_for(store.call(ping), timeout=5)
+            await asyncio.wait_for(self.application.bot_data["services"].assistant.ping(), timeout=5)
         except Exception as error:  # any failure to reach the database means not healthy
             log.warning("health check failed: %s", error.__class__.__name__)
             return 503, b"database unavailable"

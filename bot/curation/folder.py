@@ -108,7 +108,7 @@ def give_back_memory() -> None:
         ctypes.CDLL(None).malloc_trim(0)
 
 
-class KnowledgeManager:
+class KnowledgeFolder:
     """Owns the knowledge folder while the bot runs. `swap` installs a new snapshot (the face builds
     and swaps the engine); changes are serialised by one lock."""
 
