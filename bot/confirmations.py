@@ -23,7 +23,7 @@ class StoreUnavailable(Exception):
 StoreFailed = Callable[[BaseException, str], Awaitable[None]]
 
 
-async def _ignore(_error: BaseException, _what: str) -> None:
+async def ignore_failure(_error: BaseException, _what: str) -> None:
     return None
 
 
@@ -31,7 +31,7 @@ class Confirmations:
     """`propose` stores an action and returns the token its buttons carry; `take` hands it back once,
     to the user who proposed it, before it expires (else EXPIRED or NOT_YOURS)."""
 
-    def __init__(self, store: Store, failed: StoreFailed = _ignore) -> None:
+    def __init__(self, store: Store, failed: StoreFailed = ignore_failure) -> None:
         self.store = store
         self.failed = failed
 

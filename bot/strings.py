@@ -349,3 +349,11 @@ HISTORY_COUNTS = ("新增{count}条", "修改{count}条", "删除{count}条")
 HISTORY_UNCHANGED = "内容未变"
 HISTORY_UNDO = "撤销 {id}：{summary}"
 KNOWLEDGE_UNAVAILABLE = {"missing": KNOWLEDGE_MISSING, "empty": KNOWLEDGE_EMPTY}
+
+# A page's own 今年/去年 shown with the page's year (or said to be undated); a template's 20xx hidden.
+DATED_RELATIVE = "{word}（{year}年）"
+UNDATED_RELATIVE = "{word}（原文未注明年份）"
+SOME_YEAR = "某年"
+MORE_PROBLEMS = "……另有 {more} 个问题"
+LEGACY_NOTICE = ("注意 / notice: {legacy} is the old TinyDB database and has not been imported; "
+                 "stop the bot and run `python run_bot.py db import {legacy}`")

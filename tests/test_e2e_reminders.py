@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,6 +13,7 @@ import pytest
 
 from bot.store.repositories import Store
 from tests.botproc import BotProcess, buttons
+from tests.conftest import KNOWLEDGE
 from tests.fakes import FakeTelegram
 
 ADMIN = 700001
@@ -200,5 +202,34 @@ def test_schedule_confirms_seconds_shows_a_future_example_and_tells_staff_when_s
         told = server.wait_for("sendMessage", lambda c: c.params["chat_id"] == ADMIN
                                and "已发出" in c.params.get("text", ""), timeout=30, after=mark)
         assert told.params["text"] == f"您安排的提醒 {reminder} 已发出：成功 3，已屏蔽 0，失败 0，共 3。"
+    finally:
+        bot.stop()
+
+
+def test_an_uploaded_calendar_changes_the_coming_reminders_without_a_restart(server, tmp_path):
+    shutil.copytree(KNOWLEDGE, tmp_path / "knowledge")
+    bot = BotProcess(server, tmp_path, admins=(ADMIN,), QBOT_KNOWLEDGE_DIR=str(tmp_path / "knowledge"),
+                     QBOT_WATCH_SECONDS="3600").start()
+    try:
+        before = bot.command(ADMIN, "/reminders").params["text"]
+        assert "cal-week-before-" in before and "【质量月预告】" in before, before
+        calendar = (tmp_path / "knowledge" / "calendar.yaml").read_text(encoding="utf-8")
+        revised = calendar.replace("【质量月预告】", "【预告·新版】").replace('date: "08-25"', 'date: "08-26"')
+        revised += ('\n  - id: october-review\n    date: "10-08"\n    time: "09:30"\n'
+                    '    text: "质量月回顾：{year}年的活动已经结束。"\n')
+        mark = server.mark()
+        server.push_document(ADMIN, "calendar.yaml", revised.encode("utf-8"))
+        summary = server.wait_for("sendMessage", lambda c: c.params["chat_id"] == ADMIN, timeout=60, after=mark)
+        button = next(data for data in buttons(summary) if data.startswith("up:go:"))
+        mark = server.mark()
+        server.push_callback(ADMIN, summary.result, button)
+        done = server.wait_for("editMessageText", lambda c: c.params["chat_id"] == ADMIN, timeout=60, after=mark)
+        assert "已更新知识库" in done.params["text"], done.params["text"]
+        after = bot.command(ADMIN, "/reminders").params["text"]
+        # The week-before reminder moved a day and took the new words; the old occurrence is gone; the new
+        # rule is scheduled. No restart in between.
+        assert "【预告·新版】" in after and "【质量月预告】" not in after, after
+        assert "-08-26 09:00" in after and "-08-25" not in after, after
+        assert "cal-october-review-" in after, after
     finally:
         bot.stop()

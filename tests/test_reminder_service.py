@@ -100,3 +100,21 @@ def test_cancel_a_reminder_or_a_draft_broadcast(service):
     assert service.cancel("s1") and not service.cancel("s1")
     assert service.cancel("b1")
     assert not service.cancel("nothing")
+
+
+def test_new_knowledge_revises_unsent_occurrences_withdraws_dropped_ones_and_spares_sent_ones(service):
+    service.sync_calendar(NOW)
+    service.store.reminders.add("cal-gone-20260825", "旧规则", NOW.timestamp() + 86400, kind="calendar")
+    service.store.reminders.add("cal-done-20260819", "已发送", NOW.timestamp() - 86400, kind="calendar")
+    service.store.reminders.set_status("cal-done-20260819", "sent")
+    revised, problems = parse_calendar("calendar.yaml", CALENDAR.replace("今天开始", "正式开幕")
+                                       .replace('"09:00"', '"10:30"'))
+    assert not problems
+    changed = service.resync_calendar(revised, NOW)
+    assert [reminder["id"] for reminder in changed] == ["cal-opening-20260901"]
+    opening = service.store.reminders.get("cal-opening-20260901")
+    assert opening["text"].startswith("2026年质量月正式开幕")
+    assert service.when(opening) == dt.datetime(2026, 9, 1, 10, 30, tzinfo=SHANGHAI)
+    assert service.store.reminders.get("cal-gone-20260825")["status"] == "cancelled"
+    assert service.store.reminders.get("cal-done-20260819")["status"] == "sent"
+    assert service.resync_calendar(revised, NOW) == []  # nothing left to change

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from bot import strings
 from bot.answers.query import Query
 from bot.answers.units import Unit
 from bot.text import normalise
@@ -58,9 +59,11 @@ def date_relative_words(text: str, year: int | None) -> str:
 
     def dated(match: re.Match[str]) -> str:
         word = match.group(1)
-        return f"{word}（{year + offsets.get(word, 0)}年）" if year is not None else f"{word}（原文未注明年份）"
+        if year is None:
+            return strings.UNDATED_RELATIVE.format(word=word)
+        return strings.DATED_RELATIVE.format(word=word, year=year + offsets.get(word, 0))
 
-    return _PLACEHOLDER_YEAR.sub("某年", _RELATIVE_IN_PAGE.sub(dated, text))
+    return _PLACEHOLDER_YEAR.sub(strings.SOME_YEAR, _RELATIVE_IN_PAGE.sub(dated, text))
 
 
 def _sentence_score(sentence: str, query: Query) -> float:

@@ -21,7 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.audit import audit
 from bot.broadcasts.broadcaster import Broadcaster
-from bot.confirmations import Confirmations, StoreFailed, StoreUnavailable
+from bot.confirmations import StoreFailed, StoreUnavailable, ignore_failure
 from bot.knowledge.model import Calendar, Snapshot
 from bot.reminders.calendar import occurrence_key, render, upcoming
 from bot.store.repositories import Store
@@ -56,7 +56,7 @@ class ReminderService:
         self.tz = tz
         self.grace = grace
         self.calendar = calendar
-        self.failed: StoreFailed = failed or Confirmations(store).failed  # tells admins once, when given
+        self.failed: StoreFailed = failed or ignore_failure  # given by build_services: tells admins once
         # Set by a face that runs jobs: told which reminders to (re)register after a knowledge change.
         self.rescheduled: Callable[[list[dict[str, Any]]], None] | None = None
 

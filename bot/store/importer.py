@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import insert, select
 
+from bot import strings
 from bot.store import schema as t
 from bot.store.repositories import Store, day_of
 
@@ -56,8 +57,7 @@ def legacy_notice(store: Store, data_dir: Path) -> str | None:
     with store.db.read() as c:
         if c.execute(select(t.audit.c.id).where(t.audit.c.action == "db-import").limit(1)).first() is not None:
             return None
-    return (f"注意 / notice: {legacy} is the old TinyDB database and has not been imported; "
-            f"stop the bot and run `python run_bot.py db import {legacy}`")
+    return strings.LEGACY_NOTICE.format(legacy=legacy)
 
 
 def import_json(store: Store, path: Path) -> Counter[str]:

@@ -27,7 +27,7 @@ from bot.people import Role
 
 from .handlers import TOKEN, BotContext, requires, send, services_of
 from .handlers import who as describe
-from .render import local, wants_traditional
+from .render import confirm_keyboard, local, wants_traditional
 
 log = logging.getLogger(__name__)
 MAX_LISTED_PROBLEMS = 15
@@ -61,7 +61,7 @@ def _describe(change: Change) -> list[str]:
 def _problems(problems: Any) -> str:
     listed = [str(problem) for problem in list(problems)[:MAX_LISTED_PROBLEMS]]
     more = len(list(problems)) - len(listed)
-    return "\n".join(listed + ([f"……另有 {more} 个问题"] if more > 0 else []))
+    return "\n".join(listed + ([strings.MORE_PROBLEMS.format(more=more)] if more > 0 else []))
 
 
 # --- upload -----------------------------------------------------------------------------------
@@ -126,10 +126,8 @@ async def on_document(update: Update, context: BotContext) -> None:
         await send(message, strings.UPLOAD_PROBLEMS.format(name=name, problems=_problems(change.problems)),
                    traditional)
         return
-    markup = InlineKeyboardMarkup([[
-        InlineKeyboardButton(local(strings.UPLOAD_CONFIRM, traditional), callback_data=f"up:go:{token}"),
-        InlineKeyboardButton(local(strings.UPLOAD_CANCEL, traditional), callback_data=f"up:no:{token}"),
-    ]])
+    markup = confirm_keyboard((strings.UPLOAD_CONFIRM, f"up:go:{token}"), (strings.UPLOAD_CANCEL, f"up:no:{token}"),
+                              traditional)
     summary = strings.UPLOAD_SUMMARY.format(name=name, replace=strings.UPLOAD_REPLACES if change.replaces else "",
                                             lines="\n".join(_describe(change)))
     await send(message, summary, traditional, markup)
@@ -210,10 +208,8 @@ async def on_rollback(update: Update, context: BotContext) -> None:
     if last is None:
         await send(message, strings.ROLLBACK_NOTHING, traditional)
         return
-    markup = InlineKeyboardMarkup([[
-        InlineKeyboardButton(local(strings.ROLLBACK_CONFIRM, traditional), callback_data=f"rb:{last.id}"),
-        InlineKeyboardButton(local(strings.ROLLBACK_CANCEL, traditional), callback_data="rb:no"),
-    ]])
+    markup = confirm_keyboard((strings.ROLLBACK_CONFIRM, f"rb:{last.id}"), (strings.ROLLBACK_CANCEL, "rb:no"),
+                              traditional)
     await send(message, strings.ROLLBACK_PROMPT.format(id=last.id, summary=last.summary), traditional, markup)
 
 

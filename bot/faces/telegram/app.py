@@ -27,10 +27,11 @@ from bot.people import Role
 from bot.services import Services
 from bot.settings import Settings
 
-from . import admin, delivery, handlers, webhook
+from . import admin, handlers, jobs, staff, webhook
 from .handlers import BotContext, Handler, send, services_of
 from .network import PerChatOrder, Retrying
 from .render import local, wants_traditional
+from .sender import TelegramSender
 
 log = logging.getLogger(__name__)
 
@@ -83,10 +84,10 @@ COMMANDS: tuple[Command, ...] = (
     Command("forget", strings.CMD_FORGET, Role.CITIZEN, handlers.on_forget),
     Command("whoami", strings.CMD_WHOAMI, Role.CITIZEN, handlers.on_whoami),
     Command("stats", strings.CMD_STATS, Role.STAFF, handlers.on_stats),
-    Command("broadcast", strings.CMD_BROADCAST, Role.STAFF, delivery.on_broadcast),
-    Command("schedule", strings.CMD_SCHEDULE, Role.STAFF, delivery.on_schedule),
-    Command("reminders", strings.CMD_REMINDERS, Role.STAFF, delivery.on_reminders),
-    Command("cancel", strings.CMD_CANCEL, Role.STAFF, delivery.on_cancel),
+    Command("broadcast", strings.CMD_BROADCAST, Role.STAFF, staff.on_broadcast),
+    Command("schedule", strings.CMD_SCHEDULE, Role.STAFF, staff.on_schedule),
+    Command("reminders", strings.CMD_REMINDERS, Role.STAFF, staff.on_reminders),
+    Command("cancel", strings.CMD_CANCEL, Role.STAFF, staff.on_cancel),
     Command("staff", strings.CMD_STAFF, Role.ADMIN, handlers.on_staff),
     Command("unanswered", strings.CMD_UNANSWERED, Role.ADMIN, admin.on_unanswered),
     Command("kb", strings.CMD_KB, Role.ADMIN, admin.on_kb),
@@ -110,7 +111,7 @@ def routing_table() -> list[tuple[int, BaseHandler]]:
         (0, CallbackQueryHandler(handlers.on_vote_reason, pattern=r"^why:")),
         (0, CallbackQueryHandler(handlers.on_browse_page, pattern=r"^browse:")),
         (0, CallbackQueryHandler(handlers.on_entry, pattern=r"^entry:")),
-        (0, CallbackQueryHandler(delivery.on_broadcast_button, pattern=r"^bc:")),
+        (0, CallbackQueryHandler(staff.on_broadcast_button, pattern=r"^bc:")),
         (0, CallbackQueryHandler(admin.on_upload_button, pattern=r"^up:")),
         (0, CallbackQueryHandler(admin.on_rollback_button, pattern=r"^rb:")),
         (0, CallbackQueryHandler(admin.on_unanswered_button, pattern=r"^ua:")),
@@ -134,10 +135,10 @@ async def on_start_up(application: Application) -> None:
     print(strings.STARTED.format(username=application.bot.username, mode="polling"), flush=True)
     settings = services_of(application.bot_data).settings
     await publish_commands(application)
-    await delivery.start_reminders(application)
+    await jobs.start_reminders(application)
     admin.start_watching(application, settings.watch_seconds)
     start_pruning(application)
-    delivery.start_syncing(application, settings.sync_seconds)
+    jobs.start_syncing(application, settings.sync_seconds)
     await admin.start_pulling(application, settings.sync_seconds)
 
 
@@ -169,7 +170,7 @@ async def publish_commands(application: Application) -> None:
 
 
 async def on_shut_down(application: Application) -> None:
-    await delivery.stop_reminders(application)
+    await jobs.stop_reminders(application)
     await asyncio.to_thread(services_of(application.bot_data).curation.stop_watching)
 
 
@@ -195,7 +196,7 @@ def build_application(services: Services, request: BaseRequest | None = None, we
         builder = builder.proxy(settings.proxy).get_updates_proxy(settings.proxy)
     application = builder.build()
     application.bot_data["services"] = services
-    services.broadcasts.connect(delivery.TelegramSender(application.bot))
+    services.broadcasts.connect(TelegramSender(application.bot))
 
     async def alert(text: str) -> None:
         await admin.notify_admins(application, text)
@@ -213,7 +214,7 @@ def run_webhook(services: Services) -> int:
     application = build_application(services, webhook=True)
     log.info("starting in webhook mode on %s:%s", settings.webhook_host, settings.webhook_port)
     asyncio.run(webhook.serve(application, settings.webhook_url or "", settings.secret_token,
-                              settings.webhook_host, settings.webhook_port, on_start_up, delivery.stop_reminders))
+                              settings.webhook_host, settings.webhook_port, on_start_up, jobs.stop_reminders))
     return 0
 
 

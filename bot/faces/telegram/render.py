@@ -87,6 +87,13 @@ def answer_keyboard(reply: Reply, traditional: bool | Script) -> InlineKeyboardM
     return InlineKeyboardMarkup(rows) if rows else None
 
 
+def confirm_keyboard(confirm: tuple[str, str], cancel: tuple[str, str],
+                     traditional: bool | Script) -> InlineKeyboardMarkup:
+    """The one row of a confirm button and a cancel button, each given as (label, callback data)."""
+    return InlineKeyboardMarkup([[InlineKeyboardButton(local(label, traditional), callback_data=data)
+                                  for label, data in (confirm, cancel)]])
+
+
 def split_message(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
     """Pieces under Telegram's limit, cut at line breaks where possible. Callers keep markup within
     single lines, so no tag is ever cut in two."""
