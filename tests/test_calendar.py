@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from bot.knowledge.calendar_file import parse_calendar
 from bot.knowledge.model import Calendar, CalendarRule
-from bot.reminders.calendar import next_occurrence, occurrence_key, render, upcoming
+from bot.reminders.calendar import next_occurrence, occurrence_key, occurrence_text, upcoming
 from tests.conftest import KNOWLEDGE
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -230,14 +230,15 @@ def test_render_with_and_without_theme():
     calendar = parse(GOOD)
     week_before = calendar.rules[0]
     assert calendar.theme(2017) == "大力提升质量，建设质量强国" and calendar.theme(2018) is None
-    assert render(week_before, calendar, at(SHANGHAI, 2017, 8, 25, 9, 0)) == (
+    assert occurrence_text(week_before, calendar, at(SHANGHAI, 2017, 8, 25, 9, 0)) == (
         "2017年全国“质量月”将于9月1日开始。今年“质量月”的主题是“大力提升质量，建设质量强国”。")
-    assert render(week_before, calendar, at(SHANGHAI, 2024, 8, 25, 9, 0)) == "2024年全国“质量月”将于9月1日开始。"
+    assert occurrence_text(week_before, calendar, at(SHANGHAI, 2024, 8, 25, 9, 0)) == \
+        "2024年全国“质量月”将于9月1日开始。"
 
 
 def test_render_leaves_braces_in_a_theme_alone():
     calendar = Calendar(themes=((2030, "{year} 质量"),))
-    assert render(rule("{year}：{theme_line}", month=9, day=1), calendar, at(SHANGHAI, 2030, 9, 1)) == \
+    assert occurrence_text(rule("{year}：{theme_line}", month=9, day=1), calendar, at(SHANGHAI, 2030, 9, 1)) == \
         "2030：今年“质量月”的主题是“{year} 质量”。"
 
 
@@ -263,7 +264,7 @@ def test_shipped_calendar_parses_cleanly():
     mondays = calendar.rules[2]
     assert (mondays.month, mondays.weekday, mondays.day, mondays.time) == (9, 0, None, dt.time(10, 0))
     for r in calendar.rules:
-        text = render(r, calendar, at(SHANGHAI, 2017, 9, 1))
+        text = occurrence_text(r, calendar, at(SHANGHAI, 2017, 9, 1))
         assert "/unsubscribe" in text and "{" not in text and len(text) < 200
 
 

@@ -25,7 +25,7 @@ from bot.curation.folder import HistoryRecord, KnowledgeFolder
 from bot.curation.uploads import UploadRefused, target_path
 from bot.faces.buttons import BUTTON_DATA_LIMIT, ENTRY_PREFIX, entry_id_fits
 from bot.faces.console import main_thread_gets_ctrl_c, run_console
-from bot.faces.plain import present, render, script_of
+from bot.faces.plain import answer_text, present, script_of
 from bot.knowledge.loader import load_folder
 from bot.knowledge.model import Snapshot
 from bot.services import build_services
@@ -241,7 +241,7 @@ def cmd_ask(args: argparse.Namespace, stdin: TextIO, out: TextIO, err: TextIO) -
         if args.json:
             print(json.dumps(present(answer, script_of(question)).as_json(), ensure_ascii=False), file=out, flush=True)
         else:
-            print(("\n" if number else "") + render(answer, script_of(question)), file=out, flush=True)
+            print(("\n" if number else "") + answer_text(answer, script_of(question)), file=out, flush=True)
     return 0
 
 

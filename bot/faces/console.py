@@ -14,7 +14,7 @@ from typing import TextIO
 
 from bot import strings
 from bot.answers.engine import Answer, Engine
-from bot.faces.plain import render, script_of
+from bot.faces.plain import answer_text, script_of
 
 
 def line_reader(stdin: TextIO, out: TextIO) -> Callable[[], str | None]:
@@ -101,7 +101,7 @@ def run_console(engine: Engine, stdin: TextIO, out: TextIO) -> int:
             if question.isdigit() and 1 <= int(question) <= len(last.suggestions):
                 question = last.suggestions[int(question) - 1]
             last = engine.ask(question)
-            print(render(last, script_of(question)), file=out, flush=True)
+            print(answer_text(last, script_of(question)), file=out, flush=True)
     except KeyboardInterrupt:  # Ctrl-C: the same goodbye as Ctrl-D
         print(file=out)
     print(strings.CONSOLE_BYE, file=out)

@@ -33,7 +33,7 @@ def present(answer: Answer, traditional: bool | str) -> Answer:
                                suggestions=tuple(map(local, answer.suggestions)))
 
 
-def render(answer: Answer, traditional: bool | str = False) -> str:
+def answer_text(answer: Answer, traditional: bool | str = False) -> str:
     """The answer as terminal text in the user's script (see `_converter`)."""
     local = _converter(traditional)
 

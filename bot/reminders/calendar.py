@@ -90,7 +90,7 @@ def upcoming(calendar: Calendar, tz: ZoneInfo, after: dt.datetime) -> list[tuple
     return sorted(pairs, key=lambda pair: (pair[1].astimezone(dt.UTC), pair[0].id))
 
 
-def render(rule: CalendarRule, calendar: Calendar, when: dt.datetime) -> str:
+def occurrence_text(rule: CalendarRule, calendar: Calendar, when: dt.datetime) -> str:
     """The message for the occurrence at `when` (local to the calendar's zone): placeholders filled in."""
     theme = calendar.theme(when.year)
     values = {"year": str(when.year), "theme_line": strings.THEME_LINE.format(theme=theme) if theme else ""}

@@ -23,7 +23,7 @@ from bot.audit import audit
 from bot.broadcasts.broadcaster import Broadcaster
 from bot.confirmations import StoreFailed, StoreUnavailable, ignore_failure
 from bot.knowledge.model import Calendar, Snapshot
-from bot.reminders.calendar import occurrence_key, render, upcoming
+from bot.reminders.calendar import occurrence_key, occurrence_text, upcoming
 from bot.store.repositories import Store
 
 log = logging.getLogger(__name__)
@@ -67,7 +67,7 @@ class ReminderService:
         added = []
         for rule, when in upcoming(calendar, self.tz, now):
             key = occurrence_key(rule, when)
-            if self.store.reminders.add(key, render(rule, calendar, when), when.timestamp(), kind="calendar"):
+            if self.store.reminders.add(key, occurrence_text(rule, calendar, when), when.timestamp(), kind="calendar"):
                 added.append(key)
         return added
 
@@ -75,7 +75,7 @@ class ReminderService:
         """After the knowledge changed: calendar occurrences not sent yet take the new text and time,
         those the calendar no longer has are cancelled, new ones are added. Occurrences already due
         are left to firing. Returns the reminders whose job must be (re)registered."""
-        wanted = {occurrence_key(rule, when): (render(rule, calendar, when), when.timestamp())
+        wanted = {occurrence_key(rule, when): (occurrence_text(rule, calendar, when), when.timestamp())
                   for rule, when in upcoming(calendar, self.tz, now)}
         touched = []
         for reminder in self.scheduled():
