@@ -357,3 +357,9 @@ SOME_YEAR = "某年"
 MORE_PROBLEMS = "……另有 {more} 个问题"
 LEGACY_NOTICE = ("注意 / notice: {legacy} is the old TinyDB database and has not been imported; "
                  "stop the bot and run `python run_bot.py db import {legacy}`")
+
+# kb check: two entries stating one fact differently (bot.knowledge.conflicts).
+CONFLICT_LINE = ("冲突：{year}年{region}的{field}有不同说法：{said}。"
+                 "回答采用来源更权威的 {winner}，请核实后修改或删除另一条。")
+CONFLICT_SIDE = "{path}:{line} {id}（{kind}）“{value}”"
+CONFLICT_FIELDS = {"theme": "质量月主题"}

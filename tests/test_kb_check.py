@@ -10,7 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bot.answers.engine import Engine
 from bot.faces.cli import main
+from bot.knowledge.loader import load_folder
 from tests.conftest import KNOWLEDGE
 
 GOOD_ENTRY = """entries:
@@ -231,3 +233,38 @@ def test_ids_too_long_for_a_telegram_button_are_warned_about(tmp_path):
     assert code == 0, out
     assert f"编号“{long_id}”有 {len(long_id)} 字节，放不进 Telegram 按钮数据" in out
     assert "1 faq" in out
+
+
+def themed(entry_id: str, theme: str, kind: str, origin: str) -> str:
+    return (f"  - id: {entry_id}\n    type: event\n    title: 2031年全国“质量月”（主题：{theme}）\n"
+            f"    answer: 2031年全国“质量月”的主题是“{theme}”。\n    year: 2031\n    region: 全国\n"
+            f"    theme: {theme}\n    source:\n      title: {origin}的报道\n      origin: {origin}\n"
+            f"      kind: {kind}\n")
+
+
+def test_two_sources_giving_one_theme_differently_are_shown_and_the_official_one_answers(tmp_path):
+    folder = tmp_path / "knowledge"
+    shutil.copytree(KNOWLEDGE, folder)
+    write(folder, "hearsay.yaml", "entries:\n" + themed("event-2031-hearsay", "质量天天见", "qa", "某问答网站"))
+    write(folder, "official.yaml", "entries:\n" + themed("event-2031-official", "质量筑根基", "official_news",
+                                                          "市场监管总局"))
+    code, out = check(folder)
+    assert code == 0
+    conflict = next(line for line in out.splitlines() if line.startswith("冲突"))
+    assert "2031年全国的质量月主题" in conflict and "hearsay.yaml:2" in conflict and "official.yaml:2" in conflict
+    assert "“质量天天见”" in conflict and "“质量筑根基”" in conflict
+    assert "回答采用来源更权威的 event-2031-official" in conflict
+    answer = Engine(load_folder(folder).snapshot).ask("2031年全国质量月的主题是什么")
+    assert answer.matched and "质量筑根基" in answer.answer and "质量天天见" not in answer.answer
+    assert answer.sources[0].origin == "市场监管总局"
+
+
+def test_themes_of_different_activities_in_one_year_are_not_a_conflict(tmp_path):
+    folder = tmp_path / "knowledge"
+    month = themed("event-2031-month", "质量筑根基", "official_news", "市场监管总局")
+    lecture = month.replace("event-2031-month", "event-2031-lecture").replace("2031年全国“质量月”（主题：质量筑根基）",
+                                                                             "2031年质量讲座").replace(
+        "theme: 质量筑根基", "theme: 标准与创新")
+    write(folder, "events.yaml", "entries:\n" + month + lecture)
+    code, out = check(folder)
+    assert code == 0 and "冲突" not in out, out

@@ -26,6 +26,7 @@ from bot.answers.index import SearchIndex, quoted_terms
 from bot.answers.query import Query, QueryAnalyzer, base_tokenizer, make_tokenizer
 from bot.answers.slots import Gazetteer, Place, dictionary_tags, is_national, relative_years, written_years
 from bot.answers.units import Unit
+from bot.knowledge.conflicts import superseded
 from bot.knowledge.model import Pointer, Snapshot, Source
 from bot.text import clean_control, normalise, typeset
 
@@ -136,6 +137,7 @@ class Engine:
         self.tokenizer = make_tokenizer(words)
         self.index = SearchIndex(snapshot, lambda text: self.tokenizer.lcut(text, HMM=False), vocabulary=words)
         self.analyzer = QueryAnalyzer(self.index, self.tokenizer, words, snapshot.lexicon)
+        self.superseded = superseded(snapshot.entries)
         self.pointers = tuple((pointer, tuple(normalise(k) for k in pointer.keywords)) for pointer in snapshot.pointers)
         # Entry phrasings reduced to their content words, as questions are, for fuzzy comparison.
         self.phrasing_cores: dict[str, tuple[str, ...]] = {
@@ -270,7 +272,16 @@ class Engine:
         query = self.analyzer.analyse(question, self.today())
         if not query.words:
             return Answer(False, strings.NO_CONTENT, 0, suggestions=strings.DEFAULT_SUGGESTIONS, reason="empty")
-        return self._decide(query, self.candidates(query))
+        return self._decide(query, self._official_first(self.candidates(query)))
+
+    def _official_first(self, found: list[Candidate]) -> list[Candidate]:
+        """Where two entries state one fact differently, the less official one is not an answer while
+        the more official one is among the candidates (kb check lists the conflict for admins)."""
+        if not self.superseded:
+            return found
+        present = {candidate.unit.key for candidate in found if candidate.unit.kind == "entry"}
+        return [candidate for candidate in found
+                if not (candidate.unit.kind == "entry" and self.superseded.get(candidate.unit.key) in present)]
 
     def _decide(self, query: Query, found: list[Candidate]) -> Answer:
         fitting = [c for c in found if not c.missing]

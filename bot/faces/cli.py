@@ -26,6 +26,7 @@ from bot.curation.uploads import UploadRefused, target_path
 from bot.faces.buttons import BUTTON_DATA_LIMIT, ENTRY_PREFIX, entry_id_fits
 from bot.faces.console import main_thread_gets_ctrl_c, run_console
 from bot.faces.plain import answer_text, present, script_of
+from bot.knowledge.conflicts import Conflict, find_conflicts
 from bot.knowledge.loader import load_folder
 from bot.knowledge.model import Snapshot
 from bot.services import build_services
@@ -106,11 +107,24 @@ def cmd_kb_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     addresses, kinds = result.snapshot.source_counts()
     print(f"sources: {addresses} distinct addresses; by kind: "
           + ", ".join(f"{kind} {count}" for kind, count in kinds.items()), file=out)
+    for conflict in find_conflicts(result.snapshot.entries):
+        print(conflict_line(conflict), file=out)
     if args.explain:
         explain(result.snapshot, args.explain, out)
     for warning in warnings:
         print(warning, file=out)
     return 0
+
+
+def conflict_line(conflict: Conflict) -> str:
+    """One conflict as admins read it: where each statement is, from what kind of source, and the winner."""
+    said = "；".join(strings.CONFLICT_SIDE.format(
+        path=entry.path, line=entry.line, id=entry.id, value=conflict.value(entry),
+        kind=strings.SOURCE_KIND_NAMES.get(entry.source.kind or "unknown", entry.source.kind or ""))
+        for entry in conflict.entries)
+    return strings.CONFLICT_LINE.format(year=conflict.year, region=conflict.region or strings.NATIONAL_LABEL,
+                                        field=strings.CONFLICT_FIELDS.get(conflict.field, conflict.field),
+                                        said=said, winner=conflict.winner.id)
 
 
 def explain(snapshot: Snapshot, name: str, out: TextIO) -> None:
