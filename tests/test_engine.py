@@ -145,3 +145,11 @@ def test_default_suggestions_are_questions_we_answer(engine):
 
     for suggestion in strings.DEFAULT_SUGGESTIONS:
         assert engine.ask(suggestion).matched, suggestion
+
+
+@pytest.mark.parametrize("year", [2021, 2022, 2024])
+def test_a_year_the_knowledge_holds_is_not_said_to_be_missing(engine, year):
+    """A loosely put question about a year the knowledge holds: "资料中没有2021年的相关记录" would be false."""
+    answer = engine.ask(f"{year}年的质量月是几个部门一起搞起来的")
+    assert answer.reason != "no_record", answer
+    assert f"没有{year}年" not in answer.answer

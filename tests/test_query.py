@@ -45,3 +45,8 @@ def test_cues_years_and_places(engine):
     assert [group[0].name for group in query.places] == ["江西省"]
     assert "day" in engine.analyzer.analyse("讲座是哪天举行的").cues
     assert "number" in engine.analyzer.analyse("奖金多少钱").cues
+
+
+def test_a_lone_yi_that_counts_nothing_is_not_read_as_the_number_1(engine):
+    words = engine.analyzer.analyse("这些单位一共有几家，是一起办的吗").words
+    assert "1" not in words and not any(word.startswith("1") for word in words), words

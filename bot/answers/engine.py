@@ -313,7 +313,10 @@ class Engine:
         elsewhere = [c for c in found if c.missing and c.topic >= ANSWER_AT]
         if query.years:  # the nearest years first: what a citizen asking about 2026 wants next
             elsewhere.sort(key=lambda c: (len(c.missing), _year_distance(c.unit, query)))
-        if elsewhere and query.topic_weight and (best is None or best.topic < TOPIC_AT):
+        # "No record of 2021" would be false while a unit dated 2021 fits the question fairly: offer it.
+        held = any(c.confidence >= SUGGEST_AT and c.unit.slots is not None and c.unit.slots.page_year in query.years
+                   for c in fitting)
+        if elsewhere and query.topic_weight and not held:
             known = "、".join(dict.fromkeys(_slot_label(c.unit) for c in elsewhere[:4] if _slot_label(c.unit)))
             asked = _asked_label(query)
             if known and asked:

@@ -242,8 +242,10 @@ class QueryAnalyzer:
         return best[1] if best else None
 
     def _digit_variant(self, word: str) -> str | None:
-        """六大 -> 6大: pages write small numbers either way."""
-        variant = _SMALL_NUMBER.sub(lambda m: str(cn2an.cn2an(m.group(0), "smart")), word)
+        """六大 -> 6大: pages write small numbers either way. A lone 一 stays: it begins too many words
+        that count nothing (一共, 一起, 一块, 一直)."""
+        variant = _SMALL_NUMBER.sub(
+            lambda m: m.group(0) if m.group(0) == "一" else str(cn2an.cn2an(m.group(0), "smart")), word)
         return variant if variant != word and self.index.phrase_df(variant) > 0 else None
 
     def _guessed(self, word: str) -> bool:
