@@ -25,7 +25,7 @@ from bot.curation.uploads import UploadRefused
 from bot.knowledge.loader import MAX_FILE_BYTES
 from bot.people import Role
 
-from .handlers import TOKEN, BotContext, requires, send, services_of
+from .handlers import TOKEN, BotContext, press_confirm_button, requires, send, services_of
 from .handlers import who as describe
 from .render import confirm_keyboard, local, wants_traditional
 
@@ -139,16 +139,10 @@ async def on_upload_button(update: Update, context: BotContext) -> None:
     if query is None or user is None:
         return
     traditional = wants_traditional(update)
-    match = re.fullmatch(rf"up:(go|no):({TOKEN})", query.data or "")
-    try:
-        outcome = await curation(context).confirm_upload(match.group(2), user.id, match.group(1) == "go") \
-            if match else None
-    except StoreUnavailable:
-        await query.answer(local(strings.SAVE_FAILED, traditional), show_alert=True)
-        return
-    if outcome is None or outcome.status in ("expired", "not_yours"):
-        await query.answer(local(strings.NOT_YOUR_BUTTON if outcome and outcome.status == "not_yours"
-                                 else strings.UPLOAD_EXPIRED, traditional), show_alert=True)
+    outcome = await press_confirm_button(
+        query, "up", traditional, lambda token, go: curation(context).confirm_upload(token, user.id, go),
+        strings.UPLOAD_EXPIRED, strings.NOT_YOUR_BUTTON)
+    if outcome is None:
         return
     await query.answer()
     if outcome.status == "cancelled":

@@ -11,9 +11,10 @@ import logging
 import math
 import re
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from telegram import (
+    CallbackQuery,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     InlineQueryResultArticle,
@@ -40,6 +41,7 @@ log = logging.getLogger(__name__)
 PAGE_SIZE = 8
 TOKEN = r"[A-Za-z0-9_-]{12}"
 Handler = Callable[[Update, "BotContext"], Awaitable[None]]
+DecidedT = TypeVar("DecidedT", bound="Decided")
 
 
 class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
@@ -71,6 +73,28 @@ async def send(message: Message, text: str, traditional: bool, markup: InlineKey
         last = number == len(pieces) - 1
         await message.reply_text(piece, parse_mode=ParseMode.HTML, reply_markup=markup if last else None,
                                  disable_web_page_preview=True)
+
+
+class Decided(Protocol):
+    status: str
+
+
+async def press_confirm_button(query: CallbackQuery, prefix: str, traditional: bool,
+                               decide: Callable[[str, bool], Awaitable[DecidedT]], expired: str,
+                               not_yours: str) -> DecidedT | None:
+    """A confirm or cancel button (`prefix:go:token` / `prefix:no:token`): the service's decision, or
+    None once the presser has been told the button is stale, someone else's, or could not be saved."""
+    match = re.fullmatch(rf"{prefix}:(go|no):({TOKEN})", query.data or "")
+    try:
+        decision = await decide(match.group(2), match.group(1) == "go") if match else None
+    except StoreUnavailable:
+        await query.answer(local(strings.SAVE_FAILED, traditional), show_alert=True)
+        return None
+    if decision is None or decision.status in ("expired", "not_yours"):
+        shown = not_yours if decision is not None and decision.status == "not_yours" else expired
+        await query.answer(local(shown, traditional), show_alert=True)
+        return None
+    return decision
 
 
 def requires(role: Role) -> Callable[[Handler], Handler]:

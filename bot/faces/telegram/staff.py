@@ -17,7 +17,7 @@ from bot.confirmations import StoreUnavailable
 from bot.people import Role
 from bot.reminders.service import ScheduleError
 
-from .handlers import TOKEN, BotContext, requires, send
+from .handlers import BotContext, press_confirm_button, requires, send
 from .jobs import register
 from .progress import ProgressMessage
 from .render import confirm_keyboard, local, wants_traditional
@@ -54,17 +54,12 @@ async def on_broadcast_button(update: Update, context: BotContext) -> None:
     query, user = update.callback_query, update.effective_user
     if query is None or user is None or not isinstance(query.message, Message):
         return
-    match = re.fullmatch(rf"bc:(go|no):({TOKEN})", query.data or "")
     traditional = wants_traditional(update)
-    try:
-        decision = await context.services.broadcasts.decide(match.group(2), user.id, match.group(1) == "go",
-                                                            query.message.chat_id) if match else None
-    except StoreUnavailable:
-        await query.answer(local(strings.SAVE_FAILED, traditional), show_alert=True)
-        return
-    if decision is None or decision.status in ("expired", "not_yours"):
-        await query.answer(local(strings.BROADCAST_NOT_YOURS if decision and decision.status == "not_yours"
-                                 else strings.BROADCAST_EXPIRED, traditional), show_alert=True)
+    chat_id = query.message.chat_id
+    decision = await press_confirm_button(
+        query, "bc", traditional, lambda token, go: context.services.broadcasts.decide(token, user.id, go, chat_id),
+        strings.BROADCAST_EXPIRED, strings.BROADCAST_NOT_YOURS)
+    if decision is None:
         return
     if decision.status == "aborted":
         await _quietly(query.answer())
