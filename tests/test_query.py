@@ -50,3 +50,8 @@ def test_cues_years_and_places(engine):
 def test_a_lone_yi_that_counts_nothing_is_not_read_as_the_number_1(engine):
     words = engine.analyzer.analyse("这些单位一共有几家，是一起办的吗").words
     assert "1" not in words and not any(word.startswith("1") for word in words), words
+
+
+def test_a_lone_pinyin_syllable_in_a_question_reads_as_the_question_word_first(engine):
+    query = engine.analyzer.analyse("zhiliangyue shi ji yue")
+    assert query.text == "质量月是几月" and "date" in query.cues

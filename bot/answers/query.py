@@ -18,7 +18,7 @@ import cn2an
 import jieba
 from pypinyin import lazy_pinyin
 
-from bot.answers.index import SearchIndex, index_terms
+from bot.answers.index import QUESTION_CHARS, SearchIndex, index_terms
 from bot.answers.slots import (
     Gazetteer,
     Place,
@@ -155,11 +155,12 @@ class QueryAnalyzer:
                 self.by_initials.setdefault(pinyin_initials(word), word)
         self.gazetteer = Gazetteer.shared()
         self.tags = dictionary_tags()
-        # The most common function character for each syllable (shi -> 是, ji -> 几, de -> 的).
+        # The most common function character for each syllable (shi -> 是, ji -> 几, de -> 的); in a
+        # question a question word comes first (ji is 几 before it is 及).
         self.function_readings: dict[str, str] = {}
-        function_chars = [w for w in (*lexicon.stopwords, *lexicon.question_words) if len(w) == 1]
-        for char in sorted(function_chars, key=lambda c: -tokenizer.FREQ.get(c, 0)):
-            self.function_readings.setdefault(lazy_pinyin(char)[0], char)
+        for words in (QUESTION_CHARS, lexicon.question_words, lexicon.stopwords):
+            for char in sorted((w for w in words if len(w) == 1), key=lambda c: (-tokenizer.FREQ.get(c, 0), c)):
+                self.function_readings.setdefault(lazy_pinyin(char)[0], char)
 
     # --- Latin pinyin -------------------------------------------------------------------------
     def _syllables(self, run: str) -> list[str] | None:
