@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import secrets
 import threading
 import time
@@ -26,6 +27,7 @@ from bot.store import schema as t
 from bot.store.db import open_engine
 from bot.text import normalise
 
+log = logging.getLogger(__name__)
 P = ParamSpec("P")
 R = TypeVar("R")
 TOKEN_BYTES = 9  # 12 URL-safe characters: unguessable, and short enough for 64-byte callback data
@@ -595,11 +597,16 @@ class KnowledgeLog:
     def __init__(self, db: Database) -> None:
         self.db = db
 
+    CHANNEL = "qbot_knowledge"  # PostgreSQL NOTIFY channel: the id of each change, sent at commit
+
     def add(self, instance: str, path: str, content: bytes | None) -> int:
         with self.db.write() as c:
-            return int(c.execute(insert(t.knowledge_changes).values(at=_now(), instance=instance, path=path,
-                                                                    content=content)
-                                 .returning(t.knowledge_changes.c.id)).scalar_one())
+            change = int(c.execute(insert(t.knowledge_changes).values(at=_now(), instance=instance, path=path,
+                                                                      content=content)
+                                   .returning(t.knowledge_changes.c.id)).scalar_one())
+            if self.db.dialect == "postgresql":
+                c.execute(text("SELECT pg_notify(:channel, :id)"), {"channel": self.CHANNEL, "id": str(change)})
+            return change
 
     def last_id(self) -> int:
         with self.db.read() as c:
@@ -612,6 +619,47 @@ class KnowledgeLog:
                              .where(k.c.id > last_id).order_by(k.c.id)).all()
         return [KnowledgeChange(int(r.id), r.instance, r.path, bytes(r.content) if r.content is not None else None)
                 for r in rows]
+
+
+class ChangeListener:
+    """LISTEN for knowledge changes on a PostgreSQL connection of its own, on a thread: `changed()`
+    is called (on that thread) for each change committed by any instance, so the others apply it
+    at once instead of at their next poll. Polling stays as the fallback: a notification sent while
+    this connection is being re-opened is only seen by the next poll."""
+
+    RECONNECT_SECONDS = 5.0
+    WAKE_SECONDS = 1.0  # how soon stop() is noticed while no notification comes
+
+    def __init__(self, url: str, changed: Callable[[], None]) -> None:
+        self.url = url
+        self.changed = changed
+        self.stopping = threading.Event()
+        self.listening = threading.Event()  # set once LISTEN is in effect (tests wait for it)
+        self.thread = threading.Thread(target=self._run, name="knowledge-listener", daemon=True)
+
+    def start(self) -> ChangeListener:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.thread.join(timeout=self.WAKE_SECONDS + 5)
+
+    def _run(self) -> None:
+        import psycopg
+
+        while not self.stopping.is_set():
+            try:
+                with psycopg.connect(self.url, autocommit=True) as connection:
+                    connection.execute(f"LISTEN {KnowledgeLog.CHANNEL}")
+                    self.listening.set()
+                    while not self.stopping.is_set():
+                        for _ in connection.notifies(timeout=self.WAKE_SECONDS):
+                            self.changed()
+            except Exception as error:  # the database went away: poll meanwhile, listen again later
+                self.listening.clear()
+                log.warning("knowledge listener: %s; relying on polling for now", error.__class__.__name__)
+                self.stopping.wait(self.RECONNECT_SECONDS)
 
 
 class BroadcastClaim:
@@ -777,6 +825,13 @@ class Store:
                 Broadcasts.create_in(c, broadcast_id, row.text, None, "queued", reminder_id)
                 self.broadcasts.start_in(c, broadcast_id, ("queued",))
             return True
+
+    def listen_for_knowledge(self, changed: Callable[[], None]) -> ChangeListener | None:
+        """On PostgreSQL, a started ChangeListener; None on SQLite (one instance, nobody to hear)."""
+        if self.dialect != "postgresql":
+            return None
+        url = self.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        return ChangeListener(url, changed).start()
 
     def claim_broadcast(self, broadcast_id: str) -> BroadcastClaim | None:
         """A claim on sending this broadcast, or None while another instance holds it."""

@@ -329,8 +329,13 @@ async def publish_change(context: BotContext | ContextTypes.DEFAULT_TYPE, path: 
 
 
 async def pull_changes(context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Applies knowledge changes made through other instances (every QBOT_SYNC_SECONDS)."""
-    application = context.application
+    """Applies knowledge changes made through other instances (every QBOT_SYNC_SECONDS, and on
+    PostgreSQL as soon as one is notified)."""
+    async with context.application.bot_data.setdefault("knowledge_pulling", asyncio.Lock()):
+        await _pull(context.application)  # one pull at a time: a poll and a notification may meet
+
+
+async def _pull(application: Application) -> None:
     store = application.bot_data["assistant"].store
     seen = application.bot_data.get("knowledge_seen", 0)
     changes = await store.call(store.knowledge.since, seen)
@@ -361,9 +366,23 @@ async def start_pulling(application: Application, interval: float) -> None:
     """Changes already in the log at start are in this instance's folder or superseded by it."""
     store = application.bot_data["assistant"].store
     application.bot_data["knowledge_seen"] = await store.call(store.knowledge.last_id)
-    if application.job_queue is not None:
-        application.job_queue.run_repeating(pull_changes, interval=interval, first=interval, name="pull-knowledge",
-                                            job_kwargs={"id": "pull-knowledge", "replace_existing": True})
+    if application.job_queue is None:
+        return
+    application.job_queue.run_repeating(pull_changes, interval=interval, first=interval, name="pull-knowledge",
+                                        job_kwargs={"id": "pull-knowledge", "replace_existing": True})
+    loop = asyncio.get_running_loop()
+    job_queue = application.job_queue
+
+    def notified() -> None:  # on the listener's thread
+        loop.call_soon_threadsafe(lambda: job_queue.run_once(pull_changes, 0, name="pull-knowledge-now"))
+
+    application.bot_data["knowledge_listener"] = await store.call(store.listen_for_knowledge, notified)
+
+
+def stop_listening(application: Application) -> None:
+    listener = application.bot_data.pop("knowledge_listener", None)
+    if listener is not None:
+        listener.stop()
 
 
 # --- watching the disk ------------------------------------------------------------------------

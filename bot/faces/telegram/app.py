@@ -171,8 +171,13 @@ async def publish_commands(application: Application) -> None:
             log.info("could not set admin commands for %s: %s", admin_id, error.__class__.__name__)
 
 
-async def on_shut_down(application: Application) -> None:
+async def on_stop(application: Application) -> None:
     await delivery.stop_reminders(application)
+    await asyncio.to_thread(admin.stop_listening, application)
+
+
+async def on_shut_down(application: Application) -> None:
+    await on_stop(application)
     if (curation := application.bot_data.get("curation")) is not None:
         await asyncio.to_thread(curation.stop_watching)
 
@@ -227,7 +232,7 @@ def run_webhook(settings: Settings, assistant: Assistant) -> int:
     application = build_application(settings, assistant, webhook=True)
     log.info("starting in webhook mode on %s:%s", settings.webhook_host, settings.webhook_port)
     asyncio.run(webhook.serve(application, settings.webhook_url or "", settings.secret_token,
-                              settings.webhook_host, settings.webhook_port, on_start_up, delivery.stop_reminders))
+                              settings.webhook_host, settings.webhook_port, on_start_up, on_stop))
     return 0
 
 
