@@ -109,13 +109,12 @@ class Retrying(BaseRateLimiter[dict[str, Any]]):
         data: dict[str, Any],
         rate_limit_args: dict[str, Any] | None,
     ) -> bool | dict[str, Any] | list[dict[str, Any]]:
-        if endpoint == "getUpdates":  # a long poll on its own connection: never held up, never holding
+        # getUpdates is a long poll on a connection of its own; broadcast sends are already bounded by
+        # the broadcaster (8 at a time) and must not take the slots that replies to citizens need.
+        if endpoint == "getUpdates" or (rate_limit_args or {}).get("retry") is False:
             return await callback(*args, **kwargs)
         if self._slots is None:
             self._slots = asyncio.Semaphore(self.in_flight)
-        if (rate_limit_args or {}).get("retry") is False:
-            async with self._slots:
-                return await callback(*args, **kwargs)
         for attempt in range(1, self.attempts + 1):
             try:
                 async with self._slots:  # not held while waiting to retry
