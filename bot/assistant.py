@@ -87,8 +87,8 @@ class Assistant:
             return Reply(answer, 0, [("", text) for text in texts])
         key = answer.sources[0].title if answer.sources else None
         try:
-            question_id, tokens = await self.store.call(self.store.record_answer, user_id, question, answer.matched,
-                                                      answer.score, key, texts, BUTTON_TTL)
+            question_id, tokens = await self.store.log_answer(user_id, question, answer.matched, answer.score, key,
+                                                              texts, BUTTON_TTL)
         except (SQLAlchemyError, OSError) as error:
             await self.store_failed(error, "question log")
             return Reply(answer, 0, [("", text) for text in texts])

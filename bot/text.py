@@ -117,9 +117,14 @@ def has_han(text: str) -> bool:
 def is_traditional(text: str) -> bool:
     """True when the text is written in Traditional script (more T-only than S-only characters)."""
     han = set(_CJK_CHAR.findall(text[:MAX_QUERY_CHARS]))
-    traditional_only = sum(1 for ch in han if to_simplified(ch) != ch)
-    simplified_only = sum(1 for ch in han if to_traditional(ch) != ch)
-    return traditional_only > simplified_only
+    return sum(map(_script_of, han)) > 0
+
+
+@lru_cache(maxsize=16384)
+def _script_of(ch: str) -> int:
+    """+1 for a Traditional-only character, -1 for a Simplified-only one, else 0. Kept per character:
+    every incoming message is checked, and two OpenCC calls per character cost more than the lookup."""
+    return int(to_simplified(ch) != ch) - int(to_traditional(ch) != ch)
 
 
 def in_script_of(question: str, text: str) -> str:

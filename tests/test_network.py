@@ -100,3 +100,28 @@ async def test_get_updates_and_broadcast_sends_are_left_to_their_own_loops(limit
         with pytest.raises(NetworkError):
             await call(limiter, flaky, endpoint, args)
         assert flaky.calls == 1
+
+
+async def test_at_most_in_flight_calls_are_on_the_wire_and_broadcast_sends_do_not_take_their_slots():
+    limiter = Retrying(in_flight=2)
+    await limiter.initialize()
+    on_the_wire, most = 0, 0
+    gate = asyncio.Event()
+
+    async def slow() -> bool:
+        nonlocal on_the_wire, most
+        on_the_wire += 1
+        most = max(most, on_the_wire)
+        await gate.wait()
+        on_the_wire -= 1
+        return True
+
+    replies = [asyncio.ensure_future(limiter.process_request(slow, (), {}, "sendMessage", {}, None)) for _ in range(6)]
+    await asyncio.sleep(0)  # let every call reach the limiter
+    assert on_the_wire == 2
+    broadcast = asyncio.ensure_future(limiter.process_request(slow, (), {}, "sendMessage", {}, {"retry": False}))
+    await asyncio.sleep(0)
+    assert on_the_wire == 3  # the broadcast send went past the two replies' slots
+    gate.set()
+    assert all(await asyncio.gather(*replies, broadcast))
+    assert most == 3

@@ -4,6 +4,7 @@ buttons and pending actions expire, /forget and retention delete what they promi
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import stat
@@ -270,3 +271,39 @@ def test_an_old_bot_json_left_in_the_data_folder_is_pointed_out_until_imported(t
         assert legacy_notice(store, tmp_path / "data") is None
     finally:
         store.close()
+
+
+async def test_a_knowledge_change_is_notified_to_other_instances_on_postgresql(store: Store, tmp_path: Path):
+    """PostgreSQL: a change committed through one instance wakes the others' listeners at once
+    (LISTEN/NOTIFY). SQLite has no listener: one instance, polling only."""
+    loop = asyncio.get_running_loop()
+    heard = asyncio.Event()
+    listener = store.listen_for_knowledge(lambda: loop.call_soon_threadsafe(heard.set))
+    if store.dialect != "postgresql":
+        assert listener is None
+        return
+    assert listener is not None
+    other = Store(tmp_path / "other", url=store.engine.url.render_as_string(hide_password=False))
+    try:
+        assert await asyncio.to_thread(listener.listening.wait, 30)
+        change = other.knowledge.add("instance-b", "policies/new.yaml", b"title: x\n")
+        await asyncio.wait_for(heard.wait(), timeout=30)
+        assert [c.id for c in store.knowledge.since(change - 1)] == [change]
+    finally:
+        listener.stop()
+        other.close()
+    assert not listener.thread.is_alive()
+
+
+async def test_answers_logged_at_once_share_commits_and_each_gets_its_own_id(store: Store):
+    """Group commit: questions logged while a commit is under way go in the next one; every caller
+    gets the id of its own question and its own button tokens, and every count is kept."""
+    logged = await asyncio.gather(*(store.log_answer(500 + n, f"没有答案的问题{n % 3}", False, 5, None,
+                                                     [f"建议{n}"], 60.0) for n in range(40)))
+    assert len({answer_id for answer_id, _ in logged}) == 40
+    for n, (answer_id, tokens) in enumerate(logged):
+        assert store.questions.vote(answer_id, 500 + n, True) is True  # the id is that user's question
+        assert store.buttons.recall("ask", tokens[0]) == f"建议{n}"
+    stats = store.questions.stats(subscribers=0, users=0)
+    assert (stats.questions, stats.answered, stats.up) == (40, 0, 40)
+    assert sorted(count for _, count in stats.top_unanswered) == [13, 13, 14]

@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
@@ -51,6 +52,7 @@ NEAR_TIE = 0.03
 NATIONAL_DEFAULT = 0.05  # a question that names no place is first about the whole country
 PLACE_EXACT = 0.05  # a unit about the asked place itself beats one about a place inside it
 YEAR_EXACT = 0.05  # and one dated in the asked year beats one that mentions that year
+ANSWERS_KEPT = 2048  # recent answers kept per engine: citizens ask the same few questions over and over
 # Between equally good candidates, official pages win over media, media over Q&A and template sites.
 SOURCE_PREFERENCE = {"official_doc": 0.03, "official_news": 0.03, "media": 0.01, "qa": -0.02, "template": -0.02}
 CHINA = ZoneInfo("Asia/Shanghai")
@@ -144,6 +146,10 @@ class Engine:
             unit.key: tuple("".join(self.analyzer.analyse(p).words) for p in unit.phrasings)
             for unit in self.index.units if unit.kind == "entry"
         }
+        # An answer depends only on this snapshot, the question's exact text and the day (今年), so a
+        # repeated question is answered from here. New knowledge is a new Engine, with an empty one.
+        self._answers: dict[tuple[str, dt.date], Answer] = {}
+        self._answers_lock = threading.Lock()
 
     # --- slots --------------------------------------------------------------------------------
     @staticmethod
@@ -262,6 +268,17 @@ class Engine:
 
     # --- answering ----------------------------------------------------------------------------
     def ask(self, question: str) -> Answer:
+        key = (question or "", self.today())
+        answer = self._answers.get(key)
+        if answer is None:
+            answer = self._ask(question, key[1])
+            with self._answers_lock:
+                if len(self._answers) >= ANSWERS_KEPT:
+                    del self._answers[next(iter(self._answers))]  # the oldest
+                self._answers[key] = answer
+        return answer
+
+    def _ask(self, question: str, today: dt.date) -> Answer:
         question = clean_control(question or "")
         if not question.strip():
             return Answer(False, strings.EMPTY_QUESTION, 0, suggestions=strings.DEFAULT_SUGGESTIONS,
@@ -269,7 +286,7 @@ class Engine:
         if not _WORDS.search(question):
             return Answer(False, strings.NOT_A_QUESTION, 0, suggestions=strings.DEFAULT_SUGGESTIONS,
                           reason="not_question")
-        query = self.analyzer.analyse(question, self.today())
+        query = self.analyzer.analyse(question, today)
         if not query.words:
             return Answer(False, strings.NO_CONTENT, 0, suggestions=strings.DEFAULT_SUGGESTIONS, reason="empty")
         return self._decide(query, self._official_first(self.candidates(query)))

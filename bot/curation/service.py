@@ -9,6 +9,7 @@ import dataclasses
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -22,6 +23,10 @@ from bot.store.repositories import PendingAction, Store
 
 log = logging.getLogger(__name__)
 Audit = Callable[[int | None, str, str, str], Awaitable[None]]
+
+
+class Stoppable(Protocol):
+    def stop(self) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -54,6 +59,8 @@ class CurationService:
         self.audit = audit
         self.instance = instance  # tells this process's changes from those made through other instances
         self.seen = 0  # the last shared change applied or skipped
+        self.pulling = asyncio.Lock()  # a poll and a notification may meet: one pull at a time
+        self.listener: Stoppable | None = None
 
     @property
     def version(self) -> str:
@@ -156,8 +163,22 @@ class CurationService:
         """Changes already in the log at start are in this instance's folder or superseded by it."""
         self.seen = await self.store.call(self.store.knowledge.last_id)
 
+    async def listen(self, notified: Callable[[], None]) -> None:
+        """On PostgreSQL, `notified` is called (on the listener's thread) as soon as another instance
+        shares a change; elsewhere polling is all there is."""
+        self.listener = await self.store.call(self.store.listen_for_knowledge, notified)
+
+    def stop_listening(self) -> None:
+        listener, self.listener = self.listener, None
+        if listener is not None:
+            listener.stop()
+
     async def pull(self) -> int:
         """Applies knowledge changes made through other instances; returns how many."""
+        async with self.pulling:
+            return await self._pull()
+
+    async def _pull(self) -> int:
         changes = await self.store.call(self.store.knowledge.since, self.seen)
         if not changes:
             return 0

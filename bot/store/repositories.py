@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import secrets
+import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, Generic, ParamSpec, TypeVar
 
 from sqlalchemy import Connection, Engine, String, and_, cast, delete, func, insert, literal, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -25,6 +27,7 @@ from bot.store import schema as t
 from bot.store.db import open_engine
 from bot.text import normalise
 
+log = logging.getLogger(__name__)
 P = ParamSpec("P")
 R = TypeVar("R")
 TOKEN_BYTES = 9  # 12 URL-safe characters: unguessable, and short enough for 64-byte callback data
@@ -49,10 +52,14 @@ class Database:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.dialect = engine.dialect.name
+        # SQLite has one writer at a time. Left to it, the store's threads would wait on its busy
+        # handler, which sleeps in steps of up to 100 ms; queued on a lock here, the next writer
+        # starts the moment the last one commits. (Other processes still meet busy_timeout.)
+        self.writers: threading.RLock | None = threading.RLock() if self.dialect == "sqlite" else None
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
-        with self.engine.begin() as connection:
+        with self.writers or nullcontext(), self.engine.begin() as connection:
             yield connection
 
     @contextmanager
@@ -208,20 +215,39 @@ class Questions:
 
     def record_in(self, c: Connection, user_id: int, question: str, matched: bool, score: int,
                   answer_key: str | None) -> int:
+        return self.record_many_in(c, [(user_id, question, matched, score, answer_key)])[0]
+
+    def record_many_in(self, c: Connection, asked: list[tuple[int, str, bool, int, str | None]]) -> list[int]:
+        """Logs questions (user, question, matched, score, answer key) and returns their ids, in
+        order. A few statements however many questions: each statement costs far more in
+        SQLAlchemy than its rows cost in the database."""
         now = _now()
-        question = question.strip()[:500]
-        answer_id = int(c.execute(insert(t.questions).values(
-            user_id=user_id, question=question, matched=matched, score=score, answer_key=answer_key, at=now,
-        ).returning(t.questions.c.id)).scalar_one())
+        rows = [{"user_id": user_id, "question": question.strip()[:500], "matched": matched, "score": score,
+                 "answer_key": answer_key, "at": now} for user_id, question, matched, score, answer_key in asked]
+        ids = [int(i) for i in c.execute(insert(t.questions).returning(t.questions.c.id, sort_by_parameter_order=True),
+                                         rows).scalars()]
         d = t.daily_stats
-        self.db.upsert(c, d, {"day": day_of(now), "questions": 1, "answered": int(matched), "up": 0, "down": 0},
-                       ["day"], {"questions": d.c.questions + 1, "answered": d.c.answered + int(matched)})
-        if not matched:
+        answered = sum(int(row["matched"]) for row in rows)
+        self.db.upsert(c, d, {"day": day_of(now), "questions": len(rows), "answered": answered, "up": 0, "down": 0},
+                       ["day"], {"questions": d.c.questions + len(rows), "answered": d.c.answered + answered})
+        missed: dict[str, dict[str, Any]] = {}
+        for row in rows:
+            if not row["matched"]:
+                key = normalise(row["question"])[:200]
+                if key in missed:
+                    missed[key]["count"] += 1
+                    missed[key]["sample"] = row["question"]  # the latest asking, as one at a time would leave it
+                else:
+                    missed[key] = {"key": key, "sample": row["question"], "count": 1, "first": now, "last": now,
+                                   "status": "open"}
+        if missed:
             u = t.unanswered
-            self.db.upsert(c, u, {"key": normalise(question)[:200], "sample": question, "count": 1, "first": now,
-                                  "last": now, "status": "open"},
-                           ["key"], {"count": u.c.count + 1, "last": now, "sample": question})
-        return answer_id
+            statement = (postgresql if self.db.dialect == "postgresql" else sqlite).insert(u)
+            statement = statement.on_conflict_do_update(index_elements=["key"], set_={
+                "count": u.c.count + statement.excluded["count"], "last": statement.excluded["last"],
+                "sample": statement.excluded["sample"]})
+            c.execute(statement, list(missed.values()))
+        return ids
 
     def exists(self, answer_id: int) -> bool:
         with self.db.read() as c:
@@ -323,11 +349,17 @@ class Buttons:
         self.db = db
 
     def issue_in(self, c: Connection, kind: str, payloads: list[str], ttl: float) -> list[str]:
-        tokens = [secrets.token_urlsafe(TOKEN_BYTES) for _ in payloads]
-        if tokens:
-            expires = _now() + ttl
-            c.execute(insert(t.buttons), [{"token": token, "kind": kind, "payload": payload, "expires": expires}
-                                          for token, payload in zip(tokens, payloads, strict=True)])
+        return self.issue_many_in(c, kind, [(payloads, ttl)])[0]
+
+    def issue_many_in(self, c: Connection, kind: str, groups: list[tuple[list[str], float]]) -> list[list[str]]:
+        """Tokens for several groups of buttons (payloads, ttl), in one statement."""
+        now = _now()
+        tokens = [[secrets.token_urlsafe(TOKEN_BYTES) for _ in payloads] for payloads, _ in groups]
+        rows = [{"token": token, "kind": kind, "payload": payload, "expires": now + ttl}
+                for (payloads, ttl), issued in zip(groups, tokens, strict=True)
+                for token, payload in zip(issued, payloads, strict=True)]
+        if rows:
+            c.execute(insert(t.buttons), rows)
         return tokens
 
     def issue(self, kind: str, payloads: list[str], ttl: float) -> list[str]:
@@ -573,11 +605,16 @@ class KnowledgeLog:
     def __init__(self, db: Database) -> None:
         self.db = db
 
+    CHANNEL = "qbot_knowledge"  # PostgreSQL NOTIFY channel: the id of each change, sent at commit
+
     def add(self, instance: str, path: str, content: bytes | None) -> int:
         with self.db.write() as c:
-            return int(c.execute(insert(t.knowledge_changes).values(at=_now(), instance=instance, path=path,
-                                                                    content=content)
-                                 .returning(t.knowledge_changes.c.id)).scalar_one())
+            change = int(c.execute(insert(t.knowledge_changes).values(at=_now(), instance=instance, path=path,
+                                                                      content=content)
+                                   .returning(t.knowledge_changes.c.id)).scalar_one())
+            if self.db.dialect == "postgresql":
+                c.execute(text("SELECT pg_notify(:channel, :id)"), {"channel": self.CHANNEL, "id": str(change)})
+            return change
 
     def last_id(self) -> int:
         with self.db.read() as c:
@@ -590,6 +627,47 @@ class KnowledgeLog:
                              .where(k.c.id > last_id).order_by(k.c.id)).all()
         return [KnowledgeChange(int(r.id), r.instance, r.path, bytes(r.content) if r.content is not None else None)
                 for r in rows]
+
+
+class ChangeListener:
+    """LISTEN for knowledge changes on a PostgreSQL connection of its own, on a thread: `changed()`
+    is called (on that thread) for each change committed by any instance, so the others apply it
+    at once instead of at their next poll. Polling stays as the fallback: a notification sent while
+    this connection is being re-opened is only seen by the next poll."""
+
+    RECONNECT_SECONDS = 5.0
+    WAKE_SECONDS = 1.0  # how soon stop() is noticed while no notification comes
+
+    def __init__(self, url: str, changed: Callable[[], None]) -> None:
+        self.url = url
+        self.changed = changed
+        self.stopping = threading.Event()
+        self.listening = threading.Event()  # set once LISTEN is in effect (tests wait for it)
+        self.thread = threading.Thread(target=self._run, name="knowledge-listener", daemon=True)
+
+    def start(self) -> ChangeListener:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.thread.join(timeout=self.WAKE_SECONDS + 5)
+
+    def _run(self) -> None:
+        import psycopg
+
+        while not self.stopping.is_set():
+            try:
+                with psycopg.connect(self.url, autocommit=True) as connection:
+                    connection.execute(f"LISTEN {KnowledgeLog.CHANNEL}")
+                    self.listening.set()
+                    while not self.stopping.is_set():
+                        for _ in connection.notifies(timeout=self.WAKE_SECONDS):
+                            self.changed()
+            except Exception as error:  # the database went away: poll meanwhile, listen again later
+                self.listening.clear()
+                log.warning("knowledge listener: %s; relying on polling for now", error.__class__.__name__)
+                self.stopping.wait(self.RECONNECT_SECONDS)
 
 
 class BroadcastClaim:
@@ -614,6 +692,57 @@ class BroadcastClaim:
         finally:
             self.connection.close()
             self.connection = None
+
+
+AnswerRecord = tuple[int, str, bool, int, str | None, list[str], float]
+T = TypeVar("T")
+
+
+class GroupCommit(Generic[T, R]):
+    """Batches items for one writer: the first item is written at once; items that arrive while
+    a write is under way are written together by the next one (no timer, so no added wait when the
+    bot is idle). Each caller gets its own result or exception once its batch is done."""
+
+    def __init__(self, write: Callable[[list[T]], Awaitable[list[R | Exception]]]) -> None:
+        self.write = write
+        self.waiting: list[tuple[T, asyncio.Future[R]]] = []
+        self.writing = False
+        self.task: asyncio.Future[None] | None = None
+
+    async def submit(self, item: T) -> R:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[R] = loop.create_future()
+        if self.writing and self.task is not None and self.task.get_loop() is not loop:
+            # A writer left on another (closed) event loop: start over on this one.
+            self.writing = False
+            self.waiting = [(queued, waiter) for queued, waiter in self.waiting if waiter.get_loop() is loop]
+        self.waiting.append((item, future))
+        if not self.writing:
+            self.writing = True
+            self.task = asyncio.ensure_future(self._drain())
+        return await future
+
+    async def _drain(self) -> None:
+        batch: list[tuple[T, asyncio.Future[R]]] = []
+        try:
+            while self.waiting:
+                batch, self.waiting = self.waiting, []
+                try:
+                    results = await self.write([item for item, _ in batch])
+                except Exception as error:
+                    results = [error] * len(batch)
+                for (_, future), result in zip(batch, results, strict=True):
+                    if future.done():  # its caller gave up waiting
+                        continue
+                    if isinstance(result, Exception):
+                        future.set_exception(result)
+                    else:
+                        future.set_result(result)
+        finally:
+            self.writing = False
+            for _, future in batch + self.waiting:  # cancelled with the loop: nobody is left to answer
+                future.cancel()
+            self.waiting = []
 
 
 @dataclass(frozen=True)
@@ -641,6 +770,8 @@ class Store:
         self.audit = Audit(self.db)
         self.knowledge = KnowledgeLog(self.db)
         self.executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="store")
+        self.group_commit: GroupCommit[AnswerRecord, tuple[int, list[str]]] = GroupCommit(
+            lambda batch: self.call(self.record_answers, batch))
 
     @property
     def dialect(self) -> str:
@@ -655,8 +786,36 @@ class Store:
                       suggestions: list[str], ttl: float) -> tuple[int, list[str]]:
         """The question log entry and the suggestion buttons' tokens, in one transaction."""
         with self.db.write() as c:
-            answer_id = self.questions.record_in(c, user_id, question, matched, score, answer_key)
-            return answer_id, self.buttons.issue_in(c, "ask", suggestions, ttl)
+            return self._record_answers_in(c, [(user_id, question, matched, score, answer_key, suggestions, ttl)])[0]
+
+    def _record_answers_in(self, c: Connection, batch: list[AnswerRecord]) -> list[tuple[int, list[str]]]:
+        ids = self.questions.record_many_in(c, [args[:5] for args in batch])
+        tokens = self.buttons.issue_many_in(c, "ask", [(args[5], args[6]) for args in batch])
+        return list(zip(ids, tokens, strict=True))
+
+    def record_answers(self, batch: list[AnswerRecord]) -> list[tuple[int, list[str]] | Exception]:
+        """Several record_answer calls in one transaction: one commit (one fsync) for them all. When
+        that fails, each is tried on its own, so one bad record costs only its own asker the buttons."""
+        try:
+            with self.db.write() as c:
+                return list(self._record_answers_in(c, batch))
+        except Exception:
+            if len(batch) == 1:
+                raise
+        results: list[tuple[int, list[str]] | Exception] = []
+        for args in batch:
+            try:
+                results.append(self.record_answer(*args))
+            except Exception as error:
+                results.append(error)
+        return results
+
+    async def log_answer(self, user_id: int, question: str, matched: bool, score: int, answer_key: str | None,
+                         suggestions: list[str], ttl: float) -> tuple[int, list[str]]:
+        """record_answer with group commit: answers asked while a commit is under way wait for the
+        next one and share it. Returns only once the record is committed, as record_answer does, so
+        a reply built on it never refers to an id a crash could take back."""
+        return await self.group_commit.submit((user_id, question, matched, score, answer_key, suggestions, ttl))
 
     def ping(self) -> None:
         with self.engine.connect() as connection:
@@ -678,6 +837,13 @@ class Store:
                 Broadcasts.create_in(c, broadcast_id, row.text, None, "queued", reminder_id)
                 self.broadcasts.start_in(c, broadcast_id, ("queued",))
             return True
+
+    def listen_for_knowledge(self, changed: Callable[[], None]) -> ChangeListener | None:
+        """On PostgreSQL, a started ChangeListener; None on SQLite (one instance, nobody to hear)."""
+        if self.dialect != "postgresql":
+            return None
+        url = self.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        return ChangeListener(url, changed).start()
 
     def claim_broadcast(self, broadcast_id: str) -> BroadcastClaim | None:
         """A claim on sending this broadcast, or None while another instance holds it."""

@@ -23,9 +23,11 @@ asyncio test while PTB talks to the server.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 import re
+import socket
 import sys
 import threading
 import time
@@ -299,7 +301,21 @@ def _decode_params(content_type: str, body: bytes, query: str) -> JSONDict:
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 128  # a bot opens a burst of connections at once under load
     fake: FakeTelegram
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.open_sockets: set[socket.socket] = set()
+        self.sockets_lock = threading.Lock()
+
+    def close_connections(self) -> None:
+        """Hangs up kept-alive connections too, so a stopped server really stops answering."""
+        with self.sockets_lock:
+            for sock in self.open_sockets:
+                with contextlib.suppress(OSError):  # already closed by the client
+                    sock.shutdown(socket.SHUT_RDWR)
+            self.open_sockets.clear()
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """PTB cancels long polls on shutdown; writing to the closed socket afterwards is expected, not an error."""
@@ -311,6 +327,20 @@ class _Server(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
     server_version = "FakeTelegram/1.0"
+    # Keep-alive, as api.telegram.org does: a client reuses its connections, so the bot is measured
+    # without a TCP connect and a server thread per call, which Telegram would not cost it either.
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body are two writes: Nagle would hold the body for the ACK
+
+    def setup(self) -> None:
+        super().setup()
+        with self.server.sockets_lock:
+            self.server.open_sockets.add(self.connection)
+
+    def finish(self) -> None:
+        with self.server.sockets_lock:
+            self.server.open_sockets.discard(self.connection)
+        super().finish()
 
     def log_message(self, format: str, *args: Any) -> None:
         """Silence the per-request stderr log; ``FakeTelegram.calls`` is the log."""
@@ -341,7 +371,6 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(payload)))
-        self.send_header("Connection", "close")
         self.end_headers()
         if not self.path.startswith("/file/"):
             self.wfile.write(payload)
@@ -355,7 +384,7 @@ class _Handler(BaseHTTPRequestHandler):
                 sent += len(payload[start : start + 65536])
             self.wfile.flush()
         except ConnectionError:
-            pass
+            self.close_connection = True
         finally:
             self.server.fake._download_ended(sent, len(payload))
 
@@ -451,6 +480,7 @@ class FakeTelegram:
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
+            self._server.close_connections()
         if self._thread is not None:
             self._thread.join(timeout=5)
         if self._webhook_thread is not None:

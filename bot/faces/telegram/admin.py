@@ -3,6 +3,7 @@ and a job that reloads when files change on disk. Roles are checked when each ac
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import logging
@@ -287,15 +288,25 @@ async def on_unanswered_button(update: Update, context: BotContext) -> None:
 
 # --- knowledge changes shared between instances -------------------------------------------------
 async def pull_changes(context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Applies knowledge changes made through other instances (every QBOT_SYNC_SECONDS)."""
+    """Applies knowledge changes made through other instances (every QBOT_SYNC_SECONDS, and on
+    PostgreSQL as soon as one is notified)."""
     await curation(context).pull()
 
 
 async def start_pulling(application: Application, interval: float) -> None:
-    await services_of(application.bot_data).curation.start_sharing()
-    if application.job_queue is not None:
-        application.job_queue.run_repeating(pull_changes, interval=interval, first=interval, name="pull-knowledge",
-                                            job_kwargs={"id": "pull-knowledge", "replace_existing": True})
+    service = services_of(application.bot_data).curation
+    await service.start_sharing()
+    if application.job_queue is None:
+        return
+    application.job_queue.run_repeating(pull_changes, interval=interval, first=interval, name="pull-knowledge",
+                                        job_kwargs={"id": "pull-knowledge", "replace_existing": True})
+    loop = asyncio.get_running_loop()
+    job_queue = application.job_queue
+
+    def notified() -> None:  # on the listener's thread
+        loop.call_soon_threadsafe(lambda: job_queue.run_once(pull_changes, 0, name="pull-knowledge-now"))
+
+    await service.listen(notified)
 
 
 # --- watching the disk ------------------------------------------------------------------------

@@ -169,8 +169,13 @@ async def publish_commands(application: Application) -> None:
             log.info("could not set admin commands for %s: %s", admin_id, error.__class__.__name__)
 
 
-async def on_shut_down(application: Application) -> None:
+async def on_stop(application: Application) -> None:
     await jobs.stop_reminders(application)
+    await asyncio.to_thread(services_of(application.bot_data).curation.stop_listening)
+
+
+async def on_shut_down(application: Application) -> None:
+    await on_stop(application)
     await asyncio.to_thread(services_of(application.bot_data).curation.stop_watching)
 
 
@@ -214,7 +219,7 @@ def run_webhook(services: Services) -> int:
     application = build_application(services, webhook=True)
     log.info("starting in webhook mode on %s:%s", settings.webhook_host, settings.webhook_port)
     asyncio.run(webhook.serve(application, settings.webhook_url or "", settings.secret_token,
-                              settings.webhook_host, settings.webhook_port, on_start_up, jobs.stop_reminders))
+                              settings.webhook_host, settings.webhook_port, on_start_up, on_stop))
     return 0
 
 

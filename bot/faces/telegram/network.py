@@ -78,17 +78,24 @@ class Retrying(BaseRateLimiter[dict[str, Any]]):
     """Retries a Bot API call on 429 after `retry_after` (if at most `max_wait`), and on transient
     errors (5xx, timeouts, connection errors) with backoff; never on 400/403/401/409 or a chat
     migration, which are answers, not accidents. getUpdates has PTB's own retry loop, and the
-    broadcast engine paces and retries its own sends (it passes rate_limit_args={"retry": False})."""
+    broadcast engine paces and retries its own sends (it passes rate_limit_args={"retry": False}).
+
+    At most `in_flight` calls are on the wire at once; the rest wait their turn here. httpcore's
+    connection pool checks every pooled connection (and every idle one against all the others) on
+    each request, so one connection per concurrent update (dozens under load) made each call cost
+    milliseconds of CPU; a few kept-alive connections carry the same traffic."""
 
     def __init__(self, attempts: int = 4, max_wait: float = 60.0, backoff: float = 0.5,
-                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep, in_flight: int = 8) -> None:
         self.attempts = attempts
         self.max_wait = max_wait
         self.backoff = backoff
         self.sleep = sleep
+        self.in_flight = in_flight
+        self._slots: asyncio.Semaphore | None = None
 
     async def initialize(self) -> None:
-        return None
+        self._slots = asyncio.Semaphore(self.in_flight)  # made on the loop that will use it
 
     async def shutdown(self) -> None:
         return None
@@ -102,11 +109,16 @@ class Retrying(BaseRateLimiter[dict[str, Any]]):
         data: dict[str, Any],
         rate_limit_args: dict[str, Any] | None,
     ) -> bool | dict[str, Any] | list[dict[str, Any]]:
+        # getUpdates is a long poll on a connection of its own; broadcast sends are already bounded by
+        # the broadcaster (8 at a time) and must not take the slots that replies to citizens need.
         if endpoint == "getUpdates" or (rate_limit_args or {}).get("retry") is False:
             return await callback(*args, **kwargs)
+        if self._slots is None:
+            self._slots = asyncio.Semaphore(self.in_flight)
         for attempt in range(1, self.attempts + 1):
             try:
-                return await callback(*args, **kwargs)
+                async with self._slots:  # not held while waiting to retry
+                    return await callback(*args, **kwargs)
             except RetryAfter as error:
                 wait = retry_seconds(error)
                 if attempt == self.attempts or wait > self.max_wait:
