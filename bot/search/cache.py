@@ -131,8 +131,9 @@ class PartCache:
         with self.lock:
             self.db.execute("DELETE FROM parts WHERE kind NOT LIKE ?", (f"%@{self.version}",))
 
-    def index_folder(self, key: str) -> Path:
-        return self.folder / f"tantivy-{self.version}-{key}"
+    def index_folder(self) -> Path:
+        """The one tantivy index of this cache; it is updated page by page as the knowledge changes."""
+        return self.folder / f"tantivy-{self.version}"
 
     def drop_index_folders(self, keep: Path) -> None:
         """Removes indexes of other corpora, and half-built ones whose builder is gone."""
