@@ -123,3 +123,19 @@ def test_a_reload_updates_the_index_page_by_page_as_a_fresh_build_would_make_it(
     assert _figures(reloaded) == _figures(fresh) == _figures(reopened)
     assert replies(reloaded) == replies(fresh) == replies(reopened)
     assert first.ask("质量月是几月").matched  # the engine still serving during the swap is untouched
+
+
+def test_an_engine_let_go_of_is_freed_without_a_garbage_collection(folder):
+    """A reload does only a cheap young-generation collection: the old engine must hold no cycles."""
+    import gc
+    import weakref
+
+    engine = Engine(load_folder(folder).snapshot, today=lambda: TODAY)
+    engine.ask("质量月是几月")
+    refs = [weakref.ref(engine), weakref.ref(engine.index), weakref.ref(engine.analyzer)]
+    gc.disable()
+    try:
+        del engine
+        assert all(ref() is None for ref in refs)
+    finally:
+        gc.enable()

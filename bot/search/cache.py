@@ -122,9 +122,11 @@ class PartCache:
 
     def forget(self, kind: str, prefix: bool = False) -> None:
         """Drops every part of `kind` (with `prefix`, of every kind starting so)."""
-        pattern = f"{kind}%@{self.version}" if prefix else self._kind(kind)
         with self.lock:
-            self.db.execute("DELETE FROM parts WHERE kind LIKE ?", (pattern,))
+            if prefix:
+                self.db.execute("DELETE FROM parts WHERE kind LIKE ?", (f"{kind}%@{self.version}",))
+            else:  # by equality, which the primary key finds: LIKE would read every row's value
+                self.db.execute("DELETE FROM parts WHERE kind = ?", (self._kind(kind),))
 
     def forget_other_versions(self) -> None:
         """Parts made by other code are never read again."""

@@ -272,7 +272,9 @@ class SearchIndex:
             self.cache.forget("words-", prefix=True)  # a new vocabulary: words cut with the old one are dead
         self._statistics()
         self._build(segment)
-        self._terms = {}
+        # Nothing is kept that points back at the engine (its segmenter): an index let go of is
+        # freed at once, without waiting for a full garbage collection.
+        self._terms, self._segment = {}, None
 
     # --- statistics -----------------------------------------------------------------------------
     def _statistics(self) -> None:

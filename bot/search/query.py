@@ -55,7 +55,13 @@ def base_tokenizer() -> jieba.Tokenizer:
 
 
 def make_tokenizer(words: Iterable[str]) -> jieba.Tokenizer:
-    """A segmenter that keeps the knowledge's own terms whole."""
+    """A segmenter that keeps the knowledge's own terms whole. Segmenting only reads it, so engines
+    with the same words share one (a reload rarely changes them; copying the dictionary takes long)."""
+    return _tokenizer_for(frozenset(words))
+
+
+@lru_cache(maxsize=1)
+def _tokenizer_for(words: frozenset[str]) -> jieba.Tokenizer:
     base = base_tokenizer()
     tokenizer = jieba.Tokenizer()
     tokenizer.FREQ = dict(base.FREQ)
