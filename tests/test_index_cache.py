@@ -49,6 +49,7 @@ def test_cached_index_answers_as_a_fresh_build(folder):
     assert replies(filling) == fresh
     opened = build(folder)
     assert opened.index.pages_made == 0
+    assert len(opened.index.units._pickled) == len(opened.snapshot.articles)  # read only when asked for
     assert replies(opened) == fresh
     assert [(u.key, u.context, u.slots) for u in opened.index.units] == [
         (u.key, u.context, u.slots) for u in filling.index.units]
@@ -96,7 +97,7 @@ def test_the_watcher_sees_knowledge_files_and_not_the_cache(folder):
 def _figures(engine: Engine) -> tuple:
     index = engine.index
     return (index.size, index.df, index.char_weight, index.chars_by_syllable,
-            [(u.key, u.context, u.text, u.slots) for u in index.units], index.contexts)
+            [(u.key, u.context, u.text, u.slots) for u in index.units], list(index.contexts))
 
 
 def test_a_reload_updates_the_index_page_by_page_as_a_fresh_build_would_make_it(folder):

@@ -8,16 +8,19 @@ document frequencies of bigrams and which characters each pinyin syllable stands
 
 from __future__ import annotations
 
+import bisect
+import contextlib
 import json
 import logging
 import math
 import multiprocessing
 import os
+import pickle
 import re
 import shutil
 import threading
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
@@ -48,7 +51,7 @@ def _syllable(char: str) -> str:
 
 # The pages of the last build, by key, as they were numbered then: a reload reuses them (Units are
 # immutable) instead of reading them back from the cache. Replaced whole by every build.
-_RECENT: dict[str, tuple[tuple[Unit, ...], str]] = {}
+_RECENT: dict[str, tuple[Corpus, int]] = {}  # page key -> the build holding it and its context there
 _KEYS: dict[Article, str] = {}  # the articles' keys, so a reload hashes only the changed pages
 
 
@@ -122,6 +125,12 @@ def _indexed_words(segment: Callable[[str], list[str]], text: str) -> str:
     return " ".join(word for word in segment(text) if _INDEXED_WORD.search(word))
 
 
+def _worker_start() -> None:
+    # Below the parent: a rebuild must not slow the citizens the parent process is answering.
+    with contextlib.suppress(OSError):
+        os.nice(5)
+
+
 def _cut_chunk(texts: list[str]) -> list[str]:
     assert _WORKER_SEGMENT is not None
     return [_indexed_words(_WORKER_SEGMENT, text) for text in texts]
@@ -138,7 +147,7 @@ def segment_all(segment: Callable[[str], list[str]], texts: list[str]) -> list[s
     chunks = [texts[start : start + size] for start in range(0, len(texts), size)]
     _WORKER_SEGMENT = segment
     try:
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
+        with multiprocessing.get_context("fork").Pool(workers, initializer=_worker_start) as pool:
             parts = pool.map(_cut_chunk, chunks, chunksize=1)
     except OSError as error:  # no processes to be had: cut here
         log.warning("segmenting in this process: %s", error)
@@ -148,46 +157,142 @@ def segment_all(segment: Callable[[str], list[str]], texts: list[str]) -> list[s
     return [words for part in parts for words in part]
 
 
-def _units(snapshot: Snapshot, cache: PartCache | None) -> tuple[list[Unit], list[str], list[str], int]:
+class Corpus(Sequence[Unit]):
+    """A build's units, entries first and then page by page, with the pages' context texts. A page
+    read from the cache stays pickled until one of its units or its text is asked for: a start-up
+    opens the cache without rebuilding every passage, and a question unpickles only the pages of its
+    candidates."""
+
+    def __init__(self) -> None:
+        self._units: list[Unit | None] = []
+        self._texts: list[str | None] = []
+        self._spans: dict[int, tuple[int, int]] = {}  # a page's context -> (first unit, unit count)
+        self._pickled: dict[int, bytes] = {}  # context -> pickled (units, text) of a page not read yet
+        self._lazy_starts: list[int] = []  # first unit of each page added pickled, ascending
+        self._lazy_contexts: list[int] = []
+        self._lock = threading.Lock()
+        self.contexts = _Contexts(self)
+
+    def add(self, units: Sequence[Unit], text: str) -> None:
+        """A page (or an entry) whose units already carry this context number (len(contexts))."""
+        self._spans[len(self._texts)] = (len(self._units), len(units))
+        self._units.extend(units)
+        self._texts.append(text)
+
+    def add_pickled(self, blob: bytes, count: int) -> None:
+        context = len(self._texts)
+        self._spans[context] = (len(self._units), count)
+        self._lazy_starts.append(len(self._units))
+        self._lazy_contexts.append(context)
+        self._pickled[context] = blob
+        self._units.extend([None] * count)
+        self._texts.append(None)
+
+    def next_context(self) -> int:
+        return len(self._texts)
+
+    def page(self, context: int) -> tuple[bytes | None, int, tuple[Unit, ...], str]:
+        """A page as held: (pickled, unit count, (), "") while unread, else (None, count, units, text)."""
+        start, count = self._spans[context]
+        blob = self._pickled.get(context)
+        if blob is not None:
+            return blob, count, (), ""
+        return None, count, tuple(self[start : start + count]), self.context(context)
+
+    def _read(self, context: int) -> None:
+        with self._lock:
+            blob = self._pickled.pop(context, None)
+            if blob is None:
+                return  # read meanwhile by another thread
+            units, text = pickle.loads(blob)
+            start = self._spans[context][0]
+            for offset, unit in enumerate(units):
+                object.__setattr__(unit, "context", context)  # unpickled copies are this build's own
+                self._units[start + offset] = unit
+            self._texts[context] = text
+
+    def context(self, number: int) -> str:
+        text = self._texts[number]
+        if text is None:
+            self._read(number)
+            text = self._texts[number]
+        return text  # type: ignore[return-value]
+
+    def __len__(self) -> int:
+        return len(self._units)
+
+    def __getitem__(self, position):  # type: ignore[override]
+        if isinstance(position, slice):
+            return [self[number] for number in range(*position.indices(len(self._units)))]
+        unit = self._units[position]
+        if unit is None:
+            number = position if position >= 0 else position + len(self._units)
+            self._read(self._lazy_contexts[bisect.bisect_right(self._lazy_starts, number) - 1])
+            unit = self._units[position]
+        return unit
+
+    def __iter__(self):  # type: ignore[override]
+        return (self[number] for number in range(len(self._units)))
+
+
+class _Contexts(Sequence[str]):
+    """The context texts of a Corpus, read as their pages are."""
+
+    def __init__(self, corpus: Corpus) -> None:
+        self._corpus = corpus
+
+    def __len__(self) -> int:
+        return len(self._corpus._texts)
+
+    def __getitem__(self, number):  # type: ignore[override]
+        if isinstance(number, slice):
+            return [self[n] for n in range(*number.indices(len(self)))]
+        return self._corpus.context(number)
+
+
+def _units(snapshot: Snapshot, cache: PartCache | None) -> tuple[Corpus, list[str], int]:
     """The snapshot's units and contexts (as build_units makes them), a key per unit's page (the
     entries together, "" when uncached, then each article by its content) and how many pages were
     cut anew rather than read from the cache."""
     global _RECENT, _KEYS
-    units, contexts = entry_units(snapshot.entries)
+    corpus = Corpus()
+    entry_list, entry_contexts = entry_units(snapshot.entries)
+    for unit, text in zip(entry_list, entry_contexts, strict=True):  # one unit and context per entry
+        corpus.add((unit,), text)
     entries_key = part_cache.digest("entries", repr(snapshot.entries)) if cache else ""
-    keys = [entries_key] * len(units)
+    keys = [entries_key] * len(entry_list)
     article_keys = [article_key(article) for article in snapshot.articles] if cache else []
     recent = _RECENT
     stored = cache.get_many("units", [key for key in article_keys if key not in recent]) if cache else {}
-    made: dict[str, tuple[tuple[Unit, ...], str]] = {}
-    built: dict[str, tuple[tuple[Unit, ...], str]] = {}
+    made: dict[str, tuple[int, bytes]] = {}
+    built: dict[str, tuple[Corpus, int]] = {}
     for number, article in enumerate(snapshot.articles):
         key = article_keys[number] if cache else ""
-        context = len(contexts)
+        context = corpus.next_context()
         if key and key in recent:
-            page_units, text = recent[key]
-            if page_units and page_units[0].context != context:
-                page_units = tuple(replace(unit, context=context) for unit in page_units)
-        elif key and isinstance(part := stored.get(key), tuple) and len(part) == 2:
-            page_units, text = part
-            # Unpickled copies are this build's own: numbering them in place is safe.
-            for unit in page_units:
-                object.__setattr__(unit, "context", context)
+            previous, previous_context = recent[key]
+            blob, count, page_units, text = previous.page(previous_context)
+            if blob is not None:
+                corpus.add_pickled(blob, count)
+            else:
+                if page_units and page_units[0].context != context:
+                    page_units = tuple(replace(unit, context=context) for unit in page_units)
+                corpus.add(page_units, text)
+        elif key and isinstance(part := stored.get(key), tuple) and len(part) == 2 and isinstance(part[1], bytes):
+            corpus.add_pickled(part[1], part[0])
         else:
             page_units, text = tuple(article_units(article, 0)), article_context(article)
             if key:
-                made[key] = (page_units, text)
-            page_units = tuple(replace(unit, context=context) for unit in page_units)
+                made[key] = (len(page_units), pickle.dumps((page_units, text), protocol=pickle.HIGHEST_PROTOCOL))
+            corpus.add(tuple(replace(unit, context=context) for unit in page_units), text)
         if key:
-            built[key] = (page_units, text)
-        units.extend(page_units)
-        contexts.append(text)
-        keys.extend([key or f"#{number}"] * len(page_units))
+            built[key] = (corpus, context)
+        keys.extend([key or f"#{number}"] * corpus._spans[context][1])
     if cache:
         cache.put_many("units", made)
         _RECENT = built
         _KEYS = {article: key for article, key in zip(snapshot.articles, article_keys, strict=True)}
-    return units, contexts, keys, len(made)
+    return corpus, keys, len(made)
 
 
 def _pages(keys: list[str], units: list[Unit]) -> list[tuple[str, int, int]]:
@@ -225,7 +330,7 @@ def quoted_terms(articles: tuple[Article, ...], pattern: re.Pattern[str]) -> set
 
 def article_key(article: Article) -> str:
     if (key := _KEYS.get(article)) is None:
-        key = part_cache.digest("article", repr(article))
+        key = _KEYS[article] = part_cache.digest("article", repr(article))  # asked for twice per build
     return key
 
 
@@ -252,9 +357,9 @@ class SearchIndex:
         self.vocabulary_key = part_cache.digest(*sorted(vocabulary)) if vocabulary is not None else None
         if self.vocabulary_key is None:
             self.cache = None  # words cannot be cached without knowing what the segmenter was given
-        self.units: list[Unit]
-        self.contexts: list[str]
-        self.units, self.contexts, self._keys, self.pages_made = _units(snapshot, self.cache)
+        self.units: Corpus
+        self.units, self._keys, self.pages_made = _units(snapshot, self.cache)
+        self.contexts = self.units.contexts
         self.size = len(self.units)
         self._pages = _pages(self._keys, self.units)
         self._terms: dict[tuple[str, int], list[str]] = {}  # (kind, page number) -> terms, while building
