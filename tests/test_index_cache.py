@@ -49,6 +49,7 @@ def test_cached_index_answers_as_a_fresh_build(folder):
     assert replies(filling) == fresh
     opened = build(folder)
     assert opened.index.pages_made == 0
+    assert len(opened.index.units._pickled) == len(opened.snapshot.articles)  # read only when asked for
     assert replies(opened) == fresh
     assert [(u.key, u.context, u.slots) for u in opened.index.units] == [
         (u.key, u.context, u.slots) for u in filling.index.units]
@@ -91,3 +92,51 @@ def test_the_watcher_sees_knowledge_files_and_not_the_cache(folder):
     finally:
         watcher.stop()
     assert not watcher.running
+
+
+def _figures(engine: Engine) -> tuple:
+    index = engine.index
+    return (index.size, index.df, index.char_weight, index.chars_by_syllable,
+            [(u.key, u.context, u.text, u.slots) for u in index.units], list(index.contexts))
+
+
+def test_a_reload_updates_the_index_page_by_page_as_a_fresh_build_would_make_it(folder):
+    """Edited, removed and added pages: the corpus figures are adjusted and the tantivy index updated
+    (not remade), and the figures and answers equal those of a fresh build without any cache."""
+    # Pages without quoted names: a quoted name is a word the segmenter is given, and a change to
+    # those words cuts every page again.
+    edited, removed = folder / "articles" / "plain_a.txt", folder / "articles" / "plain_b.txt"
+    edited.write_text(PAGE.replace("柳州", "梧州"), encoding="utf-8")
+    removed.write_text(PAGE.replace("柳州", "桂林"), encoding="utf-8")
+    part_cache.use_cache(folder / part_cache.CACHE_FOLDER)
+    first = Engine(load_folder(folder).snapshot, today=lambda: TODAY)  # the bot's first build
+    assert first.index.made == "fresh"
+    edited.write_text(edited.read_text(encoding="utf-8") + "\n2026年柳州市质量月新增一项活动。\n", encoding="utf-8")
+    removed.unlink()
+    (folder / "articles" / "cache_test.txt").write_text(PAGE, encoding="utf-8")
+    reloaded = Engine(load_folder(folder).snapshot, today=lambda: TODAY)  # same process, as /reload does
+    assert (reloaded.index.made, reloaded.index.stats_made, reloaded.index.pages_made) == ("updated", "adjusted", 2)
+    assert reloaded.ask("柳州市质量月新增了什么").matched
+    reopened = build(folder)  # a new process on the updated cache
+    assert (reopened.index.made, reopened.index.stats_made) == ("opened", "cached")
+    part_cache.use_cache(None)
+    fresh = build(folder)
+    assert _figures(reloaded) == _figures(fresh) == _figures(reopened)
+    assert replies(reloaded) == replies(fresh) == replies(reopened)
+    assert first.ask("质量月是几月").matched  # the engine still serving during the swap is untouched
+
+
+def test_an_engine_let_go_of_is_freed_without_a_garbage_collection(folder):
+    """A reload does only a cheap young-generation collection: the old engine must hold no cycles."""
+    import gc
+    import weakref
+
+    engine = Engine(load_folder(folder).snapshot, today=lambda: TODAY)
+    engine.ask("质量月是几月")
+    refs = [weakref.ref(engine), weakref.ref(engine.index), weakref.ref(engine.analyzer)]
+    gc.disable()
+    try:
+        del engine
+        assert all(ref() is None for ref in refs)
+    finally:
+        gc.enable()

@@ -144,7 +144,7 @@ class Engine:
         # Entry phrasings reduced to their content words, as questions are, for fuzzy comparison.
         self.phrasing_cores: dict[str, tuple[str, ...]] = {
             unit.key: tuple("".join(self.analyzer.analyse(p).words) for p in unit.phrasings)
-            for unit in self.index.units if unit.kind == "entry"
+            for unit in self.index.units[: len(snapshot.entries)]  # entries come first; pages stay unread
         }
         # An answer depends only on this snapshot, the question's exact text and the day (今年), so a
         # repeated question is answered from here. New knowledge is a new Engine, with an empty one.
@@ -170,33 +170,35 @@ class Engine:
     # --- scoring ------------------------------------------------------------------------------
     def _assess(self, candidate: Candidate, query: Query) -> None:
         unit = candidate.unit
-        context = self.index.contexts[unit.context]
+        text = unit.text
         title = normalise(unit.title)
         total = query.total_weight
         covered = evidence = in_unit = topic = forgiven = 0.0
         credit = CONTEXT_CREDIT[unit.kind]
+        found, soft, anchors, slot_words = query.found, query.soft, query.anchors, query.slot_words
         for word, weight in query.words.items():
-            if word in query.soft and not query.found(word, unit.text):
+            hit = found(word, text)
+            if not hit and word in soft:
                 # A verb or quantity word missing says how the question is put more than what
                 # it is about (一起搞的, 参加): its absence counts half.
                 forgiven += weight * SOFT_MISS
-            if query.found(word, unit.text):
+            if hit:
                 gained = weight
                 in_unit += weight
-            elif query.found(word, title) or (word in query.anchors and query.found(word, context)):
+            elif found(word, title) or (word in anchors and found(word, self.index.contexts[unit.context])):
                 gained = weight * credit
-            elif len(word) >= 2 and word not in query.slot_words:
+            elif len(word) >= 2 and word not in slot_words:
                 # A word written differently on the page (主讲 for 主讲人) earns a little for each
                 # of its pieces there (characters of a two-character word, else its bigrams).
-                pieces = list(word) if len(word) == 2 else [word[i : i + 2] for i in range(len(word) - 1)]
-                gained = weight * PARTIAL_CREDIT * sum(1 for p in pieces if p in unit.text) / len(pieces)
+                pieces = query.pieces(word)
+                gained = weight * PARTIAL_CREDIT * sum(1 for p in pieces if p in text) / len(pieces)
                 if not gained:
                     continue
             else:
                 continue
             covered += gained
             evidence += gained
-            if word not in query.slot_words:
+            if word not in slot_words:
                 topic += gained
         confidence = covered / (total - forgiven) if total > forgiven else 0.0
         topic_total = query.topic_weight - forgiven

@@ -55,7 +55,13 @@ def base_tokenizer() -> jieba.Tokenizer:
 
 
 def make_tokenizer(words: Iterable[str]) -> jieba.Tokenizer:
-    """A segmenter that keeps the knowledge's own terms whole."""
+    """A segmenter that keeps the knowledge's own terms whole. Segmenting only reads it, so engines
+    with the same words share one (a reload rarely changes them; copying the dictionary takes long)."""
+    return _tokenizer_for(frozenset(words))
+
+
+@lru_cache(maxsize=1)
+def _tokenizer_for(words: frozenset[str]) -> jieba.Tokenizer:
     base = base_tokenizer()
     tokenizer = jieba.Tokenizer()
     tokenizer.FREQ = dict(base.FREQ)
@@ -117,6 +123,7 @@ class Query:
     slot_words: set[str] = field(default_factory=set)  # the words that state a year or a place
     rounds: frozenset[tuple[int, str]] = frozenset()  # 第三届 … asked about
     soft: frozenset[str] = frozenset()  # verbs, adjectives, quantities: how it is asked, not what about
+    _pieces: dict[str, list[str]] = field(default_factory=dict, repr=False, compare=False)
 
     def found(self, word: str, text: str) -> bool:
         """Whether a content word, or a word meaning the same, occurs in normalised text. A long
@@ -126,6 +133,13 @@ class Query:
             return True
         parts = self.parts.get(word)
         return bool(parts) and _in_order(parts, text, PARTS_WINDOW)
+
+    def pieces(self, word: str) -> list[str]:
+        """A word's characters (two-character words) or bigrams, worked out once per question."""
+        cut = self._pieces.get(word)
+        if cut is None:
+            cut = self._pieces[word] = list(word) if len(word) == 2 else [word[i : i + 2] for i in range(len(word) - 1)]
+        return cut
 
     @cached_property
     def total_weight(self) -> float:

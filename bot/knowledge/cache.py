@@ -122,17 +122,20 @@ class PartCache:
 
     def forget(self, kind: str, prefix: bool = False) -> None:
         """Drops every part of `kind` (with `prefix`, of every kind starting so)."""
-        pattern = f"{kind}%@{self.version}" if prefix else self._kind(kind)
         with self.lock:
-            self.db.execute("DELETE FROM parts WHERE kind LIKE ?", (pattern,))
+            if prefix:
+                self.db.execute("DELETE FROM parts WHERE kind LIKE ?", (f"{kind}%@{self.version}",))
+            else:  # by equality, which the primary key finds: LIKE would read every row's value
+                self.db.execute("DELETE FROM parts WHERE kind = ?", (self._kind(kind),))
 
     def forget_other_versions(self) -> None:
         """Parts made by other code are never read again."""
         with self.lock:
             self.db.execute("DELETE FROM parts WHERE kind NOT LIKE ?", (f"%@{self.version}",))
 
-    def index_folder(self, key: str) -> Path:
-        return self.folder / f"tantivy-{self.version}-{key}"
+    def index_folder(self) -> Path:
+        """The one tantivy index of this cache; it is updated page by page as the knowledge changes."""
+        return self.folder / f"tantivy-{self.version}"
 
     def drop_index_folders(self, keep: Path) -> None:
         """Removes indexes of other corpora, and half-built ones whose builder is gone."""

@@ -9,7 +9,9 @@ scraped pages, cleaned on load. Folders whose names start with '.' or '_' (histo
 from __future__ import annotations
 
 import codecs
+import contextlib
 import hashlib
+import os
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
@@ -62,13 +64,33 @@ def is_knowledge_file(relative: str) -> bool:
     return len(path.parts) == 2 and path.parts[0] == ARTICLE_FOLDER and is_article(relative)
 
 
+def knowledge_files(folder: Path) -> list[tuple[str, os.DirEntry[str]]]:
+    """The knowledge files below `folder` (POSIX path relative to it, directory entry), in path
+    order. Knowledge lives only at the top and in articles/, so nothing else is walked (the index
+    cache and the history hold thousands of files)."""
+    found: list[tuple[str, os.DirEntry[str]]] = []
+
+    def scan(directory: str, prefix: str) -> None:
+        with os.scandir(directory) as entries:
+            for entry in entries:
+                relative = prefix + entry.name
+                if not prefix and entry.name == ARTICLE_FOLDER and entry.is_dir():
+                    scan(entry.path, relative + "/")
+                elif entry.is_file() and is_knowledge_file(relative):
+                    found.append((relative, entry))
+
+    with contextlib.suppress(FileNotFoundError, NotADirectoryError):
+        scan(str(folder), "")
+    found.sort(key=lambda item: item[0].split("/"))
+    return found
+
+
 def read_folder(folder: Path) -> dict[str, bytes]:
     """Every knowledge file below `folder`, keyed by its POSIX path relative to the folder."""
     files: dict[str, bytes] = {}
-    for path in sorted(folder.rglob("*")):
-        relative = path.relative_to(folder).as_posix()
-        if path.is_file() and is_knowledge_file(relative):
-            files[relative] = path.read_bytes()
+    for relative, entry in knowledge_files(folder):
+        with open(entry.path, "rb") as handle:
+            files[relative] = handle.read()
     return files
 
 
@@ -253,9 +275,11 @@ def age_order(folder: Path, names: Iterable[str]) -> list[str]:
     """Relative paths oldest first (modification time, then name): on a duplicate id the older file
     keeps its entry and the newer one is blamed."""
 
+    base = str(folder)
+
     def key(name: str) -> tuple[int, str]:
         try:
-            return (folder / name).stat().st_mtime_ns, name
+            return os.stat(os.path.join(base, name)).st_mtime_ns, name
         except OSError:
             return 0, name
 
