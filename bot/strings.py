@@ -318,3 +318,23 @@ FORGET_EXPIRED = "这个确认按钮已过期，请重新发送 /forget。"
 NOT_YOUR_BUTTON = "这个按钮不是给您的。"
 BROADCAST_EXPIRED = "这个群发预览已过期或已处理，请重新发送 /broadcast。"
 BROADCAST_NOT_YOURS = "只有发起这次群发的工作人员可以确认或取消。"
+
+# --- Statistics over time, exports (staff) ------------------------------------------------------
+CHART_TITLE = "近 {days} 天的提问情况"
+CHART_DAILY = "每日提问数"
+CHART_QUESTIONS = "提问"
+CHART_ANSWERED = "已回答"
+CHART_SHARE = "每日回答率（%）"
+CHART_VOTES = "各条目的评价（赞 / 踩）"
+CHART_UP = "赞"
+CHART_DOWN = "踩"
+CHART_THEMES = "最常见的未回答问题"
+CHART_NONE = "暂无数据"
+EXPORT_HEADERS = {
+    "questions": ("编号", "时间", "用户代号", "问题", "已回答", "匹配分", "来源"),
+    "unanswered": ("编号", "问题", "次数", "首次", "最近", "状态"),
+    "votes": ("回答编号", "时间", "用户代号", "有帮助", "来源"),
+    "deliveries": ("群发编号", "来源", "用户代号", "结果", "时间"),
+    "handoffs": ("编号", "时间", "用户代号", "问题", "状态", "回复时间", "回复次数"),
+}
+EXPORT_USAGE = "用法：/export（近30天），/export 7d，/export 2026-11-01 2026-11-30"
