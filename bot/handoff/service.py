@@ -17,7 +17,7 @@ from bot.text import normalise
 MAX_OPEN_PER_USER = 3  # more waiting hand-offs than this from one citizen are refused (staff chat spam)
 QUESTION_LIMIT = 1000  # characters of the question forwarded to the staff chat
 RECENT_QUESTION = 86400.0  # "转人工" alone hands over the citizen's last question if asked within a day
-_ASK_FOR_PERSON = re.compile(r"^(?:请|我要|我想|帮我)?(?:转|找|联系|接通)?(?:人工|真人|工作人员)"
+ASK_FOR_PERSON = re.compile(r"^(?:请|我要|我想|帮我)?(?:转|找|联系|接通)?(?:人工|真人|工作人员)"
                              r"(?:客服|服务|咨询|回复)?(?:[:：,，\s]+(?P<rest>.+))?$", re.DOTALL)
 
 
@@ -25,7 +25,7 @@ def asks_for_person(text: str) -> tuple[bool, str]:
     """Whether a message asks for a person ("转人工", "人工客服", "转人工：问题…"), and the question
     written after it (empty when none)."""
     stripped = text.strip()
-    match = _ASK_FOR_PERSON.match(stripped)
+    match = ASK_FOR_PERSON.match(stripped)
     if match is None or not normalise(stripped):
         return False, ""
     return True, (match.group("rest") or "").strip()

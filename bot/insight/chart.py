@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import io
+import threading
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from .series import Report
 
 FONT_FAMILY = "Noto Sans SC"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+_DRAWING = threading.Lock()  # rc_context changes matplotlib's global settings: one chart at a time
 
 
 class MissingGlyphs(RuntimeError):
@@ -89,7 +91,7 @@ def draw(report: Report, localise: Callable[[str], str] = lambda text: text) -> 
         texts.append(shown)
         return shown
 
-    with warnings.catch_warnings(record=True) as caught, matplotlib.rc_context(
+    with _DRAWING, warnings.catch_warnings(record=True) as caught, matplotlib.rc_context(
             {"font.family": [FONT_FAMILY, "DejaVu Sans"], "axes.unicode_minus": False}):
         warnings.simplefilter("always")
         figure = Figure(figsize=(11, 8), dpi=100, layout="constrained")

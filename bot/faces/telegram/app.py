@@ -14,6 +14,7 @@ from telegram.ext import (
     Application,
     BaseHandler,
     CallbackQueryHandler,
+    ChatMemberHandler,
     CommandHandler,
     ContextTypes,
     InlineQueryHandler,
@@ -25,12 +26,14 @@ from telegram.request import BaseRequest, HTTPXRequest
 
 from bot import strings
 from bot.curation import KnowledgeManager
+from bot.handoff.service import ASK_FOR_PERSON
+from bot.operations.services import build_ops
 from bot.reminders.broadcast import Broadcaster
 from bot.reminders.service import ReminderService
 from bot.services import Assistant, Role
 from bot.settings import Settings
 
-from . import admin, delivery, handlers, webhook
+from . import admin, delivery, handlers, staffdesk, webhook
 from .handlers import BotContext, Handler, send
 from .network import PerChatOrder, Retrying
 from .render import local, wants_traditional
@@ -48,6 +51,8 @@ class Command:
 
 async def on_start(update: Update, context: BotContext) -> None:
     if update.effective_message is None:
+        return
+    if context.args and await staffdesk.open_entry(update, context, context.args[0]):  # a deep link
         return
     traditional = wants_traditional(update)
     tokens = await context.assistant.buttons("ask", list(strings.DEFAULT_SUGGESTIONS))
@@ -85,7 +90,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("privacy", strings.CMD_PRIVACY, Role.CITIZEN, handlers.on_privacy),
     Command("forget", strings.CMD_FORGET, Role.CITIZEN, handlers.on_forget),
     Command("whoami", strings.CMD_WHOAMI, Role.CITIZEN, handlers.on_whoami),
-    Command("stats", strings.CMD_STATS, Role.STAFF, handlers.on_stats),
+    Command("stats", strings.CMD_STATS, Role.STAFF, staffdesk.on_stats),
+    Command("export", strings.CMD_EXPORT, Role.STAFF, staffdesk.on_export),
     Command("broadcast", strings.CMD_BROADCAST, Role.STAFF, delivery.on_broadcast),
     Command("schedule", strings.CMD_SCHEDULE, Role.STAFF, delivery.on_schedule),
     Command("reminders", strings.CMD_REMINDERS, Role.STAFF, delivery.on_reminders),
@@ -98,11 +104,15 @@ COMMANDS: tuple[Command, ...] = (
 )
 
 
-def routing_table() -> list[tuple[int, BaseHandler]]:
+def routing_table(staff_chat: int | None = None) -> list[tuple[int, BaseHandler]]:
     """Every handler, in the order they are tried: (group, handler). Group -1 runs first for all
-    updates; within group 0 the first matching handler wins."""
+    updates; within group 0 the first matching handler wins. Replies in `staff_chat` (QBOT_STAFF_CHAT)
+    are staff answers to hand-offs."""
     private_text = filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE
     group_text = filters.TEXT & ~filters.COMMAND & filters.ChatType.GROUPS
+    staff_replies = ([(0, MessageHandler(filters.Chat(staff_chat) & filters.REPLY & filters.UpdateType.MESSAGE
+                                         & ~filters.COMMAND, staffdesk.on_staff_reply))]
+                     if staff_chat is not None else [])
     return [
         (-2, TypeHandler(Update, handlers.flood_guard)),
         (-1, TypeHandler(Update, handlers.remember_user)),
@@ -117,10 +127,16 @@ def routing_table() -> list[tuple[int, BaseHandler]]:
         (0, CallbackQueryHandler(admin.on_upload_button, pattern=r"^up:")),
         (0, CallbackQueryHandler(admin.on_rollback_button, pattern=r"^rb:")),
         (0, CallbackQueryHandler(admin.on_unanswered_button, pattern=r"^ua:")),
+        (0, CallbackQueryHandler(staffdesk.on_stats_button, pattern=r"^st:")),
+        (0, CallbackQueryHandler(staffdesk.on_handoff_button, pattern=r"^ho:")),
         (0, CallbackQueryHandler(handlers.on_unknown_button)),
         (0, InlineQueryHandler(handlers.on_inline)),
+        (0, ChatMemberHandler(staffdesk.on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER)),
+        *staff_replies,
         (0, MessageHandler(filters.Document.ALL & filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE,
                            admin.on_document)),
+        (0, MessageHandler(private_text & filters.UpdateType.MESSAGE & filters.Regex(ASK_FOR_PERSON),
+                           staffdesk.on_handoff_text)),
         (0, MessageHandler(private_text & filters.UpdateType.MESSAGE, handlers.on_private_text)),
         (0, MessageHandler(filters.COMMAND & filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE,
                            handlers.on_unknown_command)),
@@ -141,6 +157,7 @@ async def on_start_up(application: Application) -> None:
     start_pruning(application)
     delivery.start_syncing(application, application.bot_data["settings"].sync_seconds)
     await admin.start_pulling(application, application.bot_data["settings"].sync_seconds)
+    await staffdesk.start_http(application)
 
 
 async def prune(context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -172,6 +189,7 @@ async def publish_commands(application: Application) -> None:
 
 
 async def on_shut_down(application: Application) -> None:
+    await staffdesk.stop_http(application)
     await delivery.stop_reminders(application)
     if (curation := application.bot_data.get("curation")) is not None:
         await asyncio.to_thread(curation.stop_watching)
@@ -200,6 +218,7 @@ def build_application(settings: Settings, assistant: Assistant, request: BaseReq
     application = builder.build()
     application.bot_data["assistant"] = assistant
     application.bot_data["settings"] = settings
+    application.bot_data["ops"] = build_ops(assistant.store, settings)
     application.bot_data["instance"] = uuid.uuid4().hex  # tells this process's knowledge changes from others'
     store = assistant.store
     broadcaster = Broadcaster(store, delivery.TelegramSender(application.bot), rate=settings.broadcast_rate)
@@ -216,9 +235,9 @@ def build_application(settings: Settings, assistant: Assistant, request: BaseReq
         await admin.notify_admins(application, text)
 
     assistant.alert = alert
-    for group, handler in routing_table():
+    for group, handler in routing_table(settings.staff_chat):
         application.add_handler(handler, group=group)
-    application.add_error_handler(handlers.on_error)
+    application.add_error_handler(staffdesk.on_error)
     return application
 
 
@@ -226,8 +245,13 @@ def run_webhook(settings: Settings, assistant: Assistant) -> int:
     """Webhook mode (QBOT_WEBHOOK_URL): several instances can run behind one load balancer."""
     application = build_application(settings, assistant, webhook=True)
     log.info("starting in webhook mode on %s:%s", settings.webhook_host, settings.webhook_port)
+
+    async def stop(application: Application) -> None:
+        await staffdesk.stop_http(application)
+        await delivery.stop_reminders(application)
+
     asyncio.run(webhook.serve(application, settings.webhook_url or "", settings.secret_token,
-                              settings.webhook_host, settings.webhook_port, on_start_up, delivery.stop_reminders))
+                              settings.webhook_host, settings.webhook_port, on_start_up, stop))
     return 0
 
 

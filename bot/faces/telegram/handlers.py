@@ -10,6 +10,7 @@ import html
 import logging
 import math
 import re
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -28,6 +29,7 @@ from telegram.ext import ApplicationHandlerStop, CallbackContext, ExtBot
 from bot import strings
 from bot.audit import audit
 from bot.faces.buttons import entry_data, find_entry
+from bot.operations.services import OpsServices
 from bot.services import EXPIRED, NOT_YOURS, Assistant, Flood, Reply, Role, StoreUnavailable
 from bot.settings import Settings
 from bot.text import to_traditional
@@ -50,6 +52,11 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], d
     @property
     def settings(self) -> Settings:
         return self.application.bot_data["settings"]
+
+    @property
+    def ops(self) -> OpsServices:
+        """Statistics, exports, hand-offs, metrics and alerts (issue 16)."""
+        return self.application.bot_data["ops"]
 
 
 async def send(message: Message, text: str, traditional: bool, markup: InlineKeyboardMarkup | None = None,
@@ -135,9 +142,15 @@ async def answer_question(update: Update, context: BotContext, question: str) ->
     if message is None or user is None:
         return
     traditional = wants_traditional(update)
+    started = time.monotonic()
     reply = await context.assistant.answer(user.id, question)
-    await send(message, answer_html(reply, traditional), traditional=False,
-               markup=answer_keyboard(reply, traditional), escape=False)
+    markup = answer_keyboard(reply, traditional)
+    if not reply.answer.matched and reply.answer_id and context.ops.handoffs.enabled:  # a person can take it
+        person = InlineKeyboardButton(local(strings.HANDOFF_BUTTON, traditional), callback_data=f"ho:{reply.answer_id}")
+        rows = [*(markup.inline_keyboard if markup else ()), [person]]
+        markup = InlineKeyboardMarkup(rows)
+    await send(message, answer_html(reply, traditional), traditional=False, markup=markup, escape=False)
+    context.ops.metrics.question(reply.answer.matched, started)
 
 
 async def on_private_text(update: Update, context: BotContext) -> None:
