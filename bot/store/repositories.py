@@ -155,6 +155,14 @@ class Subscriptions:
         with self.db.write() as c:
             c.execute(update(s).where(s.c.chat_id == chat_id).values(active=False, until=_now(), reason=reason))
 
+    def blocked(self, chat_id: int) -> bool:
+        """The user blocked the bot: an active subscription stops, marked so that unblocking resumes it.
+        True when something changed."""
+        s = t.subscriptions
+        with self.db.write() as c:
+            return c.execute(update(s).where(s.c.chat_id == chat_id, s.c.active.is_(True))
+                             .values(active=False, until=_now(), reason="blocked")).rowcount > 0
+
     def resume(self, chat_id: int) -> bool:
         """The chat unblocked the bot: a subscription stopped only because it was blocked is active again
         (one the user cancelled stays cancelled). True when something changed."""

@@ -109,7 +109,7 @@ async def on_export(update: Update, context: BotContext) -> None:
     await send(message, strings.EXPORT_DONE.format(label=span.label, files=len(files),
                                                    days=context.settings.retention_days), traditional)
     for name, data in files.items():
-        await message.reply_document(InputFile(data, filename=name, attach=True), disable_content_type_detection=True)
+        await message.reply_document(InputFile(data, filename=name), disable_content_type_detection=True)
 
 
 # --- hand-off to a person ---------------------------------------------------------------------------
@@ -205,8 +205,8 @@ async def on_my_chat_member(update: Update, context: BotContext) -> None:
     store = context.assistant.store
     chat_id = change.chat.id
     if status in (ChatMember.BANNED, ChatMember.LEFT):
-        await store.call(store.subscriptions.deactivate, chat_id, "blocked")
-        log.info("chat %s blocked or left the bot: subscription inactive", chat_id)
+        if await store.call(store.subscriptions.blocked, chat_id):
+            log.info("chat %s blocked or left the bot: subscription inactive", chat_id)
     elif status in (ChatMember.MEMBER, ChatMember.ADMINISTRATOR) and await store.call(store.subscriptions.resume,
                                                                                          chat_id):
         log.info("chat %s unblocked the bot: subscription active again", chat_id)
