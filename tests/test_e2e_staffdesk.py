@@ -101,6 +101,8 @@ def test_export_sends_csv_documents_with_the_questions_asked(bot):
     assert {name.split("-")[0] for name in documents} >= {"questions", "unanswered", "votes", "deliveries", "handoffs"}
     usage, _ = staff_command(bot, "/export someday", "sendMessage")
     assert "用法" in usage.params["text"]
+    privacy = bot.command(920013, "/privacy").params["text"]
+    assert "导出" in privacy and "代号" in privacy and "转人工" in privacy
 
 
 def test_a_citizen_is_handed_to_a_person_and_gets_the_staff_reply(bot):
@@ -126,6 +128,14 @@ def test_a_citizen_is_handed_to_a_person_and_gets_the_staff_reply(bot):
     relayed = bot.server.wait_for("sendMessage", lambda c: c.params["chat_id"] == STAFF_CHAT, timeout=20,
                                   after=mark)
     assert "已转达给用户" in relayed.params["text"]
+    mark = bot.server.mark()
+    long_answer = "详细说明。" * 1000  # 5,000 characters: more than one Telegram message holds
+    bot.server.push_message(STAFF, long_answer, chat_id=STAFF_CHAT, chat_type="supergroup",
+                            reply_to_message_id=forwarded.result["message_id"])
+    bot.server.wait_for("sendMessage", lambda c: c.params["chat_id"] == STAFF_CHAT, timeout=20, after=mark)
+    pieces = [c for c in bot.server.calls[mark:] if c.method == "sendMessage" and c.params["chat_id"] == citizen]
+    assert len(pieces) == 2 and all(c.ok for c in pieces)
+    assert "".join(c.params["text"] for c in pieces).count("详细说明。") == 1000
 
 
 def test_typing_the_request_hands_over_the_question_written_after_it(bot):

@@ -24,7 +24,7 @@ from bot.services import Role
 
 from . import handlers
 from .handlers import BotContext, requires, send, who
-from .render import local, source_line, split_message, wants_traditional
+from .render import MESSAGE_LIMIT, local, source_line, split_message, wants_traditional
 
 log = logging.getLogger(__name__)
 DEFAULT_WINDOW = 30
@@ -186,8 +186,10 @@ async def on_staff_reply(update: Update, context: BotContext) -> None:
         await send(message, strings.HANDOFF_TEXT_ONLY, "")
         return
     try:
-        for piece in split_message(strings.HANDOFF_ANSWER.format(id=handoff.id, text=text)):
-            await context.bot.send_message(handoff.chat_id, piece)
+        head = strings.HANDOFF_ANSWER.format(id=handoff.id, text="")
+        pieces = split_message(text, MESSAGE_LIMIT - len(head) - 8)  # the label goes on piece one
+        for number, piece in enumerate(pieces):
+            await context.bot.send_message(handoff.chat_id, head + piece if number == 0 else piece)
     except Forbidden:
         await send(message, strings.HANDOFF_UNDELIVERABLE.format(id=handoff.id), "")
         return
