@@ -129,6 +129,14 @@ class Assistant:
     async def subscribe(self, chat_id: int) -> bool:
         return await self._write("subscribe", self.store.subscriptions.subscribe, chat_id)
 
+    async def chat_blocked(self, chat_id: int) -> bool:
+        """The chat blocked or left the bot: its subscription rests (True if it was active)."""
+        return await self.store.call(self.store.subscriptions.blocked, chat_id)
+
+    async def chat_resumed(self, chat_id: int) -> bool:
+        """The chat unblocked the bot: a resting subscription is active again (True if it changed)."""
+        return await self.store.call(self.store.subscriptions.resume, chat_id)
+
     async def unsubscribe(self, chat_id: int) -> bool:
         return await self._write("unsubscribe", self.store.subscriptions.unsubscribe, chat_id)
 

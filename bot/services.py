@@ -13,6 +13,7 @@ from bot.broadcasts.broadcaster import Broadcaster, Transient
 from bot.broadcasts.service import BroadcastService
 from bot.curation.folder import KnowledgeFolder
 from bot.curation.service import CurationService
+from bot.operations.services import OpsServices, build_ops
 from bot.people import FloodGuard, Roles
 from bot.reminders.service import ReminderService
 from bot.settings import Settings
@@ -38,6 +39,7 @@ class Services:
     broadcasts: BroadcastService
     reminders: ReminderService
     instance: str  # this process, among several sharing one store
+    ops: OpsServices  # statistics over time, exports, hand-offs, metrics, error alerts
 
     def close(self) -> None:
         self.curation.stop_watching()
@@ -61,5 +63,6 @@ def build_services(settings: Settings, engine: Engine | None = None, store: Stor
     instance = uuid.uuid4().hex
     folder = KnowledgeFolder(settings.knowledge_dir, lambda: knowledge.snapshot, knowledge.replace)
     curation = CurationService(folder, knowledge, store, confirmations, assistant.audit, instance)
-    return Services(settings, store, knowledge, roles, assistant, curation,
-                    BroadcastService(broadcaster, store, confirmations), reminders, instance)
+    broadcasts = BroadcastService(broadcaster, store, confirmations)
+    return Services(settings, store, knowledge, roles, assistant, curation, broadcasts, reminders, instance,
+                    build_ops(store, settings))

@@ -44,6 +44,10 @@ class Settings:
     webhook_secret: str = field(default="", repr=False)
     sync_seconds: float = 10.0
     proxy: str | None = None  # every request to Telegram goes through it (QBOT_PROXY)
+    staff_chat: int | None = None  # hand-offs to a person go to this chat (QBOT_STAFF_CHAT)
+    admin_chat: int | None = None  # errors are reported here, one per kind per hour (QBOT_ADMIN_CHAT)
+    http_host: str = "127.0.0.1"  # /healthz and /metrics (QBOT_HTTP_PORT, "port" or "host:port")
+    http_port: int | None = None
 
     @property
     def secret_token(self) -> str:
@@ -149,7 +153,29 @@ def load_settings(environ: Mapping[str, str], env_file: Path | None = Path(".env
         **_webhook(merged),
         sync_seconds=_positive("QBOT_SYNC_SECONDS", merged.get("QBOT_SYNC_SECONDS"), 10.0),
         proxy=proxy,
+        staff_chat=_chat_id("QBOT_STAFF_CHAT", merged.get("QBOT_STAFF_CHAT")),
+        admin_chat=_chat_id("QBOT_ADMIN_CHAT", merged.get("QBOT_ADMIN_CHAT")),
+        **_http(merged.get("QBOT_HTTP_PORT")),
     )
+
+
+def _chat_id(name: str, raw: str | None) -> int | None:
+    """A Telegram chat id: a user's (positive) or a group's (negative, -100… for supergroups)."""
+    if raw is None or not raw.strip():
+        return None
+    if not re.fullmatch(r"-?\d{1,20}", raw.strip()):
+        raise SettingsError(f"{name}: '{raw}' is not a Telegram chat id (e.g. -1001234567890 for a group)")
+    return int(raw.strip())
+
+
+def _http(raw: str | None) -> dict:
+    """QBOT_HTTP_PORT: '9100' (on 127.0.0.1) or 'host:port' such as '0.0.0.0:9100'."""
+    if raw is None or not raw.strip():
+        return {}
+    match = re.fullmatch(r"(?:(.+):)?(\d{1,5})", raw.strip())
+    if not match or not 0 < int(match.group(2)) < 65536:
+        raise SettingsError(f"QBOT_HTTP_PORT: '{raw}' is not a port or host:port (e.g. 9100 or 0.0.0.0:9100)")
+    return {"http_host": match.group(1) or "127.0.0.1", "http_port": int(match.group(2))}
 
 
 def _webhook(merged: Mapping[str, str]) -> dict:

@@ -315,7 +315,9 @@ PRIVACY = (
     "我们保存：您的 Telegram 用户编号和名字（用于统计用户数）；您提出的问题及回答是否有帮助的评价"
     "（用于改进回答，保存 {days} 天后删除，此后只保留不含内容和编号的每日统计数字）；"
     "您是否订阅了质量月提醒。没有找到答案的问题会以不记名的方式交给管理员整理，同样最多保存 {days} 天。\n"
-    "发送 /forget 可随时删除您的提问、评价和订阅。"
+    "您选择“转人工”时，问题连同您的名字会转给工作人员，记录同样最多保存 {days} 天。\n"
+    "工作人员可以导出统计表格（提问、评价、群发结果、人工咨询），表格中的用户以代号表示，不含您的编号和名字。\n"
+    "发送 /forget 可随时删除您的提问、评价、人工咨询记录和订阅。"
 )
 FORGET_PROMPT = "将删除您的全部提问记录、评价和订阅（不可恢复）。确定吗？"
 FORGET_CONFIRM = "确认删除"
@@ -363,3 +365,49 @@ CONFLICT_LINE = ("冲突：{year}年{region}的{field}有不同说法：{said}�
                  "回答采用来源更权威的 {winner}，请核实后修改或删除另一条。")
 CONFLICT_SIDE = "{path}:{line} {id}（{kind}）“{value}”"
 CONFLICT_FIELDS = {"theme": "质量月主题"}
+# --- Statistics over time, exports (staff) ------------------------------------------------------
+CHART_TITLE = "近 {days} 天的提问情况"
+CHART_DAILY = "每日提问数"
+CHART_QUESTIONS = "提问"
+CHART_ANSWERED = "已回答"
+CHART_SHARE = "每日回答率（%）"
+CHART_VOTES = "各条目的评价（赞 / 踩）"
+CHART_UP = "赞"
+CHART_DOWN = "踩"
+CHART_THEMES = "最常见的未回答问题"
+CHART_NONE = "暂无数据"
+EXPORT_HEADERS = {
+    "questions": ("编号", "时间", "用户代号", "问题", "已回答", "匹配分", "来源"),
+    "unanswered": ("编号", "问题", "次数", "首次", "最近", "状态"),
+    "votes": ("回答编号", "时间", "用户代号", "有帮助", "来源"),
+    "deliveries": ("群发编号", "来源", "用户代号", "结果", "时间"),
+    "handoffs": ("编号", "时间", "用户代号", "问题", "状态", "回复时间", "回复次数"),
+}
+EXPORT_USAGE = "用法：/export（近30天），/export 7d，/export 2026-11-01 2026-11-30"
+CMD_EXPORT = "导出CSV：/export [7d|30d|开始日期 结束日期]"
+STATS_WINDOW = ("近{days}天：提问 {questions}，已回答 {answered}（{share}），👍 {up} / 👎 {down}，"
+                "人工咨询待回复 {waiting}，已回复 {handled}")
+STATS_WINDOW_BUTTON = "近{days}天"
+STATS_HANDOFFS = "人工咨询待回复：{waiting}"
+STATS_CHART_FAILED = "图表生成失败，以上为文字统计。"
+EXPORT_DONE = ("导出 {label}：{files} 个CSV文件（UTF-8，可用 Excel 打开）。提问原文只保留 {days} 天，"
+               "更早的只剩每日统计数字；用户以代号表示，不含 Telegram 编号和名字。")
+EXPORT_FAILED = "导出失败，请稍后再试。"
+
+# --- Hand-off to a person ---------------------------------------------------------------------
+HANDOFF_BUTTON = "🙋 转人工"
+HANDOFF_SENT = "已转给工作人员（人工作答），他们回复后我会在这里转告您。编号：#{id}"
+HANDOFF_NEEDS_QUESTION = "请在“转人工”后写上您的问题，例如：转人工：我们企业怎样申报质量奖？"
+HANDOFF_OFF = "抱歉，目前没有开通人工咨询。您可以换个方式提问，或发送 /help 查看帮助。"
+HANDOFF_TOO_MANY = "您已有几条人工咨询在等待回复，请耐心等待工作人员答复。"
+HANDOFF_FAILED = "抱歉，暂时无法转给工作人员，请稍后再试。"
+HANDOFF_STAFF = ("🙋 人工咨询 #{id}\n用户：{user}\n问题：{question}\n\n"
+                 "请直接回复（引用）本消息作答，回复会以“工作人员回复”转给用户。")
+HANDOFF_ANSWER = "👤 工作人员回复（人工作答，咨询 #{id}）：\n{text}"
+HANDOFF_RELAYED = "✅ 已转达给用户（人工咨询 #{id}）。"
+HANDOFF_UNDELIVERABLE = "未能转达：用户已屏蔽机器人或删除了对话（人工咨询 #{id}）。"
+HANDOFF_NOT_A_HANDOFF = "这条消息不是人工咨询，回复无法转达。请回复（引用）“🙋 人工咨询”消息。"
+HANDOFF_TEXT_ONLY = "只能转达文字回复。"
+
+# --- Operations -------------------------------------------------------------------------------
+ALERT_ERROR = "⚠️ 处理消息时出错：{kind}（{where}）。详情见日志；同类错误一小时内不再提醒。"

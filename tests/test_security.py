@@ -18,6 +18,7 @@ from tests.test_telegram_handlers import CITIZEN, bot, callback_update, message_
 PRIVILEGED_BUTTONS = (
     "bc:go:b1", "bc:no:b1", "bc:go:b999", "up:go:0123456789ab", "up:no:0123456789ab", "rb:00001", "ua:1", "ua:zz",
     "bc:go:../../x", "vote:1:1' OR 1=1", "entry:" + "x" * 60, "browse:policy:99999", "ask:" + "9" * 60, "",
+    "st:7", "st:365", "st:99999", "ho:1", "ho:x",
 )
 
 

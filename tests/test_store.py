@@ -48,7 +48,8 @@ def test_every_query_has_an_index(store: Store):
                for name in inspector.get_table_names()}
     for table, columns in {"questions": ("user_id",), "votes": ("user_id",), "subscriptions": ("active", "chat_id"),
                            "unanswered": ("status", "last"), "reminders": ("status", "fire_at"),
-                           "deliveries": ("broadcast_id", "status"), "audit": ("at",)}.items():
+                           "deliveries": ("broadcast_id", "status"), "audit": ("at",),
+                           "handoffs": ("staff_chat", "staff_message")}.items():
         assert columns in indexed[table], (table, indexed[table])
 
 

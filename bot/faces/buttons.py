@@ -5,6 +5,7 @@ Kept free of telegram imports so the command line (`kb check`) can warn about th
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable
 from typing import TypeVar
 
@@ -41,4 +42,27 @@ def find_entry(data: str, entries: Iterable[T], key: str = "id") -> T | None:
         entry_id = getattr(entry, key)
         if (short_hash(entry_id) == wanted[1:]) if hashed else entry_id == wanted:
             return entry
+    return None
+
+
+DEEP_LINK_PREFIX = "entry-"
+_DEEP_LINK_HASHED = "entryh-"
+_START_PARAMETER = r"[A-Za-z0-9_-]{1,64}"  # what Telegram allows after ?start=
+
+
+def deep_link_payload(entry_id: str) -> str:
+    """The `start` parameter that opens an entry: `entry-<id>` when the id is made of the characters
+    Telegram allows and fits, else `entryh-<16 hex digits of the id's hash>`."""
+    payload = f"{DEEP_LINK_PREFIX}{entry_id}"
+    return payload if re.fullmatch(_START_PARAMETER, payload) else f"{_DEEP_LINK_HASHED}{short_hash(entry_id)}"
+
+
+def find_deep_link(payload: str, entries: Iterable[T], key: str = "id") -> T | None:
+    """The entry a deep link's payload names, or None."""
+    if payload.startswith(_DEEP_LINK_HASHED):
+        wanted = payload.removeprefix(_DEEP_LINK_HASHED)
+        return next((entry for entry in entries if short_hash(getattr(entry, key)) == wanted), None)
+    if payload.startswith(DEEP_LINK_PREFIX):
+        wanted = payload.removeprefix(DEEP_LINK_PREFIX)
+        return next((entry for entry in entries if getattr(entry, key) == wanted), None)
     return None

@@ -11,10 +11,11 @@ import os
 import sys
 import threading
 import traceback
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import TextIO
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot import strings
 from bot.answers.engine import Engine, today_in_china
@@ -317,6 +318,88 @@ def cmd_db_import(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return 0
 
 
+def _open_store(err: TextIO) -> tuple[Store | None, Path, str | None]:
+    try:
+        data_dir, url = storage_settings(os.environ)
+    except SettingsError as error:
+        print(f"配置错误 / settings error: {error}", file=err)
+        return None, Path(), None
+    return Store(data_dir, url), data_dir, url
+
+
+def cmd_insight(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """`stats --since 30d [--png FILE]` and `export --since … [--until …] --out DIR`, from the store."""
+    from bot.insight.chart import draw
+    from bot.insight.export import Exporter, parse_range
+    from bot.insight.series import Insight, WindowError, parse_days
+
+    try:
+        zone = load_timezone(os.environ)
+        days = parse_days(args.since) if args.command == "stats" else 0
+        span = parse_range([args.since, *([args.until] if args.until else [])], zone) \
+            if args.command == "export" else None
+    except (WindowError, SettingsError) as error:
+        print(f"{args.command}: {error}", file=err)
+        return 2
+    store, _, _ = _open_store(err)
+    if store is None:
+        return 2
+    try:
+        if span is None:
+            report = Insight(store).report(days)
+            share = f"{report.share:.0%}" if report.share is not None else "—"
+            print(strings.STATS_WINDOW.format(days=days, questions=report.total, answered=report.total_answered,
+                                              share=share, up=report.up, down=report.down,
+                                              waiting=report.handoffs_open, handled=report.handoffs_answered),
+                  file=out)
+            for sample, count in report.themes:
+                print(f"  {count} × {sample}", file=out)
+            if args.png:
+                args.png.write_bytes(draw(report).png)
+                print(f"chart: {args.png}", file=out)
+            return 0
+        args.out.mkdir(parents=True, exist_ok=True)
+        for name, data in Exporter(store, zone).files(span).items():
+            (args.out / name).write_bytes(data)
+            print(args.out / name, file=out)
+        return 0
+    finally:
+        store.close()
+
+
+def load_timezone(environ: Mapping[str, str]) -> ZoneInfo:
+    merged = {**read_env_file(Path(".env")), **environ}
+    zone = merged.get("QBOT_TZ", "").strip() or "Asia/Shanghai"
+    try:
+        return ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SettingsError(f"QBOT_TZ: unknown time zone '{zone}'") from None
+
+
+def cmd_db_backup(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """`db backup FILE` (SQLite: online backup; PostgreSQL: a portable dump) and `db restore FILE`."""
+    from bot.operations.backup import BackupError, backup, restore
+
+    try:
+        data_dir, url = storage_settings(os.environ)
+    except SettingsError as error:
+        print(f"配置错误 / settings error: {error}", file=err)
+        return 2
+    where = describe(url) if url else str(data_dir / "bot.db")
+    try:
+        if args.db_command == "backup":
+            counts = backup(data_dir, url, args.file)
+            verb = f"backed up {where} to {args.file}"
+        else:
+            counts = restore(data_dir, url, args.file, force=args.force)
+            verb = f"restored {args.file} into {where}"
+    except BackupError as error:
+        print(f"{args.db_command}: {error}", file=err)
+        return 1
+    print(f"{verb}: " + ", ".join(f"{count} {table}" for table, count in counts.items() if count), file=out)
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="qbot", description="质量政策问答机器人")
     commands = top.add_subparsers(dest="command")
@@ -350,6 +433,18 @@ def parser() -> argparse.ArgumentParser:
     db_commands = db.add_subparsers(dest="db_command", required=True)
     db_import = db_commands.add_parser("import", help="import an old TinyDB bot.json into the database")
     db_import.add_argument("file", type=Path)
+    db_backup = db_commands.add_parser("backup", help="write a backup of the database to FILE (while the bot runs)")
+    db_backup.add_argument("file", type=Path)
+    db_restore = db_commands.add_parser("restore", help="restore a backup FILE into the configured, empty database")
+    db_restore.add_argument("file", type=Path)
+    db_restore.add_argument("--force", action="store_true", help="replace a database that already holds data")
+    stats = commands.add_parser("stats", help="statistics over time, as text and optionally a PNG chart")
+    stats.add_argument("--since", default="30d", help="window: 7d, 30d, 365d … (default 30d)")
+    stats.add_argument("--png", type=Path, metavar="FILE", help="also draw the chart into FILE")
+    export = commands.add_parser("export", help="CSV files (UTF-8 with BOM) of questions, votes, deliveries …")
+    export.add_argument("--since", default="30d", help="7d, 30d … or a first day YYYY-MM-DD (default 30d)")
+    export.add_argument("--until", metavar="YYYY-MM-DD", help="last day included (with a --since day)")
+    export.add_argument("--out", type=Path, default=Path("."), metavar="DIR", help="folder for the files")
     history = kb_commands.add_parser("history", help="list knowledge changes, newest first")
     history.add_argument("--limit", type=int, default=20, help="how many changes to show (default 20)")
     knowledge_option(history)
@@ -389,7 +484,11 @@ def dispatch(args: argparse.Namespace, stdin: TextIO, out: TextIO, err: TextIO) 
     if args.command == "ask":
         return cmd_ask(args, stdin, out, err)
     if args.command == "db":
+        if args.db_command in ("backup", "restore"):
+            return cmd_db_backup(args, out, err)
         return cmd_db_import(args, out, err)
+    if args.command in ("stats", "export"):
+        return cmd_insight(args, out, err)
     if args.kb_command == "add":
         return cmd_kb_add(args, stdin, out, err)
     if args.kb_command == "history":

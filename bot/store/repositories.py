@@ -162,6 +162,22 @@ class Subscriptions:
         with self.db.write() as c:
             c.execute(update(s).where(s.c.chat_id == chat_id).values(active=False, until=_now(), reason=reason))
 
+    def blocked(self, chat_id: int) -> bool:
+        """The user blocked the bot: an active subscription stops, marked so that unblocking resumes it.
+        True when something changed."""
+        s = t.subscriptions
+        with self.db.write() as c:
+            return c.execute(update(s).where(s.c.chat_id == chat_id, s.c.active.is_(True))
+                             .values(active=False, until=_now(), reason="blocked")).rowcount > 0
+
+    def resume(self, chat_id: int) -> bool:
+        """The chat unblocked the bot: a subscription stopped only because it was blocked is active again
+        (one the user cancelled stays cancelled). True when something changed."""
+        s = t.subscriptions
+        with self.db.write() as c:
+            return c.execute(update(s).where(s.c.chat_id == chat_id, s.c.active.is_(False), s.c.reason == "blocked")
+                             .values(active=True, until=None, reason=None)).rowcount > 0
+
     def migrate(self, old_chat_id: int, new_chat_id: int) -> None:
         """A group became a supergroup: its subscription follows it to the new id."""
         s = t.subscriptions
@@ -863,7 +879,7 @@ class Store:
         return BroadcastClaim(connection)
 
     def forget(self, user_id: int) -> Forgotten:
-        """Deletes a citizen's questions, votes, subscription, pending deliveries and user record.
+        """Deletes a citizen's questions, votes, hand-offs, subscription, pending deliveries and user record.
         Daily counters (numbers without any text or id) stay."""
         with self.db.write() as c:
             questions = c.execute(delete(t.questions).where(t.questions.c.user_id == user_id)).rowcount
@@ -871,6 +887,7 @@ class Store:
             subscribed = c.execute(delete(t.subscriptions).where(t.subscriptions.c.chat_id == user_id)).rowcount > 0
             c.execute(delete(t.deliveries).where(t.deliveries.c.chat_id == user_id,
                                                  t.deliveries.c.status == "pending"))
+            c.execute(delete(t.handoffs).where(t.handoffs.c.user_id == user_id))
             c.execute(delete(t.users).where(t.users.c.id == user_id))
         self.users.known.discard(user_id)
         return Forgotten(questions, votes, subscribed)
@@ -891,6 +908,7 @@ class Store:
                 "deliveries": c.execute(delete(t.deliveries).where(t.deliveries.c.broadcast_id.in_(finished)))
                 .rowcount,
                 "buttons": c.execute(delete(t.buttons).where(t.buttons.c.expires <= now)).rowcount,
+                "handoffs": c.execute(delete(t.handoffs).where(t.handoffs.c.created < cutoff)).rowcount,
                 "pending": c.execute(delete(t.pending).where(t.pending.c.expires <= now)).rowcount,
             }
         return counts

@@ -181,3 +181,30 @@ audit = Table(
     Column("detail", Text),
     Index("ix_audit_at", "at"),
 )
+
+# A citizen's question handed to a person: forwarded to the staff chat (staff_chat, staff_message), and
+# answered when a staff member replies to that message. Shared by every instance.
+handoffs = Table(
+    "handoffs", metadata,
+    Column("id", SERIAL, primary_key=True, autoincrement=True),
+    Column("user_id", BigInteger, nullable=False),
+    Column("chat_id", BigInteger, nullable=False),
+    Column("question", Text, nullable=False),
+    Column("status", String(16), nullable=False),  # open | answered
+    Column("created", Float, nullable=False),
+    Column("staff_chat", BigInteger),
+    Column("staff_message", BigInteger),
+    Column("answered", Float),
+    Column("answered_by", BigInteger),
+    Column("replies", Integer, nullable=False, default=0, server_default="0"),
+    Index("ix_handoffs_staff_message", "staff_chat", "staff_message"),
+    Index("ix_handoffs_status_created", "status", "created"),
+    Index("ix_handoffs_user", "user_id"),
+)
+
+# Install-wide values (the salt of the export's user pseudonyms).
+meta = Table(
+    "meta", metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)

@@ -13,6 +13,7 @@ from telegram.ext import (
     Application,
     BaseHandler,
     CallbackQueryHandler,
+    ChatMemberHandler,
     CommandHandler,
     ContextTypes,
     InlineQueryHandler,
@@ -23,11 +24,12 @@ from telegram.ext import (
 from telegram.request import BaseRequest, HTTPXRequest
 
 from bot import strings
+from bot.handoff.service import ASK_FOR_PERSON
 from bot.people import Role
 from bot.services import Services
 from bot.settings import Settings
 
-from . import admin, handlers, jobs, staff, webhook
+from . import admin, handlers, jobs, staff, staffdesk, webhook
 from .handlers import BotContext, Handler, send, services_of
 from .network import PerChatOrder, Retrying
 from .render import local, wants_traditional
@@ -46,6 +48,8 @@ class Command:
 
 async def on_start(update: Update, context: BotContext) -> None:
     if update.effective_message is None:
+        return
+    if context.args and await staffdesk.open_entry(update, context, context.args[0]):  # a deep link
         return
     traditional = wants_traditional(update)
     tokens = await context.assistant.buttons("ask", list(strings.DEFAULT_SUGGESTIONS))
@@ -83,7 +87,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("privacy", strings.CMD_PRIVACY, Role.CITIZEN, handlers.on_privacy),
     Command("forget", strings.CMD_FORGET, Role.CITIZEN, handlers.on_forget),
     Command("whoami", strings.CMD_WHOAMI, Role.CITIZEN, handlers.on_whoami),
-    Command("stats", strings.CMD_STATS, Role.STAFF, handlers.on_stats),
+    Command("stats", strings.CMD_STATS, Role.STAFF, staffdesk.on_stats),
+    Command("export", strings.CMD_EXPORT, Role.STAFF, staffdesk.on_export),
     Command("broadcast", strings.CMD_BROADCAST, Role.STAFF, staff.on_broadcast),
     Command("schedule", strings.CMD_SCHEDULE, Role.STAFF, staff.on_schedule),
     Command("reminders", strings.CMD_REMINDERS, Role.STAFF, staff.on_reminders),
@@ -96,11 +101,15 @@ COMMANDS: tuple[Command, ...] = (
 )
 
 
-def routing_table() -> list[tuple[int, BaseHandler]]:
+def routing_table(staff_chat: int | None = None) -> list[tuple[int, BaseHandler]]:
     """Every handler, in the order they are tried: (group, handler). Group -1 runs first for all
-    updates; within group 0 the first matching handler wins."""
+    updates; within group 0 the first matching handler wins. Replies in `staff_chat` (QBOT_STAFF_CHAT)
+    are staff answers to hand-offs."""
     private_text = filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE
     group_text = filters.TEXT & ~filters.COMMAND & filters.ChatType.GROUPS
+    staff_replies = ([(0, MessageHandler(filters.Chat(staff_chat) & filters.REPLY & filters.UpdateType.MESSAGE
+                                         & ~filters.COMMAND, staffdesk.on_staff_reply))]
+                     if staff_chat is not None else [])
     return [
         (-2, TypeHandler(Update, handlers.flood_guard)),
         (-1, TypeHandler(Update, handlers.remember_user)),
@@ -115,10 +124,16 @@ def routing_table() -> list[tuple[int, BaseHandler]]:
         (0, CallbackQueryHandler(admin.on_upload_button, pattern=r"^up:")),
         (0, CallbackQueryHandler(admin.on_rollback_button, pattern=r"^rb:")),
         (0, CallbackQueryHandler(admin.on_unanswered_button, pattern=r"^ua:")),
+        (0, CallbackQueryHandler(staffdesk.on_stats_button, pattern=r"^st:")),
+        (0, CallbackQueryHandler(staffdesk.on_handoff_button, pattern=r"^ho:")),
         (0, CallbackQueryHandler(handlers.on_unknown_button)),
         (0, InlineQueryHandler(handlers.on_inline)),
+        (0, ChatMemberHandler(staffdesk.on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER)),
+        *staff_replies,
         (0, MessageHandler(filters.Document.ALL & filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE,
                            admin.on_document)),
+        (0, MessageHandler(private_text & filters.UpdateType.MESSAGE & filters.Regex(ASK_FOR_PERSON),
+                           staffdesk.on_handoff_text)),
         (0, MessageHandler(private_text & filters.UpdateType.MESSAGE, handlers.on_private_text)),
         (0, MessageHandler(filters.COMMAND & filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE,
                            handlers.on_unknown_command)),
@@ -140,6 +155,7 @@ async def on_start_up(application: Application) -> None:
     start_pruning(application)
     jobs.start_syncing(application, settings.sync_seconds)
     await admin.start_pulling(application, settings.sync_seconds)
+    await staffdesk.start_http(application)
 
 
 async def prune(context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -175,6 +191,7 @@ async def on_stop(application: Application) -> None:
 
 
 async def on_shut_down(application: Application) -> None:
+    await staffdesk.stop_http(application)
     await on_stop(application)
     await asyncio.to_thread(services_of(application.bot_data).curation.stop_watching)
 
@@ -207,9 +224,9 @@ def build_application(services: Services, request: BaseRequest | None = None, we
         await admin.notify_admins(application, text)
 
     services.assistant.alert = alert
-    for group, handler in routing_table():
+    for group, handler in routing_table(settings.staff_chat):
         application.add_handler(handler, group=group)
-    application.add_error_handler(handlers.on_error)
+    application.add_error_handler(staffdesk.on_error)
     return application
 
 
@@ -218,8 +235,13 @@ def run_webhook(services: Services) -> int:
     settings = services.settings
     application = build_application(services, webhook=True)
     log.info("starting in webhook mode on %s:%s", settings.webhook_host, settings.webhook_port)
+
+    async def stop(application: Application) -> None:
+        await staffdesk.stop_http(application)
+        await on_stop(application)
+
     asyncio.run(webhook.serve(application, settings.webhook_url or "", settings.secret_token,
-                              settings.webhook_host, settings.webhook_port, on_start_up, on_stop))
+                              settings.webhook_host, settings.webhook_port, on_start_up, stop))
     return 0
 
 

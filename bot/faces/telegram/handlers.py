@@ -10,6 +10,7 @@ import html
 import logging
 import math
 import re
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol, TypeVar
 
@@ -31,6 +32,7 @@ from bot.assistant import Assistant, Reply
 from bot.audit import audit
 from bot.confirmations import EXPIRED, NOT_YOURS, StoreUnavailable
 from bot.faces.buttons import entry_data, find_entry
+from bot.operations.services import OpsServices
 from bot.people import Flood, Role
 from bot.services import Services
 from bot.settings import Settings
@@ -58,6 +60,12 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], d
     @property
     def settings(self) -> Settings:
         return self.services.settings
+
+
+    @property
+    def ops(self) -> OpsServices:
+        """Statistics, exports, hand-offs, metrics and alerts."""
+        return self.services.ops
 
 
 def services_of(bot_data: dict[Any, Any]) -> Services:
@@ -169,9 +177,16 @@ async def answer_question(update: Update, context: BotContext, question: str) ->
     if message is None or user is None:
         return
     traditional = wants_traditional(update)
+    started = time.monotonic()
     reply = await context.assistant.answer(user.id, question)
-    await send(message, answer_html(reply, traditional), traditional=False,
-               markup=answer_keyboard(reply, traditional), escape=False)
+    markup = answer_keyboard(reply, traditional)
+    if not reply.answer.matched and reply.question_id and context.ops.handoffs.enabled:  # a person can take it
+        person = InlineKeyboardButton(local(strings.HANDOFF_BUTTON, traditional),
+                                      callback_data=f"ho:{reply.question_id}")
+        rows = [*(markup.inline_keyboard if markup else ()), [person]]
+        markup = InlineKeyboardMarkup(rows)
+    await send(message, answer_html(reply, traditional), traditional=False, markup=markup, escape=False)
+    context.ops.metrics.question(reply.answer.matched, started)
 
 
 async def on_private_text(update: Update, context: BotContext) -> None:

@@ -1,6 +1,7 @@
 """Webhook mode: Telegram (or a load balancer in front of several instances) POSTs updates to
 QBOT_WEBHOOK_URL; this small HTTP server checks the secret-token header, hands each update to the
-application's queue, and answers GET /healthz (200 when the database answers, 503 otherwise)."""
+application's queue, and answers GET /healthz (200 when the database answers, 503 otherwise) and GET
+/metrics (Prometheus). Without a webhook URL (polling mode) it serves only the last two."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from urllib.parse import urlsplit
 from telegram import Update
 from telegram.ext import Application
 
+from bot.operations.metrics import CONTENT_TYPE
+
 log = logging.getLogger(__name__)
 MAX_BODY = 1 << 20  # an update is a few KB; anything near this is not from Telegram
 _REASONS = {200: "OK", 400: "Bad Request", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed",
@@ -22,9 +25,9 @@ _REASONS = {200: "OK", 400: "Bad Request", 403: "Forbidden", 404: "Not Found", 4
 
 
 class WebhookServer:
-    def __init__(self, application: Application, url: str, secret: str, host: str, port: int) -> None:
+    def __init__(self, application: Application, url: str | None, secret: str, host: str, port: int) -> None:
         self.application = application
-        self.path = urlsplit(url).path or "/"
+        self.path = (urlsplit(url).path or "/") if url else None
         self.secret = secret
         self.host = host
         self.port = port
@@ -47,8 +50,9 @@ class WebhookServer:
                     break
                 method, path, headers, body = request
                 status, payload = await self._route(method, path, headers, body)
+                kind = CONTENT_TYPE if path == "/metrics" and status == 200 else "text/plain"
                 keep = headers.get("connection", "").lower() != "close"
-                writer.write(f"HTTP/1.1 {status} {_REASONS.get(status, 'Error')}\r\nContent-Type: text/plain\r\n"
+                writer.write(f"HTTP/1.1 {status} {_REASONS.get(status, 'Error')}\r\nContent-Type: {kind}\r\n"
                              f"Content-Length: {len(payload)}\r\nConnection: {'keep-alive' if keep else 'close'}"
                              f"\r\n\r\n".encode("latin-1") + payload)
                 await writer.drain()
@@ -83,7 +87,9 @@ class WebhookServer:
     async def _route(self, method: str, path: str, headers: dict[str, str], body: bytes) -> tuple[int, bytes]:
         if path == "/healthz":
             return await self._health()
-        if path != self.path:
+        if path == "/metrics":
+            return 200, await self.application.bot_data["services"].ops.metrics.render()
+        if self.path is None or path != self.path:
             return 404, b"not found"
         if method != "POST":
             return 405, b"POST only"

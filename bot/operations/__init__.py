@@ -1,0 +1,1 @@
+"""Running the bot: metrics, health, error alerts, database backup and restore (core)."""
