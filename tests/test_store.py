@@ -152,6 +152,8 @@ def test_forget_deletes_a_citizens_questions_votes_and_subscription(store: Store
     assert store.questions.count_raw() == 1 and store.questions.votes_of(20) == []
     assert store.subscriptions.active_ids() == [] and store.users.count() == 0
     assert store.questions.stats(0, 0).questions == 2  # anonymous daily counts stay
+    store.users.seen(20, "张三")  # writing again after /forget is a new record, not a stale cache hit
+    assert store.users.describe(20) == ("张三", "")
 
 
 def test_retention_keeps_daily_counts_and_prunes_raw_rows(store: Store):

@@ -889,7 +889,8 @@ class Store:
                                                  t.deliveries.c.status == "pending"))
             c.execute(delete(t.handoffs).where(t.handoffs.c.user_id == user_id))
             c.execute(delete(t.users).where(t.users.c.id == user_id))
-        self.users.known.discard(user_id)
+        # The cache of recently seen users is keyed by (id, name, username): every key of this user goes.
+        self.users.known.difference_update({key for key in self.users.known if key[0] == user_id})
         return Forgotten(questions, votes, subscribed)
 
     def prune(self, keep_seconds: float, now: float | None = None) -> dict[str, int]:
