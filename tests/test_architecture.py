@@ -13,7 +13,8 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "bot"
 TELEGRAM_FACE = "bot.faces.telegram"
 SERVICES = ("Assistant", "LiveKnowledge", "Broadcaster", "BroadcastService", "ReminderService", "CurationService",
-            "KnowledgeFolder", "Confirmations", "Roles", "FloodGuard")
+            "KnowledgeFolder", "Confirmations", "Roles", "FloodGuard", "Insight", "Exporter", "HandoffService",
+            "Metrics", "AlertThrottle", "OpsServices")
 
 
 def modules() -> dict[str, ast.Module]:
@@ -148,7 +149,8 @@ def test_services_are_built_in_one_place(service):
                 builders.add(name)
     # The command line's knowledge tools (`kb add`, `kb history`, `kb rollback`) work on the folder alone,
     # without a store or a running bot; everything else is built by build_services.
-    allowed = {"bot.services"} | ({"bot.faces.cli"} if service == "KnowledgeFolder" else set())
+    allowed = {"bot.services", "bot.operations.services"} | ({"bot.faces.cli"} if service == "KnowledgeFolder"
+                                                              else set())
     # The assistant keeps its own confirmations for citizens' requests (forget), built with it.
     allowed |= {"bot.assistant"} if service == "Confirmations" else set()
     assert builders <= allowed, builders

@@ -30,6 +30,7 @@ from bot.faces.plain import answer_text, present, script_of
 from bot.knowledge.conflicts import Conflict, find_conflicts
 from bot.knowledge.loader import load_folder
 from bot.knowledge.model import Snapshot
+from bot.operations.services import build_reports
 from bot.services import build_services
 from bot.settings import SettingsError, load_settings, read_env_file, storage_settings
 from bot.store.db import describe
@@ -330,8 +331,8 @@ def _open_store(err: TextIO) -> tuple[Store | None, Path, str | None]:
 def cmd_insight(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """`stats --since 30d [--png FILE]` and `export --since … [--until …] --out DIR`, from the store."""
     from bot.insight.chart import draw
-    from bot.insight.export import Exporter, parse_range
-    from bot.insight.series import Insight, WindowError, parse_days
+    from bot.insight.export import parse_range
+    from bot.insight.series import WindowError, parse_days
 
     try:
         zone = load_timezone(os.environ)
@@ -346,7 +347,7 @@ def cmd_insight(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         return 2
     try:
         if span is None:
-            report = Insight(store).report(days)
+            report = build_reports(store, zone)[0].report(days)
             share = f"{report.share:.0%}" if report.share is not None else "—"
             print(strings.STATS_WINDOW.format(days=days, questions=report.total, answered=report.total_answered,
                                               share=share, up=report.up, down=report.down,
@@ -359,7 +360,7 @@ def cmd_insight(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                 print(f"chart: {args.png}", file=out)
             return 0
         args.out.mkdir(parents=True, exist_ok=True)
-        for name, data in Exporter(store, zone).files(span).items():
+        for name, data in build_reports(store, zone)[1].files(span).items():
             (args.out / name).write_bytes(data)
             print(args.out / name, file=out)
         return 0
