@@ -55,3 +55,9 @@ def test_a_lone_yi_that_counts_nothing_is_not_read_as_the_number_1(engine):
 def test_a_lone_pinyin_syllable_in_a_question_reads_as_the_question_word_first(engine):
     query = engine.analyzer.analyse("zhiliangyue shi ji yue")
     assert query.text == "质量月是几月" and "date" in query.cues
+
+
+def test_an_unknown_token_around_a_question_character_is_frame_not_content(engine):
+    words = engine.analyzer.analyse("湖南2020年质量月分几大块").words
+    assert not any(char in word for word in words for char in "几哪谁"), words
+    assert "湖南" in words and "质量月" in words

@@ -34,6 +34,7 @@ from bot.text import MAX_QUERY_CHARS, normalise, pinyin_initials
 
 _LATIN_RUN = re.compile(r"[a-z]+(?:[ '][a-z]+)*")
 _CJK_WORD = re.compile(r"^[\u3400-\u9fff]+$")
+_ASKING = re.compile("[几哪谁啥咋]")  # characters that only ever ask
 _CONTENT = re.compile(r"[\w\u3400-\u9fff]")
 _SMALL_NUMBER = re.compile("[一二两三四五六七八九十]+")
 # "哪六大…", "哪三个…": asking for a list of a stated size, whatever the numeral.
@@ -284,6 +285,10 @@ class QueryAnalyzer:
 
     def _resolve(self, token: str, corrections: list[tuple[str, str]]) -> list[str]:
         """The content words a token stands for, after digit, typo and split repairs."""
+        if len(token) >= 2 and _ASKING.search(token) and self.index.phrase_df(token) == 0:
+            # A made-up token around a question character (分几大, 第几个) is the question's frame:
+            # only what surrounds the question character can be content.
+            return [word for piece in _ASKING.split(token) if piece for word in self._resolve(piece, corrections)]
         glued = len(token) == 2 and _CJK_WORD.match(token) and self._guessed(token)
         if (not (_CJK_WORD.match(token) or token[0].isdigit()) or self.index.phrase_df(token) > 0) and not glued:
             return [token]
