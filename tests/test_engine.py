@@ -153,3 +153,8 @@ def test_a_year_the_knowledge_holds_is_not_said_to_be_missing(engine, year):
     answer = engine.ask(f"{year}年的质量月是几个部门一起搞起来的")
     assert answer.reason != "no_record", answer
     assert f"没有{year}年" not in answer.answer
+
+
+def test_a_candidate_far_ahead_of_every_other_is_answered_not_offered(engine):
+    answer = engine.ask("2017年江西首次给几家省属国企明确了质量月任务")
+    assert answer.matched and "12家" in answer.answer and answer.sources

@@ -39,6 +39,7 @@ DETAIL_LEAD = 1.0  # keeps fully judged candidates ahead of those only counted
 ANSWER_AT = 0.72  # confidence needed to answer
 TOPIC_AT = 0.6  # and the share of what is asked about, apart from years and places, that it covers
 SUGGEST_AT = 0.40  # below ANSWER_AT but above this: "did you mean" suggestions
+CLEAR_LEAD_AT, CLEAR_LEAD_TOPIC, CLEAR_LEAD = 0.6, 0.5, 0.2  # a candidate this far ahead of the rest is answered
 MIN_EVIDENCE = 2.0  # matched weight needed, so one common word cannot carry an answer
 # A word found elsewhere on the same page, not in the passage itself, counts for less; in an entry's
 # details even less, since its answer is meant to stand alone.
@@ -312,6 +313,12 @@ class Engine:
         best = fitting[0] if fitting else None
         sure = (best is not None and best.confidence >= ANSWER_AT and best.topic >= TOPIC_AT
                 and best.evidence >= MIN_EVIDENCE)
+        if not sure and best is not None and best.confidence >= CLEAR_LEAD_AT and best.topic >= CLEAR_LEAD_TOPIC \
+                and best.evidence >= MIN_EVIDENCE:
+            # Short of the bar, but far ahead of every other fitting candidate: there is nothing else
+            # it could be mistaken for, so "did you mean" would only make the citizen press a button.
+            second = max((c.confidence for c in fitting[1:]), default=0.0)
+            sure = best.confidence - second >= CLEAR_LEAD
         pointer = self._pointer(query)
         if pointer is not None:
             return Answer(False, f"{strings.POINTER_HEAD}{pointer.answer}", 0, (pointer.source,), reason="pointer")
