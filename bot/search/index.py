@@ -267,7 +267,11 @@ def _units(snapshot: Snapshot, cache: PartCache | None, segment: Callable[[str],
             corpus.add_pickled(blob, count)
         else:
             count, blob, grams, words = cut[number]
-            corpus.add_pickled(blob, count)
+            if cache:
+                corpus.add_pickled(blob, count)
+            else:  # nothing on disk to open quickly next time: read now, not in the middle of a question
+                page_units, text = pickle.loads(blob)
+                corpus.add(tuple(replace(unit, context=context) for unit in page_units), text)
             terms[key or f"#{number}"] = (grams, words)
             if key:
                 made[key] = (count, blob)
