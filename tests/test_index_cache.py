@@ -140,3 +140,15 @@ def test_an_engine_let_go_of_is_freed_without_a_garbage_collection(folder):
         assert all(ref() is None for ref in refs)
     finally:
         gc.enable()
+
+
+def test_pages_worked_in_worker_processes_index_as_in_one_process(folder, monkeypatch):
+    """A full rebuild of many pages cleans, cuts and segments them in forked workers: same result."""
+    part_cache.use_cache(None)
+    alone = build(folder)
+    monkeypatch.setattr(loader, "PARALLEL_FILES", 1)
+    monkeypatch.setattr(index_module, "PARALLEL_PAGES", 1)
+    monkeypatch.setattr(index_module, "PARALLEL_AT", 1)
+    shared = build(folder)
+    assert _figures(shared) == _figures(alone)
+    assert replies(shared) == replies(alone)

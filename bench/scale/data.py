@@ -69,6 +69,7 @@ class Fact:
     figure: str
     places: list[str]
     years: list[str]
+    source: int = -1  # which pool sentence it was made from
 
 
 @dataclass
@@ -196,7 +197,8 @@ def make_page(number: int, pool: Pool, passages: int | None = None) -> Page:
     size = 0
     limit = rng.randint(120, PASSAGE_CHARS)
     while len(paragraphs) < wanted:
-        source = rng.choice(pool.sentences)
+        index = rng.randrange(len(pool.sentences))  # the same draw as rng.choice: sets stay as they were
+        source = pool.sentences[index]
         sentence, figures = swapper.sentence(source)
         if current and size + len(sentence) > PASSAGE_CHARS:
             paragraphs.append("".join(current))
@@ -208,7 +210,7 @@ def make_page(number: int, pool: Pool, passages: int | None = None) -> Page:
         if figures:
             places = [swapper.places[p] for p in dict.fromkeys(pool.place_pattern.findall(source))] or [swapper.home]
             years = re.findall(r"((?:19|20)\d\d)年", sentence)
-            facts.extend(Fact(number, sentence, figure, places, years) for figure in figures)
+            facts.extend(Fact(number, sentence, figure, places, years, index) for figure in figures)
         if size >= limit:
             paragraphs.append("".join(current))
             current, size, limit = [], 0, rng.randint(120, PASSAGE_CHARS)
@@ -249,10 +251,28 @@ def make_questions(pool: Pool) -> list[dict]:
             continue
         seen.add(text)
         questions.append({"id": f"g{len(questions) + 1:03d}", "q": text, "kind": "fact", "expect": [[fact.figure]],
-                          "page": fact.page})
+                          "page": fact.page, "source": fact.source, "places": fact.places,
+                          "years": re.findall(r"((?:19|20)\d\d)年", text)})
         if len(questions) == GENERATED_QUESTIONS:
             break
     return questions
+
+
+def mark_answerable(questions: list[dict], facts: list[Fact]) -> None:
+    """Marks each question `answerable` in a set whose pages made `facts`: no other page says the same
+    sentence of the same place with another figure, unless the question names a year that sentence
+    does not. Near misses are the point of the set, but a question that names neither the year nor
+    anything else that tells two such pages apart has no single right answer: its scorer's expected
+    figure is one of several the knowledge gives. Decided from the pages alone, never from answers."""
+    by_source: dict[int, list[Fact]] = {}
+    for fact in facts:
+        by_source.setdefault(fact.source, []).append(fact)
+    for question in questions:
+        places, years = set(question["places"]), set(question["years"])
+        question["answerable"] = not any(
+            other.page != question["page"] and other.figure != question["expect"][0][0]
+            and places & set(other.places) and (not years or years & set(other.years))
+            for other in by_source.get(question["source"], ()))
 
 
 def fingerprint() -> str:
@@ -290,8 +310,10 @@ def dataset(size: int, log=print) -> tuple[Path, dict]:
         path.write_bytes(data)
     articles = tmp / "knowledge" / "articles"
     number = 0
+    facts: list[Fact] = []
     while have < size:
         page = make_page(number, pool, passages=size - have)
+        facts.extend(page.facts)
         (articles / f"gen_{number:06d}.txt").write_text(page.text, encoding="utf-8")
         have += page.passages
         number += 1
@@ -301,9 +323,11 @@ def dataset(size: int, log=print) -> tuple[Path, dict]:
         raise RuntimeError(f"generated set of {size} has problems: {result.problems[:3]}")
     if abs(units - size) > TOLERANCE * size:
         raise RuntimeError(f"generated set of {size} has {units} units, more than {TOLERANCE:.0%} off")
+    questions = make_questions(pool)
+    mark_answerable(questions, facts)
     manifest = {
         "size": size, "units": units, "pages": number, "entries": len(result.snapshot.entries),
-        "articles": len(result.snapshot.articles), "seed": SEED, "questions": make_questions(pool),
+        "articles": len(result.snapshot.articles), "seed": SEED, "questions": questions,
     }
     (tmp / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
     tmp.rename(folder)

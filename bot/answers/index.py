@@ -9,11 +9,9 @@ document frequencies of bigrams and which characters each pinyin syllable stands
 from __future__ import annotations
 
 import bisect
-import contextlib
 import json
 import logging
 import math
-import multiprocessing
 import os
 import pickle
 import re
@@ -66,6 +64,7 @@ INCREMENTAL_SHARE = 0.2
 PAGE_SHIFT = 20  # a document's "doc" value: page id << PAGE_SHIFT | its place on the page
 OFFSET_MASK = (1 << PAGE_SHIFT) - 1
 PARALLEL_AT = 4000  # texts to segment before worker processes pay for themselves
+PARALLEL_PAGES = 300  # and new pages to cut
 
 
 def forget_recent_pages() -> None:
@@ -118,43 +117,22 @@ def _syllables(char_weight: dict[str, int]) -> dict[str, list[str]]:
     return dict(by_syllable)
 
 
-_WORKER_SEGMENT: Callable[[str], list[str]] | None = None
-
-
 def _indexed_words(segment: Callable[[str], list[str]], text: str) -> str:
     return " ".join(word for word in segment(text) if _INDEXED_WORD.search(word))
 
 
-def _worker_start() -> None:
-    # Below the parent: a rebuild must not slow the citizens the parent process is answering.
-    with contextlib.suppress(OSError):
-        os.nice(5)
-
-
-def _cut_chunk(texts: list[str]) -> list[str]:
-    assert _WORKER_SEGMENT is not None
-    return [_indexed_words(_WORKER_SEGMENT, text) for text in texts]
-
-
 def segment_all(segment: Callable[[str], list[str]], texts: list[str]) -> list[str]:
-    """Each text's indexed words, space-joined. jieba is pure Python and holds the GIL, so many texts
-    (a full rebuild) are cut in forked worker processes that inherit the loaded segmenter."""
-    global _WORKER_SEGMENT
-    workers = min(os.cpu_count() or 1, 8)
-    if len(texts) < PARALLEL_AT or workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
-        return [_indexed_words(segment, text) for text in texts]
-    size = max(200, len(texts) // (workers * 8))
-    chunks = [texts[start : start + size] for start in range(0, len(texts), size)]
-    _WORKER_SEGMENT = segment
-    try:
-        with multiprocessing.get_context("fork").Pool(workers, initializer=_worker_start) as pool:
-            parts = pool.map(_cut_chunk, chunks, chunksize=1)
-    except OSError as error:  # no processes to be had: cut here
-        log.warning("segmenting in this process: %s", error)
-        return [_indexed_words(segment, text) for text in texts]
-    finally:
-        _WORKER_SEGMENT = None
-    return [words for part in parts for words in part]
+    """Each text's indexed words, space-joined; many texts in worker processes (jieba is pure Python)."""
+    return part_cache.parallel_map(lambda text: _indexed_words(segment, text), texts, PARALLEL_AT)
+
+
+def _cut_page(article: Article, segment: Callable[[str], list[str]]) -> tuple[int, bytes, list[str], list[str]]:
+    """All of a page's own work, done once (in a worker when many pages are new): its units, pickled
+    with its context text, and each unit's bigrams and words."""
+    units = tuple(article_units(article, 0))
+    blob = pickle.dumps((units, article_context(article)), protocol=pickle.HIGHEST_PROTOCOL)
+    return (len(units), blob, [" ".join(index_terms(unit.text)) for unit in units],
+            [_indexed_words(segment, unit.text) for unit in units])
 
 
 class Corpus(Sequence[Unit]):
@@ -250,10 +228,11 @@ class _Contexts(Sequence[str]):
         return self._corpus.context(number)
 
 
-def _units(snapshot: Snapshot, cache: PartCache | None) -> tuple[Corpus, list[str], int]:
+def _units(snapshot: Snapshot, cache: PartCache | None, segment: Callable[[str], list[str]]
+           ) -> tuple[Corpus, list[str], dict[str, tuple[list[str], list[str]]]]:
     """The snapshot's units and contexts (as build_units makes them), a key per unit's page (the
-    entries together, "" when uncached, then each article by its content) and how many pages were
-    cut anew rather than read from the cache."""
+    entries together, "" when uncached, then each article by its content) and the bigrams and words
+    of the pages cut anew rather than read from the cache, by key."""
     global _RECENT, _KEYS
     corpus = Corpus()
     entry_list, entry_contexts = entry_units(snapshot.entries)
@@ -266,7 +245,12 @@ def _units(snapshot: Snapshot, cache: PartCache | None) -> tuple[Corpus, list[st
     stored = cache.get_many("units", [key for key in article_keys if key not in recent]) if cache else {}
     made: dict[str, tuple[int, bytes]] = {}
     built: dict[str, tuple[Corpus, int]] = {}
-    for number, article in enumerate(snapshot.articles):
+    new = [number for number in range(len(snapshot.articles))
+           if not (cache and (article_keys[number] in recent or _stored_page(stored.get(article_keys[number]))))]
+    cut = dict(zip(new, part_cache.parallel_map(lambda number: _cut_page(snapshot.articles[number], segment),
+                                                new, PARALLEL_PAGES), strict=True))
+    terms: dict[str, tuple[list[str], list[str]]] = {}
+    for number in range(len(snapshot.articles)):
         key = article_keys[number] if cache else ""
         context = corpus.next_context()
         if key and key in recent:
@@ -278,13 +262,19 @@ def _units(snapshot: Snapshot, cache: PartCache | None) -> tuple[Corpus, list[st
                 if page_units and page_units[0].context != context:
                     page_units = tuple(replace(unit, context=context) for unit in page_units)
                 corpus.add(page_units, text)
-        elif key and isinstance(part := stored.get(key), tuple) and len(part) == 2 and isinstance(part[1], bytes):
-            corpus.add_pickled(part[1], part[0])
+        elif number not in cut:
+            count, blob = stored[key]
+            corpus.add_pickled(blob, count)
         else:
-            page_units, text = tuple(article_units(article, 0)), article_context(article)
+            count, blob, grams, words = cut[number]
+            if cache:
+                corpus.add_pickled(blob, count)
+            else:  # nothing on disk to open quickly next time: read now, not in the middle of a question
+                page_units, text = pickle.loads(blob)
+                corpus.add(tuple(replace(unit, context=context) for unit in page_units), text)
+            terms[key or f"#{number}"] = (grams, words)
             if key:
-                made[key] = (len(page_units), pickle.dumps((page_units, text), protocol=pickle.HIGHEST_PROTOCOL))
-            corpus.add(tuple(replace(unit, context=context) for unit in page_units), text)
+                made[key] = (count, blob)
         if key:
             built[key] = (corpus, context)
         keys.extend([key or f"#{number}"] * corpus._spans[context][1])
@@ -292,7 +282,11 @@ def _units(snapshot: Snapshot, cache: PartCache | None) -> tuple[Corpus, list[st
         cache.put_many("units", made)
         _RECENT = built
         _KEYS = {article: key for article, key in zip(snapshot.articles, article_keys, strict=True)}
-    return corpus, keys, len(made)
+    return corpus, keys, terms
+
+
+def _stored_page(part: object) -> bool:
+    return isinstance(part, tuple) and len(part) == 2 and isinstance(part[1], bytes)
 
 
 def _pages(keys: list[str], units: list[Unit]) -> list[tuple[str, int, int]]:
@@ -358,11 +352,15 @@ class SearchIndex:
         if self.vocabulary_key is None:
             self.cache = None  # words cannot be cached without knowing what the segmenter was given
         self.units: Corpus
-        self.units, self._keys, self.pages_made = _units(snapshot, self.cache)
+        self.units, self._keys, made = _units(snapshot, self.cache, segment)
+        self.pages_made = len(made)
         self.contexts = self.units.contexts
         self.size = len(self.units)
         self._pages = _pages(self._keys, self.units)
         self._terms: dict[tuple[str, int], list[str]] = {}  # (kind, page number) -> terms, while building
+        for number, (_, start, _) in enumerate(self._pages):
+            if (page_terms := made.get(self._keys[start])) is not None:
+                self._terms[("grams", number)], self._terms[("words", number)] = page_terms
         self.made = ""  # how the tantivy index came about: fresh, opened (as cached) or updated (page-wise)
         self.stats_made = ""  # and the corpus figures: counted, cached or adjusted
         keys = [key for key, _, _ in self._pages]
@@ -373,8 +371,11 @@ class SearchIndex:
         self.char_weight: dict[str, int] = {}
         self.corpus_key = part_cache.digest(self.vocabulary_key or "", *self._keys)
         self._segment = segment
-        if self.cache and not self.cache.has(f"words-{self.vocabulary_key}"):
-            self.cache.forget("words-", prefix=True)  # a new vocabulary: words cut with the old one are dead
+        if self.cache:
+            if not self.cache.has(f"words-{self.vocabulary_key}"):
+                self.cache.forget("words-", prefix=True)  # a new vocabulary: words cut with the old one are dead
+            for kind, place in (("grams", 0), (f"words-{self.vocabulary_key}", 1)):
+                self.cache.put_many(kind, {key: terms[place] for key, terms in made.items() if not key.startswith("#")})
         self._statistics()
         self._build(segment)
         # Nothing is kept that points back at the engine (its segmenter): an index let go of is

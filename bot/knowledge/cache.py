@@ -13,14 +13,16 @@ build is a fresh one. A cache that cannot be written (read-only disk) is logged 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
+import multiprocessing
 import os
 import pickle
 import shutil
 import sqlite3
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -183,3 +185,44 @@ def use_cache(folder: Path | None) -> PartCache | None:
 
 def active() -> PartCache | None:
     return _ACTIVE
+
+
+# --- per-file work in worker processes ------------------------------------------------------------
+_JOB: tuple[Callable, Sequence] | None = None
+_JOB_LOCK = threading.Lock()
+
+
+def _worker_start() -> None:
+    # Below the parent: a rebuild must not slow the citizens the parent process is answering.
+    with contextlib.suppress(OSError):
+        os.nice(5)
+
+
+def _run(bounds: tuple[int, int]) -> list:
+    assert _JOB is not None
+    work, items = _JOB
+    return [work(items[number]) for number in range(*bounds)]
+
+
+def parallel_map(work: Callable, items: Sequence, at: int) -> list:
+    """[work(item) for item in items], in forked worker processes when there are at least `at` items.
+    Cleaning pages, cutting them into passages and segmenting them is pure Python holding the GIL: in
+    workers it uses every core, and the parent stays free to answer. The workers inherit `work` and
+    `items` (and a loaded segmenter) by forking, so only results travel; they must be picklable."""
+    global _JOB
+    workers = min(os.cpu_count() or 1, 8)
+    if len(items) < at or workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        return [work(item) for item in items]
+    size = max(1, -(-len(items) // (workers * 8)))
+    bounds = [(start, min(start + size, len(items))) for start in range(0, len(items), size)]
+    with _JOB_LOCK:  # one job at a time: the workers read it from the memory they were forked with
+        _JOB = (work, items)
+        try:
+            with multiprocessing.get_context("fork").Pool(workers, initializer=_worker_start) as pool:
+                parts = pool.map(_run, bounds, chunksize=1)
+        except OSError as error:  # no processes to be had: work here
+            log.warning("working in this process: %s", error)
+            parts = [[work(item) for item in items]]
+        finally:
+            _JOB = None
+    return [result for part in parts for result in part]

@@ -205,6 +205,7 @@ class _FileRead:
 _READ_CACHE: OrderedDict[tuple[str, str], _FileRead] = OrderedDict()
 _READ_CACHE_SIZE = 20_000  # files; a 100k-passage folder has about 10k
 _READ_CACHE_LOCK = threading.Lock()
+PARALLEL_FILES = 200  # unread files before they are cleaned in worker processes
 
 
 def _read(relative: str, data: bytes, key: tuple[str, str] | None = None) -> _FileRead:
@@ -239,7 +240,10 @@ def _read_all(files: dict[str, bytes]) -> dict[str, _FileRead]:
             if isinstance(value, _FileRead):
                 known[wanted[stored]] = value
                 _remember(keys[wanted[stored]], value)
-        fresh = {relative: _read_uncached(relative, files[relative]) for relative in keys if relative not in known}
+        unread = [relative for relative in keys if relative not in known]
+        read = part_cache.parallel_map(lambda relative: _read_uncached(relative, files[relative]), unread,
+                                       PARALLEL_FILES)
+        fresh = dict(zip(unread, read, strict=True))
         for relative, value in fresh.items():
             _remember(keys[relative], value)
         disk.put_many("read", {part_cache.digest(*keys[relative]): value for relative, value in fresh.items()})
