@@ -17,6 +17,7 @@ import pickle
 import re
 import shutil
 import threading
+import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
@@ -115,6 +116,13 @@ def _syllables(char_weight: dict[str, int]) -> dict[str, list[str]]:
     for syllable, char in SPOKEN_READINGS.items():
         by_syllable[syllable].append(char)
     return dict(by_syllable)
+
+
+def _let_others_run(step: int) -> None:
+    """Every few hundred steps of a long loop, hands the GIL over at once: a thread answering a
+    citizen would otherwise wait up to the interpreter's switch interval (5 ms) for it each time."""
+    if step % 256 == 255:
+        time.sleep(0)
 
 
 def _indexed_words(segment: Callable[[str], list[str]], text: str) -> str:
@@ -310,6 +318,7 @@ def quoted_terms(articles: tuple[Article, ...], pattern: re.Pattern[str]) -> set
     made: dict[str, frozenset[str]] = {}
     terms: set[str] = set()
     for number, article in enumerate(articles):
+        _let_others_run(number)
         part = stored.get(keys[number]) if cache else None
         if not isinstance(part, frozenset):
             part = frozenset(match.group(1) or match.group(2) for paragraph in article.paragraphs
@@ -403,8 +412,9 @@ class SearchIndex:
             if last is None or not self._adjusted(last, keys, copy=not fresh_copy):
                 self.stats_made = "counted"
                 df: Counter[str] = Counter()
-                for terms in self._page_terms("grams", range(len(self._pages))):
+                for number, terms in enumerate(self._page_terms("grams", range(len(self._pages)))):
                     df.update(set(terms.split()))
+                    _let_others_run(number)
                 self.df = dict(df)
                 self.char_weight = _char_weight(self.df)
             if self._keyed:
@@ -601,6 +611,7 @@ class SearchIndex:
                 document.add_unsigned("page", page)
                 document.add_unsigned("doc", (page << PAGE_SHIFT) | offset)
                 writer.add_document(document)
+                _let_others_run(at)
                 at += 1
 
     def _locate(self, ids: dict[str, int]) -> None:
