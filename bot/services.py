@@ -43,6 +43,7 @@ class Services:
 
     def close(self) -> None:
         self.curation.stop_watching()
+        self.curation.stop_listening()
         self.store.close()
 
 
