@@ -158,3 +158,11 @@ def test_a_year_the_knowledge_holds_is_not_said_to_be_missing(engine, year):
 def test_a_candidate_far_ahead_of_every_other_is_answered_not_offered(engine):
     answer = engine.ask("2017年江西首次给几家省属国企明确了质量月任务")
     assert answer.matched and "12家" in answer.answer and answer.sources
+
+
+def test_a_provincial_governments_award_is_not_answered_with_a_city_award_in_that_province(engine):
+    """浙江省政府质量奖 asks about the province's own award: a 余姚 or 金华 award, whose page names 浙江,
+    is not its answer (a citizen would be told the wrong fee rules)."""
+    answer = engine.ask("浙江省政府质量奖申报收不收费")
+    shown = answer.answer + "".join(answer.suggestions) + "".join(s.title for s in answer.sources)
+    assert "余姚" not in shown and "金华" not in shown, answer

@@ -162,7 +162,7 @@ class Engine:
         missing = [f"{year}年" for year in sorted(query.years) if year not in slots.years]
         missing.extend(f"第{number}{measure}" for number, measure in sorted(query.rounds - slots.rounds))
         for group in query.places:
-            if not any(_covers(slots.scope, slots.named, asked) for asked in group):
+            if not any(_covers(slots.scope, slots.named, asked, query.own_level) for asked in group):
                 missing.append(group[0].name)
         if query.national and not slots.national:
             missing.append(strings.NATIONAL_LABEL)
@@ -385,10 +385,12 @@ class Engine:
 
 
 
-def _covers(scope: tuple[Place, ...], named: frozenset[str], asked: Place) -> bool:
+def _covers(scope: tuple[Place, ...], named: frozenset[str], asked: Place, own_level: bool = False) -> bool:
     """A unit answers for an asked place when it is about that place, or about a place inside it and
-    names the asked place itself (a 金华 award is not a 浙江 provincial one)."""
-    return any(place.within(asked) and (place.level == asked.level or asked.code in named) for place in scope)
+    names the asked place itself (a 金华 award is not a 浙江 provincial one). When the question asks
+    about the place's own government or level, only a unit about that place itself does."""
+    return any(place.within(asked) and (place.level == asked.level or (asked.code in named and not own_level))
+               for place in scope)
 
 
 def _shown_missing(shown: str, unit: Unit, query: Query) -> list[str]:

@@ -35,6 +35,7 @@ from bot.text import MAX_QUERY_CHARS, normalise, pinyin_initials
 _LATIN_RUN = re.compile(r"[a-z]+(?:[ '][a-z]+)*")
 _CJK_WORD = re.compile(r"^[\u3400-\u9fff]+$")
 _ASKING = re.compile("[几哪谁啥咋]")  # characters that only ever ask
+_OWN_LEVEL = ("人民政府", "政府", "级", "长")  # after a place's full name: 浙江省政府, 湖南省长, 省级
 _CONTENT = re.compile(r"[\w\u3400-\u9fff]")
 _SMALL_NUMBER = re.compile("[一二两三四五六七八九十]+")
 # "哪六大…", "哪三个…": asking for a list of a stated size, whatever the numeral.
@@ -124,6 +125,9 @@ class Query:
     slot_words: set[str] = field(default_factory=set)  # the words that state a year or a place
     rounds: frozenset[tuple[int, str]] = frozenset()  # 第三届 … asked about
     soft: frozenset[str] = frozenset()  # verbs, adjectives, quantities: how it is asked, not what about
+    # Asks about a place's own government or level (浙江省政府质量奖, 省级, 省长): what a place inside it
+    # does (a city's award) is not the answer, even when its page names the province.
+    own_level: bool = False
     _pieces: dict[str, list[str]] = field(default_factory=dict, repr=False, compare=False)
 
     def found(self, word: str, text: str) -> bool:
@@ -370,7 +374,8 @@ class QueryAnalyzer:
                      {word: found for word, found in parts.items() if len(found) > 1},
                      national=not places and is_national(text), relative=has_relative_year(text),
                      slot_words=slot_words, rounds=ordinals(text),
-                     soft=frozenset(w for w in words if self._soft(w) and w not in slot_words))
+                     soft=frozenset(w for w in words if self._soft(w) and w not in slot_words),
+                     own_level=any(place.name + word in text for place in found_places for word in _OWN_LEVEL))
 
     def _soft(self, word: str) -> bool:
         tag = self.tags.get(word)
