@@ -166,3 +166,9 @@ def test_a_provincial_governments_award_is_not_answered_with_a_city_award_in_tha
     answer = engine.ask("浙江省政府质量奖申报收不收费")
     shown = answer.answer + "".join(answer.suggestions) + "".join(s.title for s in answer.sources)
     assert "余姚" not in shown and "金华" not in shown, answer
+
+
+@pytest.mark.parametrize("question", ["中国品牌日是几月几号", "世界标准日是什么时候"])
+def test_a_named_day_the_knowledge_never_mentions_is_not_answered_from_its_scattered_parts(engine, question):
+    answer = engine.ask(question)
+    assert not answer.matched, answer

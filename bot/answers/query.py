@@ -35,6 +35,7 @@ from bot.text import MAX_QUERY_CHARS, normalise, pinyin_initials
 _LATIN_RUN = re.compile(r"[a-z]+(?:[ '][a-z]+)*")
 _CJK_WORD = re.compile(r"^[\u3400-\u9fff]+$")
 _ASKING = re.compile("[几哪谁啥咋]")  # characters that only ever ask
+_NAME_ENDINGS = frozenset("日节周")  # 世界质量日, 读书节, 质量周: the end of a named day or week
 _OWN_LEVEL = ("人民政府", "政府", "级", "长")  # after a place's full name: 浙江省政府, 湖南省长, 省级
 _CONTENT = re.compile(r"[\w\u3400-\u9fff]")
 _SMALL_NUMBER = re.compile("[一二两三四五六七八九十]+")
@@ -345,6 +346,7 @@ class QueryAnalyzer:
             for wrong, right in corrections[latin:]:
                 text = text.replace(wrong, right)
             words = self._content_words(text, [])
+        words.update(self._unknown_named_days(text, words))
         bm25_terms: dict[str, float] = {}
         for word in words:
             for term in index_terms(word):
@@ -376,6 +378,25 @@ class QueryAnalyzer:
                      slot_words=slot_words, rounds=ordinals(text),
                      soft=frozenset(w for w in words if self._soft(w) and w not in slot_words),
                      own_level=any(place.name + word in text for place in found_places for word in _OWN_LEVEL))
+
+    def _unknown_named_days(self, text: str, words: dict[str, float]) -> dict[str, float]:
+        """A named day, festival or week the question writes as nouns + 日/节/周 (世界质量日) and the
+        knowledge never mentions: the name itself becomes a content word, so that its parts found
+        apart on a page (物联世界 质量强省 … 9月2日) cannot make an answer."""
+        tokens = self.tokenizer.lcut(text)
+        found: dict[str, float] = {}
+        for position, token in enumerate(tokens):
+            if token not in _NAME_ENDINGS:
+                continue
+            nouns: list[str] = []
+            for before in reversed(tokens[max(0, position - 3) : position]):
+                if not ((self.tags.get(before) or "x").startswith("n") or before in self.domain_words):
+                    break
+                nouns.insert(0, before)
+            name = "".join(nouns) + token
+            if len(name) >= 5 and name not in words and self.index.phrase_df(name) == 0:
+                found[name] = self.weight(name)
+        return found
 
     def _soft(self, word: str) -> bool:
         tag = self.tags.get(word)
