@@ -525,10 +525,8 @@ async def on_staff(update: Update, context: BotContext) -> None:
     await send(message, text.format(user=target), traditional)
 
 
-@requires(Role.STAFF)
-async def on_stats(update: Update, context: BotContext) -> None:
-    if update.effective_message is None:
-        return
+async def totals_text(context: BotContext) -> str:
+    """The lifetime totals /stats opens with, and the most asked unanswered questions."""
     stats = await context.assistant.stats()
     share = f"{stats.answered / stats.questions:.0%}" if stats.questions else "—"
     lines = [strings.STATS.format(questions=stats.questions, answered=stats.answered, share=share, up=stats.up,
@@ -536,7 +534,7 @@ async def on_stats(update: Update, context: BotContext) -> None:
     if stats.top_unanswered:
         lines.append(strings.STATS_TOP)
         lines.extend(f"{count} × {question}" for question, count in stats.top_unanswered)
-    await send(update.effective_message, "\n".join(lines), wants_traditional(update))
+    return "\n".join(lines)
 
 
 # --- errors -----------------------------------------------------------------------------------

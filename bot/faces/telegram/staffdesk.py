@@ -65,7 +65,7 @@ async def on_stats(update: Update, context: BotContext) -> None:
     if message is None:
         return
     traditional = wants_traditional(update)
-    await handlers.on_stats.__wrapped__(update, context)  # the role is checked already
+    await send(message, await handlers.totals_text(context), traditional)
     waiting = await context.ops.handoffs.waiting()
     if waiting:
         await send(message, strings.STATS_HANDOFFS.format(waiting=waiting), traditional)
