@@ -50,7 +50,7 @@ def _sqlite_engine(path: Path) -> Engine:
         dbapi_connection.isolation_level = None  # transactions are begun below, not by the driver
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=FULL")  # a confirmed write survives a power cut
+        cursor.execute("PRAGMA synchronous=FULL")  # a confirmed write survives a power cut (see _begin)
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
@@ -59,8 +59,14 @@ def _sqlite_engine(path: Path) -> Engine:
     def _begin(connection) -> None:
         # Writers take the write lock at BEGIN, so two writers queue on busy_timeout instead of one
         # failing when it upgrades a read lock; read-only transactions stay deferred.
-        read_only = connection.get_execution_options().get("read_only", False)
-        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+        options = connection.get_execution_options()
+        if options.get("read_only", False):
+            connection.exec_driver_sql("BEGIN")
+            return
+        # The question log commits without an fsync (WAL + NORMAL: an application crash loses
+        # nothing, a power cut may lose the last commits, the file stays sound); the rest with one.
+        connection.exec_driver_sql(f"PRAGMA synchronous={'NORMAL' if options.get('log_write') else 'FULL'}")
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
 

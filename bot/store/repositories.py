@@ -58,8 +58,16 @@ class Database:
         self.writers: threading.RLock | None = threading.RLock() if self.dialect == "sqlite" else None
 
     @contextmanager
-    def write(self) -> Iterator[Connection]:
-        with self.writers or nullcontext(), self.engine.begin() as connection:
+    def write(self, log: bool = False) -> Iterator[Connection]:
+        """A write transaction. `log=True` is for the question log (questions, their suggestion
+        buttons, votes, daily counts): its commit does not wait for the disk, so a power cut or a
+        database crash may lose the last fraction of a second of it, never corrupt anything. A
+        citizen's answer should not wait on an fsync for a statistic. Everything else (subscriptions,
+        roles, broadcasts, reminders, audit) keeps a commit that survives a power cut."""
+        with (self.writers or nullcontext(),
+              self.engine.connect().execution_options(log_write=log) as connection, connection.begin()):
+            if log and self.dialect == "postgresql":
+                connection.exec_driver_sql("SET LOCAL synchronous_commit TO off")
             yield connection
 
     @contextmanager
@@ -226,7 +234,7 @@ class Questions:
 
     def record(self, user_id: int, question: str, matched: bool, score: int, answer_key: str | None) -> int:
         """Stores one asked question and returns its id, which the vote buttons carry."""
-        with self.db.write() as c:
+        with self.db.write(log=True) as c:
             return self.record_in(c, user_id, question, matched, score, answer_key)
 
     def record_in(self, c: Connection, user_id: int, question: str, matched: bool, score: int,
@@ -274,7 +282,7 @@ class Questions:
         earlier vote. True for a first vote, False for a later one, None (nothing stored) for an
         unknown answer or someone else's."""
         v, d = t.votes, t.daily_stats
-        with self.db.write() as c:
+        with self.db.write(log=True) as c:
             asker = c.execute(select(t.questions.c.user_id).where(t.questions.c.id == answer_id)).scalar_one_or_none()
             if asker is None or int(asker) != user_id:
                 return None
@@ -801,7 +809,7 @@ class Store:
     def record_answer(self, user_id: int, question: str, matched: bool, score: int, answer_key: str | None,
                       suggestions: list[str], ttl: float) -> tuple[int, list[str]]:
         """The question log entry and the suggestion buttons' tokens, in one transaction."""
-        with self.db.write() as c:
+        with self.db.write(log=True) as c:
             return self._record_answers_in(c, [(user_id, question, matched, score, answer_key, suggestions, ttl)])[0]
 
     def _record_answers_in(self, c: Connection, batch: list[AnswerRecord]) -> list[tuple[int, list[str]]]:
@@ -813,7 +821,7 @@ class Store:
         """Several record_answer calls in one transaction: one commit (one fsync) for them all. When
         that fails, each is tried on its own, so one bad record costs only its own asker the buttons."""
         try:
-            with self.db.write() as c:
+            with self.db.write(log=True) as c:
                 return list(self._record_answers_in(c, batch))
         except Exception:
             if len(batch) == 1:
@@ -829,8 +837,9 @@ class Store:
     async def log_answer(self, user_id: int, question: str, matched: bool, score: int, answer_key: str | None,
                          suggestions: list[str], ttl: float) -> tuple[int, list[str]]:
         """record_answer with group commit: answers asked while a commit is under way wait for the
-        next one and share it. Returns only once the record is committed, as record_answer does, so
-        a reply built on it never refers to an id a crash could take back."""
+        next one and share it. Returns once the record is committed, as record_answer does, so a
+        restart of the bot never takes back an id a reply refers to (a power cut may: a vote on such
+        an answer then finds no question, or one of the same citizen's, and is refused or kept)."""
         return await self.group_commit.submit((user_id, question, matched, score, answer_key, suggestions, ttl))
 
     def ping(self) -> None:
