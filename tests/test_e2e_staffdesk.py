@@ -151,6 +151,7 @@ def test_typing_the_request_hands_over_the_question_written_after_it(bot):
 
 def test_metrics_parse_and_health_answers(bot):
     bot.ask(920031, "质量月是每年几月")
+    bot.ask(920031, "今天午饭吃什么好")  # one the bot cannot answer, whatever ran before
     status, body = get(bot, "/metrics")
     assert status == 200
     families = {family.name: family for family in text_string_to_metric_families(body)}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 
 def test_function_words_and_question_frames_are_dropped(engine):
     query = engine.analyzer.analyse("请问郑长征讲座的题目是什么？")
@@ -61,3 +63,26 @@ def test_an_unknown_token_around_a_question_character_is_frame_not_content(engin
     words = engine.analyzer.analyse("江西质量月活动分几大板块").words
     assert not any(char in word for word in words for char in "几哪谁"), words
     assert "江西" in words and "板块" in words
+
+
+def test_a_year_typed_with_two_digits_is_a_year_but_a_span_of_years_is_not(engine):
+    today = dt.date(2026, 12, 3)
+    assert engine.analyzer.analyse("23年质量月主题", today).years == {2023}
+    assert engine.analyzer.analyse("78年质量月的口号", today).years == {1978}
+    assert engine.analyzer.analyse("近10年质量月的主题", today).years == set()
+    assert engine.analyzer.analyse("80年代的质量月", today).years == set()
+
+
+def test_pinyin_with_tone_marks_reads_as_plain_pinyin(engine):
+    query = engine.analyzer.analyse("zhìliàng fāzhǎn gāngyào shì nǎ jǐ nián de")
+    assert "质量发展纲要" in query.words
+
+
+def test_a_spaced_syllable_is_one_character_not_a_place_it_could_spell(engine):
+    query = engine.analyzer.analyse("zhi liang qiang guo jian she gang yao")
+    assert query.places == [] and "质量强国建设纲要" in query.text
+
+
+def test_a_typo_that_splits_a_term_into_two_words_is_joined_back(engine):
+    query = engine.analyzer.analyse("质量粤是几月份")
+    assert ("质量粤", "质量月") in query.corrections and query.places == []

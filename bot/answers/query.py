@@ -8,8 +8,10 @@ typos (the commonest kind with a pinyin input method) -> weight words by rarity 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import math
 import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
@@ -23,6 +25,7 @@ from bot.answers.slots import (
     Gazetteer,
     Place,
     dictionary_tags,
+    expand_short_years,
     has_relative_year,
     is_national,
     ordinals,
@@ -73,6 +76,17 @@ def _tokenizer_for(words: frozenset[str]) -> jieba.Tokenizer:
     for word in words:
         tokenizer.add_word(word, freq=20000)
     return tokenizer
+
+
+_TONE_MARKS = re.compile("[\u0300-\u036f]")
+
+
+def fold_tones(text: str) -> str:
+    """Pinyin typed with tone marks read as plain letters: shǒujiè -> shoujie, lǜ -> lv."""
+    if text.isascii():
+        return text
+    decomposed = unicodedata.normalize("NFD", text).replace("u\u0308", "v")
+    return unicodedata.normalize("NFC", _TONE_MARKS.sub("", decomposed))
 
 
 def cue_patterns(lexicon: Lexicon) -> dict[str, re.Pattern[str]]:
@@ -225,9 +239,11 @@ class QueryAnalyzer:
             return self.gazetteer.by_pinyin(run) or self._from_pinyin(run) or self.by_initials.get(run)
 
         def convert_word(word: str) -> str | None:
-            # A lone syllable typed between spaces is most often a function word (shi ji -> 是几).
-            return (self.function_readings.get(word) or convert(word)
-                    or next(iter(self.index.chars_by_syllable.get(word, ())), None))
+            # A lone syllable typed between spaces is most often a function word (shi ji -> 是几),
+            # else one character: never a two-syllable name it could also spell (jian is not ji'an).
+            if word in self.index.chars_by_syllable:
+                return self.function_readings.get(word) or self.index.chars_by_syllable[word][0]
+            return convert(word)
 
         def replace(match: re.Match[str]) -> str:
             typed = match.group(0)
@@ -242,7 +258,7 @@ class QueryAnalyzer:
                 return chinese
             return typed
 
-        return _LATIN_RUN.sub(replace, text)
+        return _LATIN_RUN.sub(replace, fold_tones(text))
 
     # --- Homophone typos ----------------------------------------------------------------------
     def _known_word(self, word: str) -> bool:
@@ -261,6 +277,23 @@ class QueryAnalyzer:
                 if df > 0 and self._known_word(candidate) and (best is None or df > best[0]):
                     best = (df, candidate)
         return best[1] if best else None
+
+    def _join_split_typos(self, text: str, corrections: list[tuple[str, str]]) -> str:
+        """A typo can break a term in two known words (质量粤 segments as 质量 + 粤, the province):
+        two neighbours, one a single character, that no page writes together but that read like a
+        term of the knowledge with one character swapped, are that term."""
+        tokens = self.tokenizer.lcut(text)
+        for left, right in itertools.pairwise(tokens):
+            pair = left + right
+            if not (3 <= len(pair) <= 8 and min(len(left), len(right)) == 1 and _CJK_WORD.match(pair)):
+                continue
+            if self.index.phrase_df(pair) > 0:
+                continue
+            fixed = self._fix_homophone(pair)
+            if fixed and fixed in self.domain_words:
+                corrections.append((pair, fixed))
+                text = text.replace(pair, fixed)
+        return text
 
     def _digit_variant(self, word: str) -> str | None:
         """六大 -> 6大: pages write small numbers either way. A lone 一 stays: it begins too many words
@@ -338,7 +371,9 @@ class QueryAnalyzer:
         text = normalise(question)[:MAX_QUERY_CHARS]
         corrections: list[tuple[str, str]] = []
         text = self._convert_latin(text, corrections)
+        text = expand_short_years(text, (today or dt.date.today()).year)
         cues = {name for name, pattern in self.cues.items() if pattern.search(text)}
+        text = self._join_split_typos(text, corrections)
         latin = len(corrections)
         words = self._content_words(text, corrections)
         if len(corrections) > latin:

@@ -178,6 +178,22 @@ def written_years(text: str) -> set[int]:
     return years
 
 
+# 23年, 78年: a year written with two digits, as people type it. Not a span of years (近10年,
+# 10年来, 10年内) and not a decade (80年代).
+_SHORT_YEAR = re.compile(r"(?<![\d.近这几多每第过共满])(\d\d)(?=年(?![代来内间后前以多左]))")
+
+
+def expand_short_years(text: str, reference: int) -> str:
+    """23年 -> 2023年, 78年 -> 1978年: the nearest such year not after next year."""
+
+    def expand(match: re.Match[str]) -> str:
+        short = int(match.group(1))
+        century = (reference + 1) // 100 * 100
+        return str(century + short if century + short <= reference + 1 else century - 100 + short)
+
+    return _SHORT_YEAR.sub(expand, text)
+
+
 def relative_years(text: str, reference: int | None) -> set[int]:
     """今年/去年/本届… resolved against the reference year; nothing when there is none."""
     if reference is None:
