@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from bot.answers.engine import Engine
 from bot.faces.plain import present, script_of
+from bot.knowledge.loader import build_snapshot
 from tests.conftest import DATA, read_jsonl
 from tests.scoring import accuracy
 
@@ -172,3 +173,29 @@ def test_a_provincial_governments_award_is_not_answered_with_a_city_award_in_tha
 def test_a_named_day_the_knowledge_never_mentions_is_not_answered_from_its_scattered_parts(engine, question):
     answer = engine.ask(question)
     assert not answer.matched, answer
+
+
+def test_a_fact_held_only_in_an_entrys_details_is_answered_with_that_sentence():
+    entries = """entries:
+- id: policy-example-province
+  type: policy
+  region: 贵州省
+  title: 贵州深化质量强省建设实施意见
+  answer: 贵州省印发深化质量强省建设的实施意见，提出到2025年质量强省建设取得明显成效。
+  details: 意见要求农业方面到2025年建成高标准农田2200万亩。工业方面培育一批知名品牌。
+  year: 2023
+  source: {title: 贵州深化质量强省建设实施意见, origin: 贵州省人民政府, date: '2023-06-01', kind: official_doc}
+- id: policy-example-other
+  type: policy
+  region: 青海省
+  title: 青海贯彻质量强国建设纲要的实施意见
+  answer: 青海省提出到2025年全省质量整体水平进一步提升。
+  year: 2023
+  source: {title: 青海实施意见, origin: 青海省人民政府, date: '2023-05-01', kind: official_doc}
+"""
+    result = build_snapshot({"regional.yaml": entries.encode()})
+    assert not result.problems
+    engine = Engine(result.snapshot)
+    answer = engine.ask("贵州质量强省实施意见要求到2025年建成多少高标准农田")
+    assert answer.matched and "2200万亩" in answer.answer
+    assert not engine.ask("青海实施意见要求到2025年建成多少高标准农田").matched  # 青海's entry never says

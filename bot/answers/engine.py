@@ -147,6 +147,10 @@ class Engine:
             unit.key: tuple("".join(self.analyzer.analyse(p).words) for p in unit.phrasings)
             for unit in self.index.units[: len(snapshot.entries)]  # entries come first; pages stay unread
         }
+        # Entries' detail sentences, normalised once: what an answer may add to the entry's own text.
+        self.detail_texts: dict[str, str] = {
+            unit.key: normalise(" ".join(unit.sentences[1:])) for unit in self.index.units[: len(snapshot.entries)]
+        }
         # An answer depends only on this snapshot, the question's exact text and the day (今年), so a
         # repeated question is answered from here. New knowledge is a new Engine, with an empty one.
         self._answers: dict[tuple[str, dt.date], Answer] = {}
@@ -171,39 +175,9 @@ class Engine:
     # --- scoring ------------------------------------------------------------------------------
     def _assess(self, candidate: Candidate, query: Query) -> None:
         unit = candidate.unit
-        text = unit.text
-        title = normalise(unit.title)
+        confidence, topic, evidence, in_unit = self._coverage(unit, query, unit.text)
         total = query.total_weight
-        covered = evidence = in_unit = topic = forgiven = 0.0
-        credit = CONTEXT_CREDIT[unit.kind]
-        found, soft, anchors, slot_words = query.found, query.soft, query.anchors, query.slot_words
-        for word, weight in query.words.items():
-            hit = found(word, text)
-            if not hit and word in soft:
-                # A verb or quantity word missing says how the question is put more than what
-                # it is about (一起搞的, 参加): its absence counts half.
-                forgiven += weight * SOFT_MISS
-            if hit:
-                gained = weight
-                in_unit += weight
-            elif found(word, title) or (word in anchors and found(word, self.index.contexts[unit.context])):
-                gained = weight * credit
-            elif len(word) >= 2 and word not in slot_words:
-                # A word written differently on the page (主讲 for 主讲人) earns a little for each
-                # of its pieces there (characters of a two-character word, else its bigrams).
-                pieces = query.pieces(word)
-                gained = weight * PARTIAL_CREDIT * sum(1 for p in pieces if p in text) / len(pieces)
-                if not gained:
-                    continue
-            else:
-                continue
-            covered += gained
-            evidence += gained
-            if word not in slot_words:
-                topic += gained
-        confidence = covered / (total - forgiven) if total > forgiven else 0.0
-        topic_total = query.topic_weight - forgiven
-        candidate.topic = topic / topic_total if topic_total > 0 else confidence
+        candidate.topic = topic
         similarity = 0.0
         cores = self.phrasing_cores.get(unit.key)
         if cores:
@@ -226,6 +200,49 @@ class Engine:
                           + (PLACE_EXACT if _exact_place(unit, query) else 0.0)
                           + (YEAR_EXACT if unit.slots and unit.slots.page_year in query.years else 0.0)
                           + SOURCE_PREFERENCE.get(unit.source.kind or "", 0.0))
+        if unit.kind == "entry" and len(unit.sentences) > 1 and confidence < 1.0:
+            # An entry whose details hold what its answer lacks is worth judging in full: the
+            # answer then shows the detail sentence, and is judged on it (_detail).
+            with_details = self._coverage(unit, query, unit.text, self.detail_texts[unit.key])[0]
+            candidate.rank += 0.5 * (with_details - confidence)
+
+    def _coverage(self, unit: Unit, query: Query, text: str, aside: str = "") -> tuple[float, float, float, float]:
+        """How much of the question a text holds: (confidence, topic share, evidence weight, weight
+        found in the text itself rather than the title or context). Words found only in `aside`
+        (an entry's detail sentence) earn what its title or context would."""
+        title = normalise(unit.title)
+        total = query.total_weight
+        covered = evidence = in_unit = topic = forgiven = 0.0
+        credit = CONTEXT_CREDIT[unit.kind]
+        found, soft, anchors, slot_words = query.found, query.soft, query.anchors, query.slot_words
+        for word, weight in query.words.items():
+            hit = found(word, text)
+            if not hit and word in soft:
+                # A verb or quantity word missing says how the question is put more than what
+                # it is about (一起搞的, 参加): its absence counts half.
+                forgiven += weight * SOFT_MISS
+            if hit:
+                gained = weight
+                in_unit += weight
+            elif (found(word, title) or (word in anchors and found(word, self.index.contexts[unit.context]))
+                  or (aside and found(word, aside))):
+                gained = weight * credit
+            elif len(word) >= 2 and word not in slot_words:
+                # A word written differently on the page (主讲 for 主讲人) earns a little for each
+                # of its pieces there (characters of a two-character word, else its bigrams).
+                pieces = query.pieces(word)
+                gained = weight * PARTIAL_CREDIT * sum(1 for p in pieces if p in text) / len(pieces)
+                if not gained:
+                    continue
+            else:
+                continue
+            covered += gained
+            evidence += gained
+            if word not in slot_words:
+                topic += gained
+        confidence = covered / (total - forgiven) if total > forgiven else 0.0
+        topic_total = query.topic_weight - forgiven
+        return confidence, topic / topic_total if topic_total > 0 else confidence, evidence, in_unit
 
     def _detail(self, candidate: Candidate, query: Query) -> None:
         """The costlier half of judging, for the leading candidates only: cut the answer, check that
@@ -234,6 +251,13 @@ class Engine:
         candidate.detailed = True
         candidate.answer = compose(unit, query)
         shown = normalise(candidate.answer)
+        if unit.kind == "entry" and len(candidate.answer) > len(unit.sentences[0]):
+            # The answer shows a detail sentence too: what it holds counts, as context does (a
+            # detail is said on the way, not what the entry is about).
+            confidence, topic, evidence, _ = self._coverage(unit, query, unit.text, shown)
+            if confidence > candidate.confidence:
+                candidate.confidence, candidate.topic = confidence, max(candidate.topic, topic)
+                candidate.evidence = max(candidate.evidence, evidence)
         candidate.missing = candidate.missing or _shown_missing(shown, unit, query)
         cue_share = cues_met(shown, query) / len(query.cues) if query.cues else 0.0
         if query.cues and not cue_share:
@@ -434,6 +458,7 @@ def _asked_label(query: Query) -> str:
     parts.extend(group[0].name for group in query.places)
     if query.national:
         parts.append(strings.NATIONAL_LABEL)
+    parts.extend(f"第{number}{measure}" for number, measure in sorted(query.rounds))  # 全国第1届
     return "".join(parts)
 
 
