@@ -116,9 +116,15 @@ def fill(store: Store, seed: int = 20261203) -> None:
         connection.execute(text("ANALYZE"))
     # The fill is one bulk load; a store that grew over months has checkpointed along the way, so the
     # load's checkpoint is not left to land inside the measurement.
-    with store.engine.connect() as connection:
-        connection.execute(text("CHECKPOINT" if store.dialect == "postgresql" else "PRAGMA wal_checkpoint(TRUNCATE)"))
-        connection.commit()
+    raw = store.engine.raw_connection()  # outside a transaction: neither statement may run inside one
+    try:
+        if store.dialect == "postgresql":
+            raw.driver_connection.autocommit = True
+        cursor = raw.cursor()
+        cursor.execute("CHECKPOINT" if store.dialect == "postgresql" else "PRAGMA wal_checkpoint(TRUNCATE)")
+        cursor.close()
+    finally:
+        raw.close()
 
 
 # --- measuring ----------------------------------------------------------------------------------
