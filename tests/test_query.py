@@ -86,3 +86,15 @@ def test_a_spaced_syllable_is_one_character_not_a_place_it_could_spell(engine):
 def test_a_typo_that_splits_a_term_into_two_words_is_joined_back(engine):
     query = engine.analyzer.analyse("质量粤是几月份")
     assert ("质量粤", "质量月") in query.corrections and query.places == []
+
+
+def test_a_long_word_written_shorter_on_the_page_is_judged_by_its_dictionary_parts(engine):
+    query = engine.analyzer.analyse("2012年质量月启动仪式在哪个城市")
+    assert query.pieces("启动仪式") == ["启动", "仪式"]
+    named = engine.analyzer.analyse("世界质量日是哪天")
+    assert "世界质量日" in named.words and named.pieces("世界质量日") == ["世界", "界质", "质量", "量日"]
+
+
+def test_together_and_in_total_are_how_a_question_is_put_not_its_topic(engine):
+    words = engine.analyzer.analyse("2021年质量月是几个部门一起搞的").words
+    assert "一起" not in words and "部门" in words

@@ -135,6 +135,7 @@ class Query:
     # words a page states once and then means throughout, so they count anywhere on the page.
     anchors: set[str] = field(default_factory=set)
     parts: dict[str, list[str]] = field(default_factory=dict)  # sub-words of long words
+    known_parts: dict[str, list[str]] = field(default_factory=dict)  # the same, for dictionary and domain words
     national: bool = False  # asks about the whole country (全国, 国家 …) and names no place
     relative: bool = False  # said 今年/去年/本届 …
     slot_words: set[str] = field(default_factory=set)  # the words that state a year or a place
@@ -158,7 +159,10 @@ class Query:
         """A word's characters (two-character words) or bigrams, worked out once per question."""
         cut = self._pieces.get(word)
         if cut is None:
-            cut = self._pieces[word] = list(word) if len(word) == 2 else [word[i : i + 2] for i in range(len(word) - 1)]
+            # A long dictionary word made of shorter ones is judged by those (启动仪式: 启动, 仪式); a
+            # name nobody wrote before (世界质量日) by its bigrams.
+            cut = self._pieces[word] = (list(word) if len(word) == 2 else self.known_parts.get(word)
+                                        or [word[i : i + 2] for i in range(len(word) - 1)])
         return cut
 
     @cached_property
@@ -406,9 +410,10 @@ class QueryAnalyzer:
             if word in slot_words or (word in self.domain_words and len(word) >= 4)
             or any(c.isdigit() for c in word) or (len(word) >= 2 and self._guessed(word))
         }
-        parts = {word: self._parts(word) for word in words if len(word) >= 4 and _CJK_WORD.match(word)}
-        return Query(text, words, bm25_terms, cues, years, places, corrections, patterns, anchors,
-                     {word: found for word, found in parts.items() if len(found) > 1},
+        parts = {word: found for word in words if len(word) >= 4 and _CJK_WORD.match(word)
+                 and len(found := self._parts(word)) > 1}
+        return Query(text, words, bm25_terms, cues, years, places, corrections, patterns, anchors, parts,
+                     known_parts={word: found for word, found in parts.items() if self._known_word(word)},
                      national=not places and is_national(text), relative=has_relative_year(text),
                      slot_words=slot_words, rounds=ordinals(text),
                      soft=frozenset(w for w in words if self._soft(w) and w not in slot_words),
