@@ -199,3 +199,10 @@ def test_a_fact_held_only_in_an_entrys_details_is_answered_with_that_sentence():
     answer = engine.ask("贵州质量强省实施意见要求到2025年建成多少高标准农田")
     assert answer.matched and "2200万亩" in answer.answer
     assert not engine.ask("青海实施意见要求到2025年建成多少高标准农田").matched  # 青海's entry never says
+
+
+def test_a_round_asked_for_is_answered_by_the_unit_about_that_round(engine):
+    """The general entry about the award mentions its fourth round in passing; the entry titled with
+    that round is the answer."""
+    answer = engine.ask("第四届中国质量奖个人奖给了谁")
+    assert answer.matched and "林鸣" in answer.answer

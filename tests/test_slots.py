@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from bot.answers.engine import Engine
-from bot.answers.slots import Gazetteer, relative_years, written_years
+from bot.answers.slots import Gazetteer, ordinals, relative_years, written_years
 from bot.faces.cli import main
 from bot.knowledge.loader import build_snapshot, load_folder
 from tests.conftest import KNOWLEDGE
@@ -143,3 +143,8 @@ def test_every_national_quality_month_year_the_pages_support_is_answered(dated_e
 def test_a_year_the_pages_do_not_support_names_the_years_known(dated_engine, year):
     answer = dated_engine.ask(f"{year}年全国质量月的主题是什么")
     assert not answer.matched and answer.reason == "no_record" and f"{year}年" in answer.answer
+
+
+def test_shou_jie_and_shou_pi_are_the_first_round():
+    assert ordinals("首届中国质量奖") == {(1, "届")} and ordinals("首批示范城市") == {(1, "批")}
+    assert ordinals("首次提出") == set()

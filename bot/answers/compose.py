@@ -6,6 +6,7 @@ import re
 
 from bot import strings
 from bot.answers.query import Query
+from bot.answers.slots import Gazetteer
 from bot.answers.units import Unit
 from bot.text import normalise
 
@@ -21,7 +22,10 @@ CUE_EVIDENCE: dict[str, re.Pattern[str]] = {
     "number": re.compile(r"\d|[一二两三四五六七八九十百千万]+[个位家项名次年天月人场届份条种万]"),
     "day": re.compile(r"\d{1,2}月\d{1,2}日|[一二三四五六七八九十]+月[一二三四五六七八九十]+日"),
     "date": re.compile(r"\d{1,2}月|\d{4}|[一二三四五六七八九十]+月"),
-    "place": re.compile(r"在.{1,12}(举行|召开|开展|举办|拉开|签订)|[省市县区镇]"),
+    # A place: a division name (found with the gazetteer, see cue_met), an event held somewhere, or
+    # a kind of venue.
+    "place": re.compile(
+        r"在[^，。；,;]{1,16}(举行|召开|开展|举办|拉开|签订|启动|开幕)|礼堂|会堂|会议中心|广场|体育馆|大厦|宾馆"),
     "person": re.compile(
         r"(局长|市长|省长|书记|教授|主任|同志|副市长|副局长|副校长|校长|专家|主编)[\u4e00-\u9fff]{2,3}|"
         r"[\u4e00-\u9fff]{2,3}(局长|市长|省长|书记|教授|主任|同志)|主持|宣布|颁布|印发|出台"
@@ -42,8 +46,15 @@ def evidence(text: str, query: Query) -> float:
     return sum(weight for word, weight in query.words.items() if query.found(word, text))
 
 
+def cue_met(cue: str, text: str) -> bool:
+    """Whether normalised text holds a fact of the kind a cue asks for."""
+    if CUE_EVIDENCE[cue].search(text):
+        return True
+    return cue == "place" and bool(Gazetteer.shared().find(text))
+
+
 def cues_met(text: str, query: Query) -> int:
-    return sum(1 for cue in query.cues if CUE_EVIDENCE[cue].search(text))
+    return sum(1 for cue in query.cues if cue_met(cue, text))
 
 
 _RELATIVE_IN_PAGE = re.compile("(今年|去年|前年|明年|日前|近日|本届|当年)(?![（(]\\d)")
@@ -117,7 +128,7 @@ def _compose_entry(unit: Unit, query: Query) -> str:
     if len(unit.sentences) == 1:
         return answer[:MAX_ANSWER_CHARS]
     found = normalise(answer)
-    lacking = {cue for cue in query.cues if not CUE_EVIDENCE[cue].search(found)}
+    lacking = {cue for cue in query.cues if not cue_met(cue, found)}
     missing = {word: weight for word, weight in query.words.items() if not query.found(word, found)}
     if not (lacking or missing):
         return answer[:MAX_ANSWER_CHARS]
@@ -125,7 +136,7 @@ def _compose_entry(unit: Unit, query: Query) -> str:
     def adds(sentence: str) -> float:
         text = normalise(sentence)
         gained = sum(weight for word, weight in missing.items() if query.found(word, text))
-        met = sum(1 for cue in lacking if CUE_EVIDENCE[cue].search(text))
+        met = sum(1 for cue in lacking if cue_met(cue, text))
         return gained + met * 0.5 * query.total_weight
 
     best = max(unit.sentences[1:], key=adds)

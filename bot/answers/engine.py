@@ -25,7 +25,15 @@ from bot import strings
 from bot.answers.compose import compose, cues_met, date_relative_words, focus
 from bot.answers.index import SearchIndex, quoted_terms
 from bot.answers.query import Query, QueryAnalyzer, base_tokenizer, make_tokenizer
-from bot.answers.slots import Gazetteer, Place, dictionary_tags, is_national, relative_years, written_years
+from bot.answers.slots import (
+    Gazetteer,
+    Place,
+    dictionary_tags,
+    is_national,
+    ordinals,
+    relative_years,
+    written_years,
+)
 from bot.answers.units import Unit
 from bot.knowledge.conflicts import superseded
 from bot.knowledge.model import Pointer, Snapshot, Source
@@ -53,6 +61,7 @@ NEAR_TIE = 0.03
 NATIONAL_DEFAULT = 0.05  # a question that names no place is first about the whole country
 PLACE_EXACT = 0.05  # a unit about the asked place itself beats one about a place inside it
 YEAR_EXACT = 0.05  # and one dated in the asked year beats one that mentions that year
+ROUND_EXACT = 0.3  # one titled with the asked round (第四届…) is about it; another only mentions it
 ANSWERS_KEPT = 2048  # recent answers kept per engine: citizens ask the same few questions over and over
 # Between equally good candidates, official pages win over media, media over Q&A and template sites.
 SOURCE_PREFERENCE = {"official_doc": 0.03, "official_news": 0.03, "media": 0.01, "qa": -0.02, "template": -0.02}
@@ -147,6 +156,7 @@ class Engine:
             unit.key: tuple("".join(self.analyzer.analyse(p).words) for p in unit.phrasings)
             for unit in self.index.units[: len(snapshot.entries)]  # entries come first; pages stay unread
         }
+        self._title_rounds: dict[str, frozenset[tuple[int, str]]] = {}  # filled as units are judged
         # Entries' detail sentences, normalised once: what an answer may add to the entry's own text.
         self.detail_texts: dict[str, str] = {
             unit.key: normalise(" ".join(unit.sentences[1:])) for unit in self.index.units[: len(snapshot.entries)]
@@ -199,12 +209,21 @@ class Engine:
                           + 0.05 * candidate.bm25 + (NATIONAL_DEFAULT if _national_default(unit, query) else 0.0)
                           + (PLACE_EXACT if _exact_place(unit, query) else 0.0)
                           + (YEAR_EXACT if unit.slots and unit.slots.page_year in query.years else 0.0)
+                          + (ROUND_EXACT if query.rounds and query.rounds <= self.title_rounds(unit) else 0.0)
                           + SOURCE_PREFERENCE.get(unit.source.kind or "", 0.0))
         if unit.kind == "entry" and len(unit.sentences) > 1 and confidence < 1.0:
             # An entry whose details hold what its answer lacks is worth judging in full: the
             # answer then shows the detail sentence, and is judged on it (_detail).
             with_details = self._coverage(unit, query, unit.text, self.detail_texts[unit.key])[0]
             candidate.rank += 0.5 * (with_details - confidence)
+
+    def title_rounds(self, unit: Unit) -> frozenset[tuple[int, str]]:
+        """The rounds a unit's title names (第四届中国质量奖 -> (4, 届)): such a unit is about that
+        round, where another may only mention it. Read when first needed: passages load lazily."""
+        rounds = self._title_rounds.get(unit.key)
+        if rounds is None:
+            rounds = self._title_rounds[unit.key] = ordinals(normalise(unit.title))
+        return rounds
 
     def _coverage(self, unit: Unit, query: Query, text: str, aside: str = "") -> tuple[float, float, float, float]:
         """How much of the question a text holds: (confidence, topic share, evidence weight, weight

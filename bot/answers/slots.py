@@ -202,11 +202,12 @@ def relative_years(text: str, reference: int | None) -> set[int]:
 
 
 _ORDINAL = re.compile("第([一二两三四五六七八九十百零〇]+|\\d+)(届|次|批)")
+_FIRST = re.compile("首(届|批)")  # 首届 is 第一届 (首次 is left alone: it mostly means "for the first time")
 
 
 def ordinals(text: str) -> frozenset[tuple[int, str]]:
-    """Which round of a recurring thing a text speaks of: 第三届 -> (3, 届), 第1批 -> (1, 批)."""
-    found = set()
+    """Which round of a recurring thing a text speaks of: 第三届 -> (3, 届), 第1批, 首批 -> (1, 批)."""
+    found = {(1, measure) for measure in _FIRST.findall(text)}
     for number, measure in _ORDINAL.findall(text):
         try:
             found.add((int(number) if number.isdigit() else int(cn2an.cn2an(number, "smart")), measure))
