@@ -152,3 +152,11 @@ def test_pages_worked_in_worker_processes_index_as_in_one_process(folder, monkey
     shared = build(folder)
     assert _figures(shared) == _figures(alone)
     assert replies(shared) == replies(alone)
+
+
+def test_the_cache_is_keyed_by_the_code_that_fills_it():
+    """A release that changes how pages become units or index terms must not read old parts."""
+    files = part_cache.code_files()
+    names = {f"{path.parent.name}/{path.name}" for path in files}
+    assert {"answers/units.py", "answers/index.py", "answers/slots.py", "knowledge/cleaning.py"} <= names
+    assert all(path.exists() for path in files)

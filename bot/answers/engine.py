@@ -157,10 +157,6 @@ class Engine:
             for unit in self.index.units[: len(snapshot.entries)]  # entries come first; pages stay unread
         }
         self._title_rounds: dict[str, frozenset[tuple[int, str]]] = {}  # filled as units are judged
-        # Entries' detail sentences, normalised once: what an answer may add to the entry's own text.
-        self.detail_texts: dict[str, str] = {
-            unit.key: normalise(" ".join(unit.sentences[1:])) for unit in self.index.units[: len(snapshot.entries)]
-        }
         # An answer depends only on this snapshot, the question's exact text and the day (今年), so a
         # repeated question is answered from here. New knowledge is a new Engine, with an empty one.
         self._answers: dict[tuple[str, dt.date], Answer] = {}
@@ -214,7 +210,7 @@ class Engine:
         if unit.kind == "entry" and len(unit.sentences) > 1 and confidence < 1.0:
             # An entry whose details hold what its answer lacks is worth judging in full: the
             # answer then shows the detail sentence, and is judged on it (_detail).
-            with_details = self._coverage(unit, query, unit.text, self.detail_texts[unit.key])[0]
+            with_details = self._coverage(unit, query, unit.text, unit.extra)[0]
             candidate.rank += 0.5 * (with_details - confidence)
 
     def title_rounds(self, unit: Unit) -> frozenset[tuple[int, str]]:

@@ -139,8 +139,8 @@ def _cut_page(article: Article, segment: Callable[[str], list[str]]) -> tuple[in
     with its context text, and each unit's bigrams and words."""
     units = tuple(article_units(article, 0))
     blob = pickle.dumps((units, article_context(article)), protocol=pickle.HIGHEST_PROTOCOL)
-    return (len(units), blob, [" ".join(index_terms(unit.text)) for unit in units],
-            [_indexed_words(segment, unit.text) for unit in units])
+    return (len(units), blob, [" ".join(index_terms(unit.indexed_text)) for unit in units],
+            [_indexed_words(segment, unit.indexed_text) for unit in units])
 
 
 class Corpus(Sequence[Unit]):
@@ -476,7 +476,7 @@ class SearchIndex:
             else:
                 missing.append(number)
         if missing:
-            texts = [unit.text for n in missing for unit in self.units[self._pages[n][1]:self._pages[n][2]]]
+            texts = [unit.indexed_text for n in missing for unit in self.units[self._pages[n][1]:self._pages[n][2]]]
             made = [" ".join(index_terms(text)) for text in texts] if kind == "grams" else self._cut(texts)
             made_parts: dict[str, list[str]] = {}
             at = 0

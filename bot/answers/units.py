@@ -32,6 +32,12 @@ class Unit:
     label: str  # how the unit is offered as a suggestion: an entry's question, else its title
     phrasings: tuple[str, ...] = ()
     slots: UnitSlots | None = None
+    extra: str = ""  # normalised text that is searched for but is not the unit's own (an entry's details)
+
+    @property
+    def indexed_text(self) -> str:
+        """What retrieval matches: the unit's own text and, for an entry, its details too."""
+        return f"{self.text} {self.extra}" if self.extra else self.text
 
 
 @dataclass(frozen=True)
@@ -128,7 +134,7 @@ def entry_units(entries: tuple[Entry, ...]) -> tuple[list[Unit], list[str]]:
         supporting.extend(dict(entry.extra).get("key_points", ()))
         units.append(Unit("entry", entry.id, entry.title, (entry.answer, *supporting), text,
                           len(contexts) - 1, entry.source, entry.question or entry.title, phrasings,
-                          entry_slots(entry)))
+                          entry_slots(entry), normalise(" ".join(supporting))))
     return units, contexts
 
 

@@ -31,6 +31,12 @@ CACHE_FOLDER = ".index"  # below the knowledge folder: the loader and the watche
 _ROOT = Path(__file__).resolve().parents[1]
 
 
+def code_files() -> list[Path]:
+    """The modules whose output the cache keeps: reading and cleaning pages, units, slots, index."""
+    files = [path for folder in ("knowledge", "answers") for path in sorted((_ROOT / folder).glob("*.py"))]
+    return [*files, _ROOT / "text.py", _ROOT / "strings.py"]
+
+
 def code_version() -> str:
     """A digest of the code whose output is cached: a change to cleaning, slots or units rebuilds."""
     global _CODE_VERSION
@@ -39,11 +45,8 @@ def code_version() -> str:
         import tantivy
 
         digest = hashlib.sha256()
-        for folder in ("knowledge", "search"):
-            for path in sorted((_ROOT / folder).glob("*.py")):
-                digest.update(path.name.encode() + b"\0" + path.read_bytes())
-        for path in (_ROOT / "text.py", _ROOT / "strings.py"):
-            digest.update(path.read_bytes())
+        for path in code_files():
+            digest.update(path.name.encode() + b"\0" + path.read_bytes())
         digest.update(f"{jieba.__version__}/{getattr(tantivy, '__version__', '')}".encode())
         _CODE_VERSION = digest.hexdigest()[:16]
     return _CODE_VERSION
