@@ -98,3 +98,9 @@ def test_a_long_word_written_shorter_on_the_page_is_judged_by_its_dictionary_par
 def test_together_and_in_total_are_how_a_question_is_put_not_its_topic(engine):
     words = engine.analyzer.analyse("2021年质量月是几个部门一起搞的").words
     assert "一起" not in words and "部门" in words
+
+
+def test_a_way_of_asking_is_segmented_whole_and_carries_no_topic(engine):
+    words = engine.analyzer.analyse("2017年江西省质量月启动仪式在哪个市办的").words
+    assert "市办" not in words and "哪个市" not in words
+    assert {"江西省", "启动仪式"} <= set(words)

@@ -38,6 +38,7 @@ from bot.text import MAX_QUERY_CHARS, normalise, pinyin_initials
 _LATIN_RUN = re.compile(r"[a-z]+(?:[ '][a-z]+)*")
 _CJK_WORD = re.compile(r"^[\u3400-\u9fff]+$")
 _ASKING = re.compile("[几哪谁啥咋]")  # characters that only ever ask
+_ASKING_WORD = re.compile("[几哪谁啥咋何]|多少|什么")
 _NAME_ENDINGS = frozenset("日节周")  # 世界质量日, 读书节, 质量周: the end of a named day or week
 _OWN_LEVEL = ("人民政府", "政府", "级", "长")  # after a place's full name: 浙江省政府, 湖南省长, 省级
 _CONTENT = re.compile(r"[\w\u3400-\u9fff]")
@@ -87,6 +88,13 @@ def fold_tones(text: str) -> str:
         return text
     decomposed = unicodedata.normalize("NFD", text).replace("u\u0308", "v")
     return unicodedata.normalize("NFC", _TONE_MARKS.sub("", decomposed))
+
+
+def question_frames(lexicon: Lexicon) -> frozenset[str]:
+    """The lexicon's ways of asking for a kind of fact that hold a question word (哪个市, 几月, 多少):
+    they are segmented whole and carry no topic, so 在哪个市办的 is 哪个市 + 办, not 哪个 + 市办."""
+    return frozenset(word for _, words in lexicon.asked for word in words
+                     if len(word) >= 2 and _ASKING_WORD.search(word))
 
 
 def cue_patterns(lexicon: Lexicon) -> dict[str, re.Pattern[str]]:
@@ -183,6 +191,7 @@ class QueryAnalyzer:
         self.domain_words = domain_words
         self.lexicon = lexicon
         self.cues = cue_patterns(lexicon)
+        self.frames = question_frames(lexicon)
         self.synonyms: dict[str, set[str]] = {}
         for group in lexicon.synonyms:
             for word in group:
@@ -356,7 +365,7 @@ class QueryAnalyzer:
         words: dict[str, float] = {}
         previous = ""
         lexicon = self.lexicon
-        skipped = lexicon.stopwords | lexicon.frame_words
+        skipped = lexicon.stopwords | lexicon.frame_words | self.frames
         for token in self.tokenizer.lcut(text):
             token, asked_kind = token.strip(), previous in lexicon.question_words and token in lexicon.asked_kinds
             previous = token or previous
