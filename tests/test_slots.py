@@ -148,3 +148,10 @@ def test_a_year_the_pages_do_not_support_names_the_years_known(dated_engine, yea
 def test_shou_jie_and_shou_pi_are_the_first_round():
     assert ordinals("首届中国质量奖") == {(1, "届")} and ordinals("首批示范城市") == {(1, "批")}
     assert ordinals("首次提出") == set()
+
+
+def test_last_year_asks_for_that_years_own_fact_not_an_older_plan_for_it(dated_engine):
+    """The 2023 outline sets targets for 2025; asked in 2026 what was reached 去年, it is not the answer."""
+    assert not dated_engine.ask("去年全国的制造业产品质量合格率达到了多少").matched
+    answer = dated_engine.ask("去年全国质量月的主题是什么")
+    assert answer.matched and "2025" in answer.answer

@@ -171,6 +171,10 @@ class Engine:
         if slots is None:
             return []
         missing = [f"{year}年" for year in sorted(query.years) if year not in slots.years]
+        if query.relative and not missing and slots.page_year is not None and slots.page_year not in query.years:
+            # 今年/去年 asks for that year's own fact: a unit dated another year that only mentions
+            # it (a 2023 plan's target for 2025) is not that.
+            missing = [f"{year}年" for year in sorted(query.years)]
         missing.extend(f"第{number}{measure}" for number, measure in sorted(query.rounds - slots.rounds))
         for group in query.places:
             if not any(_covers(slots.scope, slots.named, asked, query.own_level) for asked in group):
