@@ -51,6 +51,14 @@ def to_traditional(text: str, config: str = "s2t") -> str:
     return _converter(config if config in TRADITIONAL_CONFIGS else "s2t").convert(text)
 
 
+def warm_converters() -> None:
+    """Opens the converters every incoming message needs (the script check reads both directions)
+    before the first one arrives: opening s2t takes over 100 ms, which the first questions of a busy
+    minute would otherwise wait for on the event loop. The regional ones (s2tw, s2hk) stay lazy."""
+    for config in ("tw2s", "s2t"):
+        _converter(config)
+
+
 def traditional_variant(text: str) -> str:
     """The OpenCC config whose character forms match the user's Traditional text best (啟 is Taiwan's
     form, 啓 the standard and Hong Kong one); the standard form on a tie."""

@@ -201,3 +201,26 @@ def test_a_socks_proxy_keeps_the_httpx_request(monkeypatch):
     # HTTPXRequest needs httpx[socks] for it (settings refuse a socks proxy without it).
     monkeypatch.setattr(network, "HTTPXRequest", lambda **kwargs: ("httpx", kwargs["proxy"]))
     assert telegram_request("socks5://127.0.0.1:1080") == ("httpx", "socks5://127.0.0.1:1080")
+
+
+async def test_the_environment_proxy_is_honoured_unless_no_proxy_names_the_host(monkeypatch):
+    """As through httpx: HTTP(S)_PROXY from the environment, NO_PROXY hosts reached directly."""
+    with FakeTelegram() as server:
+        monkeypatch.setenv("HTTP_PROXY", server.base_url)  # the suite's server also serves proxy requests
+        monkeypatch.delenv("NO_PROXY", raising=False)
+        monkeypatch.delenv("no_proxy", raising=False)
+        through = JsonRequest()
+        await through.initialize()
+        try:
+            assert b'"ok":true' in (await through.do_request(f"http://api.telegram.invalid/bot{server.token}/getMe",
+                                                             "POST"))[1].replace(b" ", b"")
+        finally:
+            await through.shutdown()
+        monkeypatch.setenv("NO_PROXY", "api.telegram.invalid")
+        direct = JsonRequest(connect_timeout=2)
+        await direct.initialize()
+        try:
+            with pytest.raises(NetworkError):  # the name does not resolve: the proxy was not used
+                await direct.post(f"http://api.telegram.invalid/bot{server.token}/getMe")
+        finally:
+            await direct.shutdown()

@@ -9,9 +9,11 @@ import datetime as dt
 import json
 import logging
 import re
+import urllib.request
 import warnings
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 from telegram import Update
@@ -164,7 +166,8 @@ class JsonRequest(BaseRequest):
     Status codes, timeouts and errors mean what they mean for HTTPXRequest: PTB's BaseRequest maps
     4xx/5xx (and `retry_after`) to its exceptions, so `Retrying` is unchanged. A proxy is an http(s)
     URL (socks proxies keep HTTPXRequest, see `telegram_request`); without one, HTTPS_PROXY /
-    HTTP_PROXY / NO_PROXY apply, as they did through httpx."""
+    HTTP_PROXY / NO_PROXY apply, as they did through httpx, read once per host (aiohttp's own
+    trust_env reads them, and ~/.netrc, on two worker threads for every call)."""
 
     def __init__(self, connections: int = 32, read_timeout: float | None = 5.0, write_timeout: float | None = 5.0,
                  connect_timeout: float | None = 5.0, pool_timeout: float | None = 1.0,
@@ -174,6 +177,7 @@ class JsonRequest(BaseRequest):
                          "pool": pool_timeout, "media_write": media_write_timeout}
         self.proxy = proxy
         self._session: aiohttp.ClientSession | None = None
+        self._proxies: dict[tuple[str, str], str | None] = {}  # (scheme, host): the environment's proxy
 
     @property
     def read_timeout(self) -> float | None:
@@ -184,10 +188,19 @@ class JsonRequest(BaseRequest):
             # One connector per request object: the bot's calls and the getUpdates long poll each get
             # their own (PTB gives them one request object each), as with HTTPXRequest.
             connector = aiohttp.TCPConnector(limit=self.connections, limit_per_host=self.connections)
-            self._session = aiohttp.ClientSession(connector=connector, trust_env=self.proxy is None,
-                                                  skip_auto_headers=("User-Agent",),
+            self._session = aiohttp.ClientSession(connector=connector, skip_auto_headers=("User-Agent",),
                                                   cookie_jar=aiohttp.DummyCookieJar())  # Telegram sets none
         return self._session
+
+    def _proxy_for(self, url: str) -> str | None:
+        if self.proxy is not None:
+            return self.proxy
+        split = urlsplit(url)
+        key = (split.scheme, split.hostname or "")
+        if key not in self._proxies:
+            bypass = bool(key[1]) and urllib.request.proxy_bypass(key[1])
+            self._proxies[key] = None if bypass else urllib.request.getproxies().get(key[0])
+        return self._proxies[key]
 
     async def initialize(self) -> None:
         self._open()
@@ -230,7 +243,7 @@ class JsonRequest(BaseRequest):
             sock_connect=connect, sock_read=read)
         try:
             async with session.request(method, url, data=body, headers=headers, timeout=timeout,
-                                       proxy=self.proxy) as response:
+                                       proxy=self._proxy_for(url)) as response:
                 return response.status, await response.read()
         except TimeoutError as error:  # aiohttp's timeouts (and asyncio's) are TimeoutErrors
             raise TimedOut from error
