@@ -60,10 +60,11 @@ class Database:
     @contextmanager
     def write(self, log: bool = False) -> Iterator[Connection]:
         """A write transaction. `log=True` is for the question log (questions, their suggestion
-        buttons, votes, daily counts): its commit does not wait for the disk, so a power cut or a
-        database crash may lose the last fraction of a second of it, never corrupt anything. A
-        citizen's answer should not wait on an fsync for a statistic. Everything else (subscriptions,
-        roles, broadcasts, reminders, audit) keeps a commit that survives a power cut."""
+        buttons, votes, daily counts) and the user records first messages make: its commit does not
+        wait for the disk, so a power cut or a database crash may lose the last fraction of a second
+        of it, never corrupt anything. A citizen's answer should not wait on an fsync for a
+        statistic. Everything else (subscriptions, roles, broadcasts, reminders, audit) keeps a
+        commit that survives a power cut."""
         with (self.writers or nullcontext(),
               self.engine.connect().execution_options(log_write=log) as connection, connection.begin()):
             if log and self.dialect == "postgresql":
