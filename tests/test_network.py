@@ -132,7 +132,8 @@ async def test_at_most_in_flight_calls_are_on_the_wire_and_broadcast_sends_do_no
 
 # --- the HTTP layer ---------------------------------------------------------------------------
 async def test_calls_go_as_json_with_native_types_and_uploads_as_multipart():
-    """What the Bot API documents: chat_id a number, reply_markup an object; a file a multipart part."""
+    """What the Bot API documents: chat_id a number, reply_markup an object; a file a multipart part
+    (uploads go through PTB's HTTPXRequest, as before)."""
     with FakeTelegram() as server:
         request = JsonRequest()
         bot = Bot(server.token, base_url=f"{server.base_url}/bot", request=request, get_updates_request=JsonRequest())

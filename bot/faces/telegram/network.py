@@ -156,12 +156,15 @@ def _timeout(value: ODVInput[float], default: float | None) -> float | None:
 class JsonRequest(BaseRequest):
     """PTB's HTTP layer on aiohttp, with Bot API calls sent as one JSON body.
 
-    Under load most of the bot's CPU went into the HTTP layer: with PTB's HTTPXRequest a sendMessage
-    cost about 2 ms of event-loop CPU on this class of machine (httpx builds and checks the request,
-    httpcore walks its pool, anyio wraps every read and write; and the form encoding quotes every byte
-    of Chinese text in Python, 9 characters per character), against about 0.3 ms here: aiohttp
-    parses responses in C and keeps one deque of idle connections, and JSON is encoded in C. The Bot
-    API takes application/json for every method; calls that upload files are multipart, as before.
+    Under load most of the bot's CPU went into the HTTP layer: a sendMessage through PTB cost about
+    2.2 ms of event-loop CPU with PTB's HTTPXRequest and 0.6 ms with this class, on this 2-core
+    machine (PTB's own part, building the call and parsing the reply, is about 0.4 ms of either).
+    httpx builds and checks each request, httpcore walks its pool, anyio wraps every read and write,
+    and the form encoding quotes each byte of Chinese text in Python; aiohttp parses responses in C
+    and keeps a deque of idle connections, and the JSON body is encoded in C. The Bot
+    API takes application/json for every method. Calls that upload files (a /stats chart, an /export
+    file) still go through PTB's HTTPXRequest: its write timeout bounds each write of a large body,
+    which aiohttp cannot express (its read timeout would run while the body is still going out).
 
     Status codes, timeouts and errors mean what they mean for HTTPXRequest: PTB's BaseRequest maps
     4xx/5xx (and `retry_after`) to its exceptions, so `Retrying` is unchanged. A proxy is an http(s)
@@ -174,8 +177,11 @@ class JsonRequest(BaseRequest):
                  media_write_timeout: float | None = 20.0, proxy: str | None = None) -> None:
         self.connections = connections
         self.timeouts = {"read": read_timeout, "write": write_timeout, "connect": connect_timeout,
-                         "pool": pool_timeout, "media_write": media_write_timeout}
+                         "pool": pool_timeout}
         self.proxy = proxy
+        self.uploads = HTTPXRequest(connection_pool_size=4, read_timeout=read_timeout, write_timeout=write_timeout,
+                                    connect_timeout=connect_timeout, pool_timeout=pool_timeout,
+                                    media_write_timeout=media_write_timeout, proxy=proxy)
         self._session: aiohttp.ClientSession | None = None
         self._proxies: dict[tuple[str, str], str | None] = {}  # (scheme, host): the environment's proxy
 
@@ -204,10 +210,12 @@ class JsonRequest(BaseRequest):
 
     async def initialize(self) -> None:
         self._open()
+        await self.uploads.initialize()
 
     async def shutdown(self) -> None:
         if self._session is not None and not self._session.closed:
             await self._session.close()
+        await self.uploads.shutdown()
 
     async def do_request(
         self,
@@ -219,18 +227,18 @@ class JsonRequest(BaseRequest):
         connect_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
         pool_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
     ) -> tuple[int, bytes]:
+        if request_data is not None and request_data.contains_files:
+            return await self.uploads.do_request(url, method, request_data, read_timeout, write_timeout,
+                                                 connect_timeout, pool_timeout)
         session = self._open()
         headers = {"User-Agent": self.USER_AGENT}
-        body: bytes | aiohttp.FormData | None = None
-        uploading = request_data is not None and request_data.contains_files
-        if request_data is not None and uploading:
-            body = _form(request_data)
-        elif request_data is not None and (parameters := request_data.parameters):
+        body: bytes | None = None
+        if request_data is not None and (parameters := request_data.parameters):
             # Native JSON types (chat_id a number, reply_markup an object), as the Bot API documents them.
             body = json.dumps(parameters, ensure_ascii=False, separators=(",", ":")).encode()
             headers["Content-Type"] = "application/json"
         read = _timeout(read_timeout, self.timeouts["read"])
-        write = _timeout(write_timeout, self.timeouts["media_write" if uploading else "write"])
+        write = _timeout(write_timeout, self.timeouts["write"])
         connect = _timeout(connect_timeout, self.timeouts["connect"])
         pool = _timeout(pool_timeout, self.timeouts["pool"])
         # aiohttp has no write timeout of its own: the whole call is bounded by the sum of the parts,
@@ -253,21 +261,9 @@ class JsonRequest(BaseRequest):
             raise NetworkError(f"aiohttp.{error.__class__.__name__}: {detail}") from error
 
 
-def _form(request_data: RequestData) -> aiohttp.FormData:
-    """multipart/form-data as HTTPXRequest sends it: every parameter a text field (JSON for the
-    non-string ones), each file a part with its name and type; file names in UTF-8, unescaped."""
-    form = aiohttp.FormData(quote_fields=False)
-    for name, value in request_data.json_parameters.items():
-        form.add_field(name, value)
-    for name, (filename, content, mimetype) in request_data.multipart_data.items():
-        form.add_field(name, content, filename=filename, content_type=mimetype)
-    return form
-
-
-def telegram_request(proxy: str | None = None, connections: int = 32, read_timeout: float | None = 5.0
-                     ) -> BaseRequest:
+def telegram_request(proxy: str | None = None, connections: int = 32) -> BaseRequest:
     """The request object for the bot's calls (or, with one connection, for getUpdates). aiohttp has
     no socks support: a socks5 QBOT_PROXY keeps PTB's HTTPXRequest (with httpx[socks])."""
     if proxy is not None and proxy.startswith("socks"):
-        return HTTPXRequest(connection_pool_size=connections, read_timeout=read_timeout, proxy=proxy)
-    return JsonRequest(connections=connections, read_timeout=read_timeout, proxy=proxy)
+        return HTTPXRequest(connection_pool_size=connections, proxy=proxy)
+    return JsonRequest(connections=connections, proxy=proxy)
