@@ -92,7 +92,9 @@ class Retrying(BaseRateLimiter[dict[str, Any]]):
     At most `in_flight` calls are on the wire at once; the rest wait their turn here. httpcore's
     connection pool checks every pooled connection (and every idle one against all the others) on
     each request, so one connection per concurrent update (dozens under load) made each call cost
-    milliseconds of CPU; a few kept-alive connections carry the same traffic."""
+    milliseconds of CPU; a few kept-alive connections carry the same traffic. (With `JsonRequest`
+    the pool no longer costs that, and the limit still keeps the bot to a few connections, as
+    uploads through HTTPXRequest and a socks proxy still need.)"""
 
     def __init__(self, attempts: int = 4, max_wait: float = 60.0, backoff: float = 0.5,
                  sleep: Callable[[float], Awaitable[None]] = asyncio.sleep, in_flight: int = 8) -> None:
