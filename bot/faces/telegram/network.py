@@ -163,10 +163,10 @@ class JsonRequest(BaseRequest):
     machine (PTB's own part, building the call and parsing the reply, is about 0.4 ms of either).
     httpx builds and checks each request, httpcore walks its pool, anyio wraps every read and write,
     and the form encoding quotes each byte of Chinese text in Python; aiohttp parses responses in C
-    and keeps a deque of idle connections, and the JSON body is encoded in C. The Bot
-    API takes application/json for every method. Calls that upload files (a /stats chart, an /export
-    file) still go through PTB's HTTPXRequest: its write timeout bounds each write of a large body,
-    which aiohttp cannot express (its read timeout would run while the body is still going out).
+    and keeps a deque of idle connections, and the JSON body is encoded in C. The Bot API takes
+    application/json for every method. Calls that upload files (a /stats chart, an /export file)
+    still go through PTB's HTTPXRequest: its write timeout bounds each write of a large body, which
+    aiohttp cannot express (its read timeout would run while the body is still going out).
 
     Status codes, timeouts and errors mean what they mean for HTTPXRequest: PTB's BaseRequest maps
     4xx/5xx (and `retry_after`) to its exceptions, so `Retrying` is unchanged. A proxy is an http(s)
