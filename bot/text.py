@@ -51,6 +51,14 @@ def to_traditional(text: str, config: str = "s2t") -> str:
     return _converter(config if config in TRADITIONAL_CONFIGS else "s2t").convert(text)
 
 
+def warm_converters() -> None:
+    """Opens every converter before the first message arrives: each takes 0.1 to 0.3 s (0.6 s in
+    all), which the first message needing it (any message for s2t, the script check; the first
+    Traditional one for s2tw and s2hk) would otherwise hold the event loop, and everyone, for."""
+    for config in ("tw2s", *TRADITIONAL_CONFIGS):
+        _converter(config)
+
+
 def traditional_variant(text: str) -> str:
     """The OpenCC config whose character forms match the user's Traditional text best (啟 is Taiwan's
     form, 啓 the standard and Hong Kong one); the standard form on a tie."""

@@ -1,5 +1,6 @@
 """Concurrency and retries towards Telegram: updates of different chats run side by side while one
-chat's stay in order; Bot API calls are retried on 429 and transient errors, not on refusals."""
+chat's stay in order; Bot API calls are retried on 429 and transient errors, not on refusals; the
+HTTP layer sends what the Bot API documents and maps errors as PTB's own does."""
 
 from __future__ import annotations
 
@@ -7,10 +8,12 @@ import asyncio
 import datetime as dt
 
 import pytest
-from telegram import Update
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
-from bot.faces.telegram.network import PerChatOrder, Retrying
+from bot.faces.telegram import network
+from bot.faces.telegram.network import JsonRequest, PerChatOrder, Retrying, telegram_request
+from tests.fakes import FakeTelegram
 from tests.recording import BOT_ID
 from tests.test_telegram_handlers import message_update
 
@@ -125,3 +128,100 @@ async def test_at_most_in_flight_calls_are_on_the_wire_and_broadcast_sends_do_no
     gate.set()
     assert all(await asyncio.gather(*replies, broadcast))
     assert most == 3
+
+
+# --- the HTTP layer ---------------------------------------------------------------------------
+async def test_calls_go_as_json_with_native_types_and_uploads_as_multipart():
+    """What the Bot API documents: chat_id a number, reply_markup an object; a file a multipart part
+    (uploads go through PTB's HTTPXRequest, as before)."""
+    with FakeTelegram() as server:
+        request = JsonRequest()
+        bot = Bot(server.token, base_url=f"{server.base_url}/bot", request=request, get_updates_request=JsonRequest())
+        async with bot:
+            markup = InlineKeyboardMarkup([[InlineKeyboardButton("质量月是什么？", callback_data="ask:abc")]])
+            sent = await bot.send_message(800001, "<b>质量月</b> & 9月", parse_mode="HTML", reply_markup=markup)
+            await bot.send_document(800001, InputFile(b"a,b\n1,2\n", filename="questions-30d.csv"), caption="导出")
+        text, document = [call for call in server.calls if call.method in ("sendMessage", "sendDocument")]
+    assert sent.text == "质量月 & 9月" and sent.reply_markup == markup
+    assert text.content_type == "application/json"
+    assert text.params["chat_id"] == 800001 and text.params["text"] == "<b>质量月</b> & 9月"
+    button = {"text": "质量月是什么？", "callback_data": "ask:abc"}
+    assert text.params["reply_markup"] == {"inline_keyboard": [[button]]}
+    assert document.content_type.startswith("multipart/form-data")
+    upload = document.params["document"]
+    assert (upload.filename, upload.content, document.params["caption"]) == ("questions-30d.csv", b"a,b\n1,2\n", "导出")
+    assert document.params["chat_id"] == 800001
+
+
+async def test_api_errors_keep_their_meaning_and_network_errors_never_show_the_token():
+    with FakeTelegram() as server:
+        request = JsonRequest()
+        bot = Bot(server.token, base_url=f"{server.base_url}/bot", request=request, get_updates_request=JsonRequest())
+        async with bot:
+            server.fail_next("sendMessage", 429, "Too Many Requests: retry after 3", retry_after=3)
+            with pytest.raises(RetryAfter):
+                await bot.send_message(800001, "问题")
+            server.fail_next("sendMessage", 502, "Bad Gateway")
+            with pytest.raises(NetworkError, match="Bad Gateway"):
+                await bot.send_message(800001, "问题")
+            server.fail_next("sendMessage", 403, "Forbidden: bot was blocked by the user")
+            with pytest.raises(Forbidden):
+                await bot.send_message(800001, "问题")
+        port = server.base_url.rsplit(":", 1)[1]
+    closed = JsonRequest(connect_timeout=1)  # the server is gone: nothing listens on its port any more
+    await closed.initialize()
+    try:
+        with pytest.raises(NetworkError) as caught:
+            await closed.post(f"http://127.0.0.1:{port}/bot{server.token}/getMe")
+    finally:
+        await closed.shutdown()
+    assert server.token.split(":")[1] not in str(caught.value)
+
+
+async def test_a_call_that_gets_no_answer_times_out():
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read(1)
+        await asyncio.sleep(5)
+        writer.close()
+
+    listener = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = listener.sockets[0].getsockname()[1]
+    request = JsonRequest(read_timeout=0.2)
+    await request.initialize()
+    try:
+        with pytest.raises(TimedOut):
+            await request.post(f"http://127.0.0.1:{port}/bot1:x/getMe")
+    finally:
+        await request.shutdown()
+        listener.close()
+
+
+def test_a_socks_proxy_keeps_the_httpx_request(monkeypatch):
+    assert isinstance(telegram_request("http://127.0.0.1:7890"), JsonRequest)
+    assert isinstance(telegram_request(None), JsonRequest)
+    # HTTPXRequest needs httpx[socks] for it (settings refuse a socks proxy without it).
+    monkeypatch.setattr(network, "HTTPXRequest", lambda **kwargs: ("httpx", kwargs["proxy"]))
+    assert telegram_request("socks5://127.0.0.1:1080") == ("httpx", "socks5://127.0.0.1:1080")
+
+
+async def test_the_environment_proxy_is_honoured_unless_no_proxy_names_the_host(monkeypatch):
+    """As through httpx: HTTP(S)_PROXY from the environment, NO_PROXY hosts reached directly."""
+    with FakeTelegram() as server:
+        monkeypatch.setenv("HTTP_PROXY", server.base_url)  # the suite's server also serves proxy requests
+        monkeypatch.delenv("NO_PROXY", raising=False)
+        monkeypatch.delenv("no_proxy", raising=False)
+        through = JsonRequest()
+        await through.initialize()
+        try:
+            assert b'"ok":true' in (await through.do_request(f"http://api.telegram.invalid/bot{server.token}/getMe",
+                                                             "POST"))[1].replace(b" ", b"")
+        finally:
+            await through.shutdown()
+        monkeypatch.setenv("NO_PROXY", "api.telegram.invalid")
+        direct = JsonRequest(connect_timeout=2)
+        await direct.initialize()
+        try:
+            with pytest.raises(NetworkError):  # the name does not resolve: the proxy was not used
+                await direct.post(f"http://api.telegram.invalid/bot{server.token}/getMe")
+        finally:
+            await direct.shutdown()

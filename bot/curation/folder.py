@@ -104,8 +104,11 @@ def give_back_memory() -> None:
     """After a swap the old engine is garbage: hand freed pages back to the system (glibc keeps them
     otherwise, and the process grows a little with every reload). The engine holds no reference
     cycles, so dropping it frees it; only the young generations are collected, since a full
-    collection walks every live object (seconds at 100k passages) while holding the GIL."""
+    collection walks every live object (seconds at 100k passages) while holding the GIL. The new
+    engine then joins the objects frozen at start-up, out of later full collections' way (the old
+    one, frozen too, is freed by its reference counts all the same)."""
     gc.collect(1)
+    gc.freeze()
     with contextlib.suppress(OSError, AttributeError):  # not glibc
         ctypes.CDLL(None).malloc_trim(0)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import difflib
+import gc
 import json
 import logging
 import os
@@ -36,6 +37,7 @@ from bot.settings import SettingsError, load_settings, read_env_file, storage_se
 from bot.store.db import describe
 from bot.store.importer import ImportRefused, import_json, legacy_notice
 from bot.store.repositories import Store
+from bot.text import warm_converters
 
 log = logging.getLogger(__name__)
 
@@ -267,6 +269,17 @@ def cmd_console(args: argparse.Namespace, stdin: TextIO, out: TextIO, err: TextI
         return run_console(engine, stdin, out)
 
 
+def settle_for_serving() -> None:
+    """Once the knowledge is loaded, before the first update: the converters every message needs are
+    opened, and what exists now (the engine, its index and word lists: some 300,000 objects, kept
+    for the life of the process) is moved out of the garbage collector's sight with gc.freeze().
+    Otherwise each full collection walks them all, about 140 ms holding the GIL, and a busy minute
+    triggers several. A reload's engine is frozen in its turn (`give_back_memory`)."""
+    warm_converters()
+    gc.collect()
+    gc.freeze()
+
+
 def cmd_run(args: argparse.Namespace, stdin: TextIO, out: TextIO, err: TextIO) -> int:
     """The bot: Telegram when a token is configured (environment or .env), else the console chat."""
     if not (os.environ.get("TELEGRAM_BOT_TOKEN") or read_env_file(Path(".env")).get("TELEGRAM_BOT_TOKEN")):
@@ -281,6 +294,7 @@ def cmd_run(args: argparse.Namespace, stdin: TextIO, out: TextIO, err: TextIO) -
 
     engine = build_engine(settings.knowledge_dir, err)  # stops here, in one line, without knowledge
     services = build_services(settings, engine)
+    settle_for_serving()
     notice = legacy_notice(services.store, settings.data_dir)
     if notice:
         print(notice, file=err)

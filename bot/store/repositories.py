@@ -60,10 +60,11 @@ class Database:
     @contextmanager
     def write(self, log: bool = False) -> Iterator[Connection]:
         """A write transaction. `log=True` is for the question log (questions, their suggestion
-        buttons, votes, daily counts): its commit does not wait for the disk, so a power cut or a
-        database crash may lose the last fraction of a second of it, never corrupt anything. A
-        citizen's answer should not wait on an fsync for a statistic. Everything else (subscriptions,
-        roles, broadcasts, reminders, audit) keeps a commit that survives a power cut."""
+        buttons, votes, daily counts) and the user records first messages make: its commit does not
+        wait for the disk, so a power cut or a database crash may lose the last fraction of a second
+        of it, never corrupt anything. A citizen's answer should not wait on an fsync for a
+        statistic. Everything else (subscriptions, roles, broadcasts, reminders, audit) keeps a
+        commit that survives a power cut."""
         with (self.writers or nullcontext(),
               self.engine.connect().execution_options(log_write=log) as connection, connection.begin()):
             if log and self.dialect == "postgresql":
@@ -94,11 +95,13 @@ class Users:
 
     def seen(self, user_id: int, name: str = "", username: str = "") -> None:
         """Records a user (name and @username kept current); later calls in this process with the same
-        names neither read nor write."""
+        names neither read nor write. Committed as the question log is, without waiting for the disk:
+        each citizen's first message waits for this write, and one lost to a power cut is made again
+        by the user's next message (a restarted process has forgotten `known`)."""
         key = (user_id, name[:64], username[:64])
         if key in self.known:
             return
-        with self.db.write() as c:
+        with self.db.write(log=True) as c:
             self.db.upsert(c, t.users, {"id": user_id, "name": name[:64], "username": username[:64],
                                         "first_seen": _now()},
                            ["id"], {"name": name[:64], "username": username[:64]})

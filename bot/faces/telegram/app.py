@@ -31,7 +31,7 @@ from bot.settings import Settings
 
 from . import admin, handlers, jobs, staff, staffdesk, webhook
 from .handlers import BotContext, Handler, send, services_of
-from .network import PerChatOrder, Retrying
+from .network import PerChatOrder, Retrying, telegram_request
 from .render import local, wants_traditional
 from .sender import TelegramSender
 
@@ -210,12 +210,13 @@ def build_application(services: Services, request: BaseRequest | None = None, we
         .concurrent_updates(PerChatOrder(max_concurrent=64))
         .rate_limiter(Retrying())
     )
-    if request is not None:
+    if request is None:  # the long poll waits on a connection of its own
+        builder = builder.request(telegram_request(settings.proxy)).get_updates_request(
+            telegram_request(settings.proxy, connections=1))
+    else:
         builder = builder.request(request).get_updates_request(request)
     if webhook:
         builder = builder.updater(None)  # updates arrive at our webhook server, not by getUpdates
-    elif settings.proxy:
-        builder = builder.proxy(settings.proxy).get_updates_proxy(settings.proxy)
     application = builder.build()
     application.bot_data["services"] = services
     services.broadcasts.connect(TelegramSender(application.bot))
