@@ -24,7 +24,9 @@ import time
 from pathlib import Path
 
 from bot.answers.engine import Engine
+from bot.answers.slots import relative_years, written_years
 from bot.knowledge.loader import load_folder
+from bot.text import normalise
 from tests.scoring import judge
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,6 +42,16 @@ DEFAULT_TODAY = dt.date(2026, 12, 3)
 def read(path: Path) -> list[dict]:
     with path.open(encoding="utf-8") as handle:
         return [json.loads(line) for line in handle if line.strip()]
+
+
+def _other_year(question: dict, answer: dict) -> bool:
+    """A relative-year question answered with another year's fact: the answer states years (a page's
+    own 今年 is shown with its year), and none of them is the year the question means."""
+    today = dt.date.fromisoformat(question.get("today") or DEFAULT_TODAY.isoformat())
+    text = normalise(question["q"])
+    asked = relative_years(text, today.year) | written_years(text)
+    stated = written_years(normalise(answer["answer"]))
+    return bool(asked and stated and not asked & stated)
 
 
 def measure(engine: Engine, questions: list[dict], clock: list[dt.date]) -> tuple[dict, list[tuple[dict, dict]]]:
@@ -58,6 +70,7 @@ def measure(engine: Engine, questions: list[dict], clock: list[dt.date]) -> tupl
         "confident_wrong": len(wrong), "confident_wrong_share": len(wrong) / max(1, len(answered)),
         "relative_year": len(relative),
         "relative_year_wrong_year": sum(1 for q, a in relative if a["matched"] and not judge(q, a)),
+        "relative_year_other_year": sum(1 for q, a in relative if a["matched"] and _other_year(q, a)),
     }
     return figures, [(q, a) for q, a in rows if not judge(q, a)]
 
@@ -78,7 +91,8 @@ def main() -> None:
     print(f"load knowledge       {loaded - started:.2f} s")
     print(f"build index          {built - loaded:.2f} s")
     print()
-    print(f"{'set':<20}{'facts':>12}{'ood':>12}{'answered':>10}{'conf. wrong':>14}{'this-year wrong':>17}")
+    print(f"{'set':<20}{'facts':>12}{'ood':>12}{'answered':>10}{'conf. wrong':>14}{'this-year wrong':>17}"
+          f"{'other year':>12}")
     timings: list[float] = []
     for name, path in (*({} if args.tuning_only else HELD_OUT).items(), *TUNING.items()):
         questions = read(path)
@@ -90,8 +104,9 @@ def main() -> None:
         figures, misses = measure(engine, questions, clock)
         wrong = f"{figures['confident_wrong']} ({figures['confident_wrong_share']:.1%})"
         year = f"{figures['relative_year_wrong_year']}/{figures['relative_year']}" if figures["relative_year"] else "-"
+        other = f"{figures['relative_year_other_year']}/{figures['relative_year']}" if figures["relative_year"] else "-"
         print(f"{name:<20}{figures['fact_acc']:>7.2f} /{figures['facts']:>3}{figures['ood_acc']:>7.2f} /"
-              f"{figures['ood']:>3}{figures['answered']:>10}{wrong:>14}{year:>17}")
+              f"{figures['ood']:>3}{figures['answered']:>10}{wrong:>14}{year:>17}{other:>12}")
         if args.misses and name in TUNING:
             for question, answer in misses:
                 print(f"    {question['id']} {question['q']} -> {answer['reason']} {answer['score']} "
