@@ -2,8 +2,10 @@
 
 Run with `make bench-answers`. For each question set it prints fact accuracy, out-of-domain accuracy,
 how many questions were answered and how many of those answers were wrong (confident wrong), and for
-questions that say 今年/去年… how many were answered with another year's fact. Relative words are
-resolved against each question's `today` (the date the set was written), else 2026-12-03.
+questions that say 今年/去年…: how many answers were judged wrong ("this-year wrong", an upper bound)
+and how many state years, none of them the year meant ("other year": another year's fact; an answer
+stating no year is not counted there). Relative words are resolved against each question's `today`
+(the date the set was written), else 2026-12-03.
 
 Sets:
 - frozen-2026-12-03: held out. Written by a helper from the five seed pages only, before the engine
