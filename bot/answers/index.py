@@ -129,8 +129,17 @@ def _indexed_words(segment: Callable[[str], list[str]], text: str) -> str:
     return " ".join(word for word in segment(text) if _INDEXED_WORD.search(word))
 
 
+def _prepare(segment: Callable[[str], list[str]]) -> None:
+    """Lets a segmenter set itself up (query.Segmenter builds its compiled dictionary) before texts are
+    handed to worker processes, which then inherit it instead of each building it."""
+    if (prepare := getattr(segment, "prepare", None)) is not None:
+        prepare()
+
+
 def segment_all(segment: Callable[[str], list[str]], texts: list[str]) -> list[str]:
     """Each text's indexed words, space-joined; many texts in worker processes (jieba is pure Python)."""
+    if texts:
+        _prepare(segment)
     return part_cache.parallel_map(lambda text: _indexed_words(segment, text), texts, PARALLEL_AT)
 
 
@@ -255,6 +264,8 @@ def _units(snapshot: Snapshot, cache: PartCache | None, segment: Callable[[str],
     built: dict[str, tuple[Corpus, int]] = {}
     new = [number for number in range(len(snapshot.articles))
            if not (cache and (article_keys[number] in recent or _stored_page(stored.get(article_keys[number]))))]
+    if new:
+        _prepare(segment)
     cut = dict(zip(new, part_cache.parallel_map(lambda number: _cut_page(snapshot.articles[number], segment),
                                                 new, PARALLEL_PAGES), strict=True))
     terms: dict[str, tuple[list[str], list[str]]] = {}
