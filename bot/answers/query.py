@@ -143,17 +143,19 @@ class Segmenter:
 def _cut_blocks(fast: object, text: str) -> list[str]:
     """jieba.cut(text, HMM=False), with each Han block cut by jieba-rs."""
     words: list[str] = []
-    for block in _HAN_BLOCK.split(text):
-        if not block:
-            continue
-        if _HAN_BLOCK.match(block):
-            words.extend(fast.cut(block, False))  # type: ignore[attr-defined]
+    cut = fast.cut  # type: ignore[attr-defined]
+    # Split on the one group: Han blocks at odd places, the text between them (maybe "") at even ones.
+    for number, part in enumerate(_HAN_BLOCK.split(text)):
+        if number % 2:
+            words.extend(cut(part, False))
+        elif "\r\n" not in part:
+            words.extend(part)  # jieba yields each whitespace character and each other character alone
         else:
-            for part in _SKIP.split(block):
-                if _SKIP.match(part):
-                    words.append(part)
+            for piece in _SKIP.split(part):
+                if _SKIP.match(piece):
+                    words.append(piece)
                 else:
-                    words.extend(part)
+                    words.extend(piece)
     return words
 
 
