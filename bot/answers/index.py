@@ -400,18 +400,19 @@ class SearchIndex:
         self.char_weight: dict[str, int] = {}
         self.corpus_key = part_cache.digest(self.vocabulary_key or "", *self._keys)
         self._segment = segment
-        if self.cache:
-            if not self.cache.has(f"words-{self.vocabulary_key}"):
-                self.cache.forget("words-", prefix=True)  # a new vocabulary: words cut with the old one are dead
-            for kind, place in (("grams", 0), (f"words-{self.vocabulary_key}", 1)):
-                self.cache.put_many(kind, {key: terms[place] for key, terms in made.items() if not key.startswith("#")})
-        # The corpus figures are counted in Python while tantivy indexes, which releases the GIL while
-        # it works: side by side, a fresh build at 100k passages takes seconds less. Each reads the
-        # per-page terms made above and writes only its own fields.
+        if self.cache and not self.cache.has(f"words-{self.vocabulary_key}"):
+            self.cache.forget("words-", prefix=True)  # a new vocabulary: words cut with the old one are dead
+        # The new pages' terms are stored and the corpus figures counted in Python while tantivy
+        # indexes, which releases the GIL while it works: side by side, a fresh build at 100k passages
+        # takes seconds less. Each reads the per-page terms made above and writes only its own fields.
         failed: list[BaseException] = []
 
         def count() -> None:
             try:
+                if self.cache:
+                    for kind, place in (("grams", 0), (f"words-{self.vocabulary_key}", 1)):
+                        self.cache.put_many(kind, {key: terms[place] for key, terms in made.items()
+                                                   if not key.startswith("#")})
                 self._statistics()
             except BaseException as error:  # re-raised in the building thread below
                 failed.append(error)
