@@ -24,7 +24,7 @@ from rapidfuzz import fuzz
 from bot import strings
 from bot.answers.compose import compose, cues_met, date_relative_words, focus
 from bot.answers.index import SearchIndex, quoted_terms
-from bot.answers.query import Query, QueryAnalyzer, base_tokenizer, make_tokenizer, segmenter_for
+from bot.answers.query import Query, QueryAnalyzer, Segmenter, base_tokenizer, make_tokenizer
 from bot.answers.slots import Gazetteer, Place, dictionary_tags, is_national, relative_years, written_years
 from bot.answers.units import Unit
 from bot.knowledge.conflicts import superseded
@@ -138,7 +138,7 @@ class Engine:
         self.today = today
         words = domain_words(snapshot)
         self.tokenizer = make_tokenizer(words)
-        self.index = SearchIndex(snapshot, segmenter_for(self.tokenizer), vocabulary=words)
+        self.index = SearchIndex(snapshot, Segmenter(self.tokenizer), vocabulary=words)
         self.analyzer = QueryAnalyzer(self.index, self.tokenizer, words, snapshot.lexicon)
         self.superseded = superseded(snapshot.entries)
         self.pointers = tuple((pointer, tuple(normalise(k) for k in pointer.keywords)) for pointer in snapshot.pointers)

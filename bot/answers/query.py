@@ -7,12 +7,13 @@ typos (the commonest kind with a pinyin input method) -> weight words by rarity 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import math
 import re
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 
@@ -92,31 +93,39 @@ class Segmenter:
     """What the index cuts unit texts with: `tokenizer.lcut(text, HMM=False)`, word for word.
 
     Cutting every passage is most of a full rebuild (jieba is pure Python: about 0.8 ms per passage).
-    jieba-rs (the `rjieba` package) runs the same algorithm compiled, about eight times quicker: a
-    prefix dictionary of the same words and frequencies, the same most probable route through it, the
-    same grouping of single letters and digits. It is given exactly this tokenizer's words and total
-    (only Han blocks are passed to it; the rest is split here as jieba.cut does), and checked against
-    jieba on a few strings before use; without rjieba, or if that check fails, jieba does the work.
-    A question is still cut by jieba itself (with HMM, which this does not cover)."""
+    Inside `bulk()`, jieba-rs (the `rjieba` package) does it: the same algorithm compiled, about eight
+    times quicker: a prefix dictionary of the same words and frequencies, the same most probable route
+    through it, the same grouping of single letters and digits. It is given exactly this tokenizer's
+    words and total (only Han blocks are passed to it; the rest is split here as jieba.cut does), and
+    checked against jieba on a few strings before use; without rjieba, or if that check fails, jieba
+    does the work. A question is still cut by jieba itself (with HMM, which this does not cover)."""
 
     def __init__(self, tokenizer: jieba.Tokenizer) -> None:
         self.tokenizer = tokenizer
         self._fast: object | None = None
-        self._tried = False
+        self._users = 0
         self._lock = threading.Lock()
 
     def __call__(self, text: str) -> list[str]:
-        fast = self._fast if self._tried else self.prepare()
+        fast = self._fast
         return _cut_blocks(fast, text) if fast is not None else self.tokenizer.lcut(text, HMM=False)
 
-    def prepare(self) -> object | None:
-        """Builds the compiled dictionary (about 0.4 s) once; called before work is forked out, so the
-        worker processes share it instead of each building its own."""
+    @contextlib.contextmanager
+    def bulk(self) -> Iterator[None]:
+        """For many texts: jieba-rs cuts them while inside. Its dictionary takes about 0.4 s to build
+        and 60 MB, so it is built per bulk job (before work is forked out: the workers inherit it) and
+        dropped after, not kept for the few texts of a one-page reload."""
         with self._lock:
-            if not self._tried:
+            self._users += 1
+            if self._users == 1:
                 self._fast = self._compiled()
-                self._tried = True
-        return self._fast
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._users -= 1
+                if not self._users:
+                    self._fast = None
 
     def _compiled(self) -> object | None:
         try:
@@ -157,13 +166,6 @@ def _cut_blocks(fast: object, text: str) -> list[str]:
                 else:
                     words.extend(piece)
     return words
-
-
-@lru_cache(maxsize=1)
-def segmenter_for(tokenizer: jieba.Tokenizer) -> Segmenter:
-    """One Segmenter per tokenizer (engines with the same words share both), so a reload that keeps
-    the vocabulary does not build the compiled dictionary again."""
-    return Segmenter(tokenizer)
 
 
 def cue_patterns(lexicon: Lexicon) -> dict[str, re.Pattern[str]]:
