@@ -129,7 +129,8 @@ def _let_others_run(step: int) -> None:
 
 
 def _indexed_words(segment: Callable[[str], list[str]], text: str) -> str:
-    return " ".join(word for word in segment(text) if _INDEXED_WORD.search(word))
+    # filter() calls the bound search in C: no Python frame per word (70 words a passage).
+    return " ".join(filter(_INDEXED_WORD.search, segment(text)))
 
 
 def _bulk(segment: Callable[[str], list[str]], count: int, at: int) -> contextlib.AbstractContextManager[None]:
