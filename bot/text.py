@@ -147,7 +147,7 @@ def cjk_bigrams(text: str) -> list[str]:
     for run in _CJK_RUN.findall(text):
         if len(run) == 1:
             grams.append(run)
-        grams.extend(run[i : i + 2] for i in range(len(run) - 1))
+        grams.extend(map(str.__add__, run, run[1:]))  # run[i:i+2] for each i, without a Python loop
     return grams
 
 

@@ -160,3 +160,26 @@ def test_the_cache_is_keyed_by_the_code_that_fills_it():
     names = {f"{path.parent.name}/{path.name}" for path in files}
     assert {"answers/units.py", "answers/index.py", "answers/slots.py", "knowledge/cleaning.py"} <= names
     assert all(path.exists() for path in files)
+
+
+def test_passages_cut_by_jieba_rs_get_jiebas_own_words(folder, monkeypatch):
+    """A rebuild cuts passages with jieba-rs (query.Segmenter.bulk): word for word what jieba cuts,
+    so the index and the answers are those of a build cut by jieba alone."""
+    pytest.importorskip("rjieba")
+    from bot.answers.query import Segmenter
+    from bot.answers.units import build_units
+
+    part_cache.use_cache(None)
+    fast = build(folder)
+    segmenter = Segmenter(fast.tokenizer)
+    texts = [unit.text for unit in build_units(fast.snapshot)[0]] + list(fast.index.contexts)
+    # Text jieba leaves outside its blocks: line breaks, rare CJK extensions, symbols, capitals.
+    texts += ["a\r\nb 质量月\r\n\r\n x", "㐀㐁质量 鿖鿗 豈更", "  质量  月\t\n", "ABC质量DEF-12.5%+#&_", "", "\x1c\x85"]
+    with segmenter.bulk():
+        assert segmenter._fast is not None
+        assert [segmenter(text) for text in texts] == [fast.tokenizer.lcut(text, HMM=False) for text in texts]
+    assert segmenter._fast is None  # its dictionary is not kept between rebuilds
+    monkeypatch.setattr(index_module, "BULK_TEXTS", 10**9)
+    plain = build(folder)
+    assert _figures(plain) == _figures(fast)
+    assert replies(plain) == replies(fast)

@@ -277,7 +277,7 @@ def mark_answerable(questions: list[dict], facts: list[Fact]) -> None:
 
 def fingerprint() -> str:
     digest = hashlib.sha256()
-    for path in (Path(__file__), Path(__file__).with_name("places.py"), ROOT / "bot" / "search" / "units.py"):
+    for path in (Path(__file__), Path(__file__).with_name("places.py"), ROOT / "bot" / "answers" / "units.py"):
         digest.update(path.read_bytes())
     for name, data in sorted(read_folder(KNOWLEDGE).items()):
         digest.update(name.encode() + b"\0" + data)

@@ -24,7 +24,7 @@ from rapidfuzz import fuzz
 from bot import strings
 from bot.answers.compose import compose, cues_met, date_relative_words, focus
 from bot.answers.index import SearchIndex, quoted_terms
-from bot.answers.query import Query, QueryAnalyzer, base_tokenizer, make_tokenizer, question_frames
+from bot.answers.query import Query, QueryAnalyzer, Segmenter, base_tokenizer, make_tokenizer, question_frames
 from bot.answers.slots import (
     Gazetteer,
     Place,
@@ -148,7 +148,7 @@ class Engine:
         words = domain_words(snapshot)
         segmented = words | question_frames(snapshot.lexicon)  # kept whole by the segmenter
         self.tokenizer = make_tokenizer(segmented)
-        self.index = SearchIndex(snapshot, lambda text: self.tokenizer.lcut(text, HMM=False), vocabulary=segmented)
+        self.index = SearchIndex(snapshot, Segmenter(self.tokenizer), vocabulary=segmented)
         self.analyzer = QueryAnalyzer(self.index, self.tokenizer, words, snapshot.lexicon)
         self.superseded = superseded(snapshot.entries)
         self.pointers = tuple((pointer, tuple(normalise(k) for k in pointer.keywords)) for pointer in snapshot.pointers)

@@ -23,6 +23,7 @@ import shutil
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Sequence
+from importlib import metadata
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,8 @@ def code_version() -> str:
         for path in code_files():
             digest.update(path.name.encode() + b"\0" + path.read_bytes())
         digest.update(f"{jieba.__version__}/{getattr(tantivy, '__version__', '')}".encode())
+        with contextlib.suppress(metadata.PackageNotFoundError):  # passages are cut by jieba-rs when it is there
+            digest.update(f"/rjieba {metadata.version('rjieba')}".encode())
         _CODE_VERSION = digest.hexdigest()[:16]
     return _CODE_VERSION
 
