@@ -206,3 +206,8 @@ def test_a_round_asked_for_is_answered_by_the_unit_about_that_round(engine):
     that round is the answer."""
     answer = engine.ask("第四届中国质量奖个人奖给了谁")
     assert answer.matched and "林鸣" in answer.answer
+
+
+def test_an_answer_worked_out_afresh_is_the_one_kept_for_repeats(engine):
+    question = "质量月是每年几月"
+    assert engine.answer_afresh(question) == engine.ask(question) == engine.ask(question)
