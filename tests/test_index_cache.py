@@ -163,10 +163,10 @@ def test_the_cache_is_keyed_by_the_code_that_fills_it():
 
 
 def test_passages_cut_by_jieba_rs_get_jiebas_own_words(folder, monkeypatch):
-    """A rebuild cuts passages with jieba-rs (query.Segmenter.bulk): word for word what jieba cuts,
+    """A rebuild cuts passages with jieba-rs (segment.Segmenter.bulk): word for word what jieba cuts,
     so the index and the answers are those of a build cut by jieba alone."""
     pytest.importorskip("rjieba")
-    from bot.answers.query import Segmenter
+    from bot.answers.segment import Segmenter
     from bot.answers.units import build_units
 
     part_cache.use_cache(None)

@@ -24,7 +24,8 @@ from rapidfuzz import fuzz
 from bot import strings
 from bot.answers.compose import compose, cues_met, date_relative_words, focus
 from bot.answers.index import SearchIndex, quoted_terms
-from bot.answers.query import Query, QueryAnalyzer, Segmenter, base_tokenizer, make_tokenizer, question_frames
+from bot.answers.query import Query, QueryAnalyzer, base_tokenizer, make_tokenizer, question_frames
+from bot.answers.segment import Segmenter
 from bot.answers.slots import (
     Gazetteer,
     Place,

@@ -134,7 +134,7 @@ def _indexed_words(segment: Callable[[str], list[str]], text: str) -> str:
 
 
 def _bulk(segment: Callable[[str], list[str]], count: int, at: int) -> contextlib.AbstractContextManager[None]:
-    """A segmenter's bulk mode (query.Segmenter: jieba-rs) for `count` texts or pages, from `at` on:
+    """A segmenter's bulk mode (segment.Segmenter: jieba-rs) for `count` texts or pages, from `at` on:
     below that, setting it up costs more than it saves."""
     bulk = getattr(segment, "bulk", None)
     return bulk() if bulk is not None and count >= at else contextlib.nullcontext()

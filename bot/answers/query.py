@@ -7,15 +7,12 @@ typos (the commonest kind with a pinyin input method) -> weight words by rarity 
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import itertools
-import logging
 import math
 import re
-import threading
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 
@@ -37,8 +34,6 @@ from bot.answers.slots import (
 )
 from bot.knowledge.model import Lexicon
 from bot.text import MAX_QUERY_CHARS, normalise, pinyin_initials
-
-log = logging.getLogger(__name__)
 
 _LATIN_RUN = re.compile(r"[a-z]+(?:[ '][a-z]+)*")
 _CJK_WORD = re.compile(r"^[\u3400-\u9fff]+$")
@@ -100,94 +95,6 @@ def question_frames(lexicon: Lexicon) -> frozenset[str]:
     they are segmented whole and carry no topic, so 在哪个市办的 is 哪个市 + 办, not 哪个 + 市办."""
     return frozenset(word for _, words in lexicon.asked for word in words
                      if len(word) >= 2 and _ASKING_WORD.search(word))
-
-
-# Text jieba cuts as it stands (its default pattern: characters, letters, digits and +#&._%-) and the
-# rest, which it yields whitespace run by whitespace run and otherwise character by character.
-_HAN_BLOCK = jieba.re_han_default
-_SKIP = jieba.re_skip_default
-# Strings jieba-rs is checked against before it is trusted (see Segmenter._compiled).
-_SELF_CHECK = ("2020年9月8日湖南省质量月启动仪式结束后，现场举行了2020年郴州市质量开放日主题活动",
-               "中国质量奖评选表彰 第三届 abc12 x-y 3.5% c++ 质量强国建设纲要")
-
-
-class Segmenter:
-    """What the index cuts unit texts with: `tokenizer.lcut(text, HMM=False)`, word for word.
-
-    Cutting every passage is most of a full rebuild (jieba is pure Python: about 0.8 ms per passage).
-    Inside `bulk()`, jieba-rs (the `rjieba` package) does it: the same algorithm compiled, about eight
-    times quicker: a prefix dictionary of the same words and frequencies, the same most probable route
-    through it, the same grouping of single letters and digits. It is given exactly this tokenizer's
-    words and total (only Han blocks are passed to it; the rest is split here as jieba.cut does), and
-    checked against jieba on a few strings before use; without rjieba, or if that check fails, jieba
-    does the work. A question is still cut by jieba itself (with HMM, which this does not cover)."""
-
-    def __init__(self, tokenizer: jieba.Tokenizer) -> None:
-        self.tokenizer = tokenizer
-        self._fast: object | None = None
-        self._users = 0
-        self._lock = threading.Lock()
-
-    def __call__(self, text: str) -> list[str]:
-        fast = self._fast
-        return _cut_blocks(fast, text) if fast is not None else self.tokenizer.lcut(text, HMM=False)
-
-    @contextlib.contextmanager
-    def bulk(self) -> Iterator[None]:
-        """For many texts: jieba-rs cuts them while inside. Its dictionary takes about 0.4 s to build
-        and 60 MB, so it is built per bulk job (before work is forked out: the workers inherit it) and
-        dropped after, not kept for the few texts of a one-page reload."""
-        with self._lock:
-            self._users += 1
-            if self._users == 1:
-                self._fast = self._compiled()
-        try:
-            yield
-        finally:
-            with self._lock:
-                self._users -= 1
-                if not self._users:
-                    self._fast = None
-
-    def _compiled(self) -> object | None:
-        try:
-            import rjieba
-        except ImportError:
-            return None
-        fast = rjieba.Jieba.empty()
-        added = 0
-        for word, freq in self.tokenizer.FREQ.items():
-            if freq > 0:  # jieba keeps every word's prefixes at 0: they are no words
-                fast.add_word(word, freq, None)
-                added += freq
-        # jieba adds a word's frequency to the total even when the word was already known (add_word
-        # replaces it), jieba-rs does not; the total weighs every route, so the difference is given
-        # to a word that no Han block can hold.
-        if self.tokenizer.total > added:
-            fast.add_word("\0\0", self.tokenizer.total - added, None)
-        if any(_cut_blocks(fast, sample) != self.tokenizer.lcut(sample, HMM=False) for sample in _SELF_CHECK):
-            log.warning("jieba-rs cuts differently from jieba; cutting with jieba")
-            return None
-        return fast
-
-
-def _cut_blocks(fast: object, text: str) -> list[str]:
-    """jieba.cut(text, HMM=False), with each Han block cut by jieba-rs."""
-    words: list[str] = []
-    cut = fast.cut  # type: ignore[attr-defined]
-    # Split on the one group: Han blocks at odd places, the text between them (maybe "") at even ones.
-    for number, part in enumerate(_HAN_BLOCK.split(text)):
-        if number % 2:
-            words.extend(cut(part, False))
-        elif "\r\n" not in part:
-            words.extend(part)  # jieba yields each whitespace character and each other character alone
-        else:
-            for piece in _SKIP.split(part):
-                if _SKIP.match(piece):
-                    words.append(piece)
-                else:
-                    words.extend(piece)
-    return words
 
 
 def cue_patterns(lexicon: Lexicon) -> dict[str, re.Pattern[str]]:
