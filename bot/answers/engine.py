@@ -213,7 +213,8 @@ class Engine:
                           + (YEAR_EXACT if unit.slots and unit.slots.page_year in query.years else 0.0)
                           + (ROUND_EXACT if query.rounds and query.rounds <= self.title_rounds(unit) else 0.0)
                           + SOURCE_PREFERENCE.get(unit.source.kind or "", 0.0))
-        if unit.kind == "entry" and len(unit.sentences) > 1 and confidence < 1.0:
+        if unit.kind == "entry" and unit.extra and confidence < 1.0 and any(
+                query.found(word, unit.extra) for word in query.words if not query.found(word, unit.text)):
             # An entry whose details hold what its answer lacks is worth judging in full: the
             # answer then shows the detail sentence, and is judged on it (_detail).
             with_details = self._coverage(unit, query, unit.text, unit.extra)[0]

@@ -302,8 +302,11 @@ class QueryAnalyzer:
         tokens = self.tokenizer.lcut(text)
         for left, right in itertools.pairwise(tokens):
             pair = left + right
-            if not (3 <= len(pair) <= 8 and min(len(left), len(right)) == 1 and _CJK_WORD.match(pair)):
+            single = left if len(left) == 1 else right
+            if not (3 <= len(pair) <= 8 and len(single) == 1 and _CJK_WORD.match(pair)):
                 continue
+            if single in self.lexicon.stopwords or single in QUESTION_CHARS:
+                continue  # 质量 + 是: a function word beside a term is not a broken term
             if self.index.phrase_df(pair) > 0:
                 continue
             fixed = self._fix_homophone(pair)
