@@ -6,13 +6,16 @@ pages written as real files, so that `load_folder` and the page cleaning run exa
 A generated page recombines sentences of the shipped pages and entries. Every shipped province and city in a
 sentence is swapped for one the shipped knowledge never names (consistently within a page), and in such a
 sentence years are shifted and figures (counts, amounts, days) changed. A sentence that names no place is said of
-the page's own city (「据阳江消息，…」) and changed the same way, so no sentence is copied unchanged: every generated
-sentence is a near miss of a shipped one or of other generated ones (the same event in another year or place, the
-same figure in another city), never a copy of a right answer. Numbers inside 《document titles》 are never touched,
-so no generated sentence contradicts a shipped fact: a question about a shipped fact still has exactly one right
-answer. Months stay as they are (the Quality Month is September everywhere).
+the page's own city (「据阳江消息，…」), and one that names no year is dated with the page's year (「2014年，…」),
+and changed the same way, so no sentence is copied unchanged: every generated sentence is a near miss of a
+shipped one or of other generated ones (the same event in another year or place, the same figure in another
+city), never a copy of a right answer. No two pages say the same sentence of the same place and year with
+different figures (a page draws again instead), so every generated question, which names its place and year, has
+one right answer among its near misses. Numbers inside 《document titles》 are never touched, so no generated
+sentence contradicts a shipped fact: a question about a shipped fact still has exactly one right answer. Months
+stay as they are (the Quality Month is September everywhere).
 
-Page i depends only on the seed and i, so the smaller sets are prefixes of the larger ones, and the generated
+Page i depends only on the seed and the pages before it, so the smaller sets are prefixes of the larger ones, and the generated
 questions (drawn from the first pages) are the same at every size.
 """
 
@@ -39,8 +42,11 @@ CACHE = ROOT / "bench" / ".cache" / "scale"
 QUESTION_PAGES = 60  # generated questions come from pages 0..59, present in every set of 1,000 units or more
 GENERATED_QUESTIONS = 100
 TOLERANCE = 0.05
+DRAWS = 30  # a page draws at most this many pool sentences for one slot before it accepts a repeat
+REPEATS = [0]
 
 _NUMBER = re.compile(r"(?<![0-9A-Za-z.])\d+(?:\.\d+)?(?![0-9A-Za-z])")
+_YEAR = re.compile(r"(?:19|20)\d\d年")
 _TITLE_SPAN = re.compile(r"《[^》]*》")
 _YEAR_LINK = "-—–~至到"
 _CLASSIFIERS = "个家人名份项次场台件条种所万亿元余多座批户"
@@ -123,7 +129,8 @@ class Swapper:
         self.rng = rng
         self.pool = pool
         self.places: dict[str, str] = {}
-        self.shift = rng.choice([-5, -4, -3, -2, -1, 1, 2, 3, 4, 5])
+        self.shift = rng.choice([shift for shift in range(-8, 9) if shift])
+        self.year = rng.randint(2005, 2025)  # the page's year, for sentences that name none
         self.figures: dict[str, str] = {}
         self.home = rng.choice(pool.new_cities)  # the page's city, for sentences that name no place
 
@@ -179,12 +186,27 @@ class Swapper:
             if span:
                 parts.append(span.group(0))
                 last = span.end()
-        return "".join(parts), [figure for figure, _ in figures]
+        text = "".join(parts)
+        if not _YEAR.search(text):
+            text = f"{self.year}年，{text}"
+        return text, [figure for figure, _ in figures]
 
 
-def make_page(number: int, pool: Pool, passages: int | None = None) -> Page:
+def _claims(source: int, sentence: str, places: list[str]) -> set[tuple[int, str, str]]:
+    """What a generated sentence says a figure of: its pool sentence, for each of its places and years."""
+    years = re.findall(r"((?:19|20)\d\d)年", sentence) or [""]
+    return {(source, place, year) for place in places for year in years}
+
+
+def make_page(number: int, pool: Pool, passages: int | None = None,
+              taken: set[tuple[int, str, str]] | None = None) -> Page:
     """Generated page `number`: a masthead, breadcrumb, title, 发布时间 line and about ten ~200-character
-    paragraphs, each of which the unit splitter keeps as one passage."""
+    paragraphs, each of which the unit splitter keeps as one passage.
+
+    `taken` holds what earlier pages already said (pool sentence, place, year): a sentence that would say it
+    again, with another figure, is drawn anew, so that every fact has one right answer — other pages hold its
+    near misses (the same sentence of another place or year), not contradictions. Pages are made in order, so
+    page i still depends only on the seed and the pages before it."""
     rng = random.Random(f"{SEED}:page:{number}")
     swapper = Swapper(rng, pool)
     wanted = rng.randint(8, 12)
@@ -197,9 +219,18 @@ def make_page(number: int, pool: Pool, passages: int | None = None) -> Page:
     size = 0
     limit = rng.randint(120, PASSAGE_CHARS)
     while len(paragraphs) < wanted:
-        index = rng.randrange(len(pool.sentences))  # the same draw as rng.choice: sets stay as they were
-        source = pool.sentences[index]
-        sentence, figures = swapper.sentence(source)
+        for _ in range(DRAWS):
+            index = rng.randrange(len(pool.sentences))
+            source = pool.sentences[index]
+            sentence, figures = swapper.sentence(source)
+            places = [swapper.places[p] for p in dict.fromkeys(pool.place_pattern.findall(source))] or [swapper.home]
+            claims = _claims(index, sentence, places)
+            if taken is None or not claims & taken:
+                break
+        else:
+            REPEATS[0] += 1
+        if taken is not None:
+            taken |= claims
         if current and size + len(sentence) > PASSAGE_CHARS:
             paragraphs.append("".join(current))
             current, size, limit = [], 0, rng.randint(120, PASSAGE_CHARS)
@@ -208,7 +239,6 @@ def make_page(number: int, pool: Pool, passages: int | None = None) -> Page:
         current.append(sentence)
         size += len(sentence)
         if figures:
-            places = [swapper.places[p] for p in dict.fromkeys(pool.place_pattern.findall(source))] or [swapper.home]
             years = re.findall(r"((?:19|20)\d\d)年", sentence)
             facts.extend(Fact(number, sentence, figure, places, years, index) for figure in figures)
         if size >= limit:
@@ -230,7 +260,8 @@ def make_page(number: int, pool: Pool, passages: int | None = None) -> Page:
 
 def make_questions(pool: Pool) -> list[dict]:
     """GENERATED_QUESTIONS fact questions about swapped figures on the first QUESTION_PAGES pages."""
-    facts = [fact for number in range(QUESTION_PAGES) for fact in make_page(number, pool).facts]
+    taken: set[tuple[int, str, str]] = set()
+    facts = [fact for number in range(QUESTION_PAGES) for fact in make_page(number, pool, taken=taken).facts]
     rng = random.Random(f"{SEED}:questions")
     questions: list[dict] = []
     seen: set[str] = set()
@@ -311,8 +342,9 @@ def dataset(size: int, log=print) -> tuple[Path, dict]:
     articles = tmp / "knowledge" / "articles"
     number = 0
     facts: list[Fact] = []
+    taken: set[tuple[int, str, str]] = set()
     while have < size:
-        page = make_page(number, pool, passages=size - have)
+        page = make_page(number, pool, passages=size - have, taken=taken)
         facts.extend(page.facts)
         (articles / f"gen_{number:06d}.txt").write_text(page.text, encoding="utf-8")
         have += page.passages
