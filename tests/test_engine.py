@@ -211,3 +211,52 @@ def test_a_round_asked_for_is_answered_by_the_unit_about_that_round(engine):
 def test_an_answer_worked_out_afresh_is_the_one_kept_for_repeats(engine):
     question = "质量月是每年几月"
     assert engine.answer_afresh(question) == engine.ask(question) == engine.ask(question)
+
+
+def _engine_of(entries: str) -> Engine:
+    """An engine over these entries and the shipped word lists (question words, synonyms)."""
+    from tests.conftest import KNOWLEDGE
+
+    lexicon = (KNOWLEDGE / "lexicon.yaml").read_bytes()
+    result = build_snapshot({"regional.yaml": entries.encode(), "lexicon.yaml": lexicon})
+    assert not result.problems
+    return Engine(result.snapshot)
+
+
+def test_a_figure_of_another_year_beside_the_asked_year_is_not_the_answer():
+    """The answering sentence, not a neighbour naming the asked year (here only inside a document's
+    title), decides whose fact it is."""
+    engine = _engine_of("""entries:
+- id: event-example-city-2013
+  type: event
+  region: 锦州市
+  title: 锦州市质量工作进展
+  answer: >-
+    2013年，锦州市导入卓越绩效模式企业任务44家，完成43家；
+    这是《质量发展纲要（2011—2020年）》印发后的第一个质量月。
+  year: 2013
+  source: {title: 锦州市质量工作进展, origin: 锦州市人民政府, date: '2013-09-01', kind: official_news}
+""")
+    assert engine.ask("2013年锦州导入卓越绩效模式企业完成多少家").matched
+    answer = engine.ask("2020年锦州导入卓越绩效模式企业完成多少家")
+    assert not answer.matched and "43家" not in answer.answer
+
+
+def test_a_question_of_only_a_year_and_a_place_is_not_answered_with_one_of_several_facts():
+    fact = """- id: event-example-{n}
+  type: event
+  region: 南阳市
+  title: 南阳市{title}
+  answer: 2016年南阳市{text}
+  year: 2016
+  source: {{title: 南阳市{title}, origin: 南阳市人民政府, date: '2016-09-0{n}', kind: official_news}}
+"""
+    elsewhere = [("洛阳", 2015), ("开封", 2017), ("信阳", 2018)]
+    others = "".join(fact.replace("南阳", city).replace("2016", str(year))
+                     .format(n=n, title="质量奖", text="设立质量奖。")
+                     for n, (city, year) in enumerate(elsewhere, start=3))
+    engine = _engine_of("entries:\n" + fact.format(n=1, title="质量月活动", text="共有65个单位参加质量月活动。")
+                        + fact.format(n=2, title="质量强镇", text="共有12个乡镇成为质量强镇。") + others)
+    assert engine.ask("2016年南阳质量月活动共有多少个单位参加").matched
+    answer = engine.ask("2016年南阳有多少个")
+    assert not answer.matched and answer.suggestions

@@ -37,6 +37,8 @@ def test_places_come_with_their_level():
     # A city whose short name is an everyday word counts only when written in full.
     assert Gazetteer.shared().find("欢迎各位来宾") == []
     assert [p.name for p in Gazetteer.shared().find("来宾市")] == ["来宾市"]
+    # Other cities' short names are places whatever else a dictionary says they are.
+    assert [p.name for p in Gazetteer.shared().find("合肥、大连和开封的质量奖")] == ["合肥市", "大连市", "开封市"]
 
 
 def test_this_year_is_never_answered_with_another_years_fact(dated_engine):

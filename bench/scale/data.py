@@ -15,8 +15,8 @@ one right answer among its near misses. Numbers inside 《document titles》 are
 sentence contradicts a shipped fact: a question about a shipped fact still has exactly one right answer. Months
 stay as they are (the Quality Month is September everywhere).
 
-Page i depends only on the seed and the pages before it, so the smaller sets are prefixes of the larger ones, and the generated
-questions (drawn from the first pages) are the same at every size.
+Page i depends only on the seed and the pages before it, so the smaller sets are prefixes of the larger ones,
+and the generated questions (drawn from the first pages) are the same at every size.
 """
 
 from __future__ import annotations

@@ -59,6 +59,8 @@ CUE_EVIDENCE_WEIGHT = 1.5
 CUE_MISSED = 0.85  # the answer holds no fact of the kind asked for (no number for 多少, ...)
 PHRASING_MATCH = 0.82
 NEAR_TIE = 0.03
+MAIN_SENTENCE_SHARE = 0.5  # sentences holding this share of the best one's match may be the answering one
+MAIN_SENTENCE_FLOOR = 0.25  # and the best must hold this share of the question to be told apart at all
 NATIONAL_DEFAULT = 0.05  # a question that names no place is first about the whole country
 PLACE_EXACT = 0.05  # a unit about the asked place itself beats one about a place inside it
 YEAR_EXACT = 0.05  # and one dated in the asked year beats one that mentions that year
@@ -69,6 +71,8 @@ SOURCE_PREFERENCE = {"official_doc": 0.03, "official_news": 0.03, "media": 0.01,
 CHINA = ZoneInfo("Asia/Shanghai")
 SENTENCE_TAGS = frozenset({"r", "y", "uj", "ul", "p", "c"})  # pronouns (什么), particles, prepositions
 _QUOTED = re.compile(r"《([^》]{2,20})》|“([^”]{2,12})”")
+_FACT_CLAUSE = re.compile(r"[^。！？!?；;]+[。！？!?；;]?")  # one fact each: sentences, and clauses after ；
+_BOOK_TITLE = re.compile(r"《[^》]*》")
 _WORDS = re.compile(r"[a-zA-Z\u3400-\u9fff\uf900-\ufaff]")  # a question has at least one letter or character
 
 
@@ -378,6 +382,12 @@ class Engine:
             rivals = [c for c in fitting[1:] if c.rank >= best.rank - NEAR_TIE and c.confidence >= ANSWER_AT
                       and _exact_place(c.unit, query) == exact]
             differing = [c for c in rivals if _open_difference(best.unit, c.unit, query)]
+            if rivals and not any(len(word) >= 2 for word in query.words if word not in query.slot_words):
+                # Only a year or place, no topic (2016年南阳有多少个; single characters such as 年
+                # say nothing): several facts of that year and place fit alike, and picking one
+                # would be a guess.
+                return Answer(False, strings.UNSURE, round(100 * best.confidence),
+                              suggestions=self._labels([best, *rivals]), reason="unsure")
             if differing:
                 labels = self._labels([best, *differing], with_slots=True)
                 return Answer(False, strings.AMBIGUOUS, round(100 * best.confidence), suggestions=labels,
@@ -446,15 +456,54 @@ def _covers(scope: tuple[Place, ...], named: frozenset[str], asked: Place, own_l
 
 def _shown_missing(shown: str, unit: Unit, query: Query) -> list[str]:
     """The sentences actually shown must not speak of another year, or of a place when the whole
-    country was asked about: a national entry's aside about one province is not a national fact."""
+    country was asked about: a national entry's aside about one province is not a national fact.
+    And the sentence that answers (one holding nearly as much of the question as the best) must not
+    be another year's or another place's fact: a page may name the asked year or city in one
+    sentence and state a figure of some other year or city in the next."""
     missing = []
+    page_year = unit.slots.page_year if unit.slots else None
     if query.years:
-        stated = written_years(shown) | relative_years(shown, unit.slots.page_year if unit.slots else None)
+        stated = written_years(shown) | relative_years(shown, page_year)
         if stated and not query.years <= stated:
             missing.extend(f"{year}年" for year in sorted(query.years - stated))
     if query.national and not is_national(shown) and Gazetteer.shared().find(shown):
         missing.append(strings.NATIONAL_LABEL)
-    return missing
+    if missing or not (query.years or query.places):
+        return missing
+    sentences = [clause for clause in _FACT_CLAUSE.findall(shown) if clause.strip()] or [shown]
+    subject = normalise(unit.title)
+    scores = [_topic_score(sentence, query, subject) for sentence in sentences]
+    if max(scores) < MAIN_SENTENCE_FLOOR * query.total_weight:
+        return []  # no sentence holds enough of the question to be told apart as the answering one
+    leading = [s for s, score in zip(sentences, scores, strict=True) if score >= MAIN_SENTENCE_SHARE * max(scores)]
+    conflicts = [_sentence_conflicts(sentence, page_year, query) for sentence in leading]
+    return [] if any(not found for found in conflicts) else conflicts[0]
+
+
+def _topic_score(sentence: str, query: Query, subject: str) -> float:
+    """How much of what is asked one sentence holds, apart from the years and places being checked
+    and from what the whole unit is about (its title): which sentence answers is decided by the
+    rest of the question. A figure inside a document's title (《纲要（2011—2020年）》) is not a fact
+    of the kind asked for."""
+    held = sum(weight for word, weight in query.words.items()
+               if word not in query.slot_words and not query.found(word, subject) and query.found(word, sentence))
+    cues = cues_met(_BOOK_TITLE.sub("", sentence), query)
+    return held + 0.3 * query.total_weight * cues / max(1, len(query.cues))
+
+
+def _sentence_conflicts(sentence: str, page_year: int | None, query: Query) -> list[str]:
+    """The asked years and places one sentence contradicts: it states years, none of them asked; or
+    names places, none of them the asked place, inside it, or around it."""
+    conflicts = []
+    sentence = _BOOK_TITLE.sub("", sentence)  # 《纲要（2011—2020年）》 names a document, not a year
+    stated = written_years(sentence) | relative_years(sentence, page_year)
+    if query.years and stated and not query.years & stated:
+        conflicts.extend(f"{year}年" for year in sorted(query.years))
+    named = Gazetteer.shared().find(sentence) if query.places else []
+    for group in query.places:
+        if named and not any(place.within(asked) or asked.within(place) for asked in group for place in named):
+            conflicts.append(group[0].name)
+    return conflicts
 
 
 def _exact_place(unit: Unit, query: Query) -> bool:

@@ -30,6 +30,10 @@ NATIONAL_MARKERS = ("全国", "我国", "国家", "中国", "国务院", "中共
 _PROVINCE_SUFFIX = re.compile("(省|市|壮族自治区|回族自治区|维吾尔自治区|自治区|特别行政区)$")
 _CITY_SUFFIX = re.compile("(市|地区|盟|(?:[\u4e00-\u9fff]{1,8}族)+自治州|自治州)$")
 _PROPER_TAGS = {"ns", "nz", "nr", "nt"}
+# Prefecture-level cities whose short name is mostly an ordinary word in the texts we read (各位来宾,
+# 长治久安, 阿里巴巴, 世界大同, 日照时间): written in full (来宾市) they are still found. Other cities'
+# short names are places however jieba's dictionary tags them (合肥 n, 大连 d, 开封 v).
+COMMON_WORD_CITIES = frozenset({"来宾", "长治", "阿里", "大同", "日照"})
 _DIVISION_NAME = re.compile("^(?!市辖区$|县$).*[省市县区州盟旗]$|行政区$")
 _WRITTEN_YEAR = re.compile(r"(?<![\d.])((?:19|20)\d\d)(?![\d.])")
 _CHINESE_YEAR = re.compile("([〇零一二三四五六七八九]{4})(?=年)")
@@ -111,7 +115,9 @@ class Gazetteer:
             self.places.append(place)
             forms = {name}
             short = place.short
-            if short != name and len(short) >= 2 and (level == "province" or tags.get(short, "ns") in _PROPER_TAGS):
+            if short != name and len(short) >= 2 and (
+                    level == "province" or tags.get(short, "ns") in _PROPER_TAGS
+                    or (level == "city" and short not in COMMON_WORD_CITIES)):
                 forms.add(short)
             for form in forms:
                 by_form.setdefault(form, []).append(number)
