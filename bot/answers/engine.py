@@ -42,8 +42,9 @@ from bot.text import clean_control, normalise, typeset
 
 log = logging.getLogger(__name__)
 
-CANDIDATES = 50
-DETAILED = 10  # candidates judged in full (answer cut, cue, focus)
+CANDIDATES = 30
+COMMON_GRAM_SHARE = 0.2  # a bigram in more units than this share is left out of the search
+DETAILED = 5  # candidates judged in full (answer cut, cue, focus)
 DETAIL_LEAD = 1.0  # keeps fully judged candidates ahead of those only counted
 ANSWER_AT = 0.72  # confidence needed to answer
 TOPIC_AT = 0.6  # and the share of what is asked about, apart from years and places, that it covers
@@ -250,7 +251,7 @@ class Engine:
             if hit:
                 gained = weight
                 in_unit += weight
-            elif (found(word, title) or (word in anchors and found(word, self.index.contexts[unit.context]))
+            elif (found(word, title) or (word in anchors and self._in_context(query, word, unit.context))
                   or (aside and found(word, aside))):
                 gained = weight * credit
             elif len(word) >= 2 and word not in slot_words:
@@ -269,6 +270,15 @@ class Engine:
         confidence = covered / (total - forgiven) if total > forgiven else 0.0
         topic_total = query.topic_weight - forgiven
         return confidence, topic / topic_total if topic_total > 0 else confidence, evidence, in_unit
+
+    def _in_context(self, query: Query, word: str, context: int) -> bool:
+        """Whether a page's context (its title and lead) holds a word; asked once per page and word,
+        since many candidates come from the same page."""
+        key = (word, context)
+        hit = query.context_hits.get(key)
+        if hit is None:
+            hit = query.context_hits[key] = query.found(word, self.index.contexts[context])
+        return hit
 
     def _detail(self, candidate: Candidate, query: Query) -> None:
         """The costlier half of judging, for the leading candidates only: cut the answer, check that
@@ -297,7 +307,10 @@ class Engine:
                            + 0.2 * focus((candidate.answer,), query))
 
     def candidates(self, query: Query) -> list[Candidate]:
-        grams = dict.fromkeys(query.bm25_terms, 1.0)
+        # A bigram in a large share of the units (质量) hardly ranks, yet walking its postings is most
+        # of a search's cost over a large knowledge folder.
+        common = COMMON_GRAM_SHARE * self.index.size
+        grams = {term: 1.0 for term in query.bm25_terms if self.index.term_df(term) <= common}
         words = {word: 1.5 for word in query.words if len(word) >= 2}
         for word in list(words):
             for form in self.analyzer.synonyms.get(word, ()):

@@ -153,6 +153,7 @@ class Query:
     # does (a city's award) is not the answer, even when its page names the province.
     own_level: bool = False
     _pieces: dict[str, list[str]] = field(default_factory=dict, repr=False, compare=False)
+    context_hits: dict[tuple[str, int], bool] = field(default_factory=dict, repr=False, compare=False)
 
     def found(self, word: str, text: str) -> bool:
         """Whether a content word, or a word meaning the same, occurs in normalised text. A long
@@ -281,8 +282,9 @@ class QueryAnalyzer:
     def _known_word(self, word: str) -> bool:
         return word in self.domain_words or self.tokenizer.FREQ.get(word, 0) > 0
 
-    def _fix_homophone(self, word: str) -> str | None:
-        """One character swapped for a same-sounding one that makes a word the corpus contains."""
+    def _fix_homophone(self, word: str, among: set[str] | None = None) -> str | None:
+        """One character swapped for a same-sounding one that makes a word the corpus contains (and,
+        given `among`, one of those words)."""
         best: tuple[int, str] | None = None
         for position, char in enumerate(word):
             syllable = lazy_pinyin(char)[0]
@@ -290,8 +292,11 @@ class QueryAnalyzer:
                 if other == char:
                     continue
                 candidate = word[:position] + other + word[position + 1 :]
+                # The word lists first: they are a lookup, the corpus count is not.
+                if (among is not None and candidate not in among) or not self._known_word(candidate):
+                    continue
                 df = self.index.phrase_df(candidate)
-                if df > 0 and self._known_word(candidate) and (best is None or df > best[0]):
+                if df > 0 and (best is None or df > best[0]):
                     best = (df, candidate)
         return best[1] if best else None
 
@@ -309,8 +314,8 @@ class QueryAnalyzer:
                 continue  # 质量 + 是: a function word beside a term is not a broken term
             if self.index.phrase_df(pair) > 0:
                 continue
-            fixed = self._fix_homophone(pair)
-            if fixed and fixed in self.domain_words:
+            fixed = self._fix_homophone(pair, among=self.domain_words)
+            if fixed:
                 corrections.append((pair, fixed))
                 text = text.replace(pair, fixed)
         return text
