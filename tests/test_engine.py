@@ -214,11 +214,11 @@ def test_an_answer_worked_out_afresh_is_the_one_kept_for_repeats(engine):
 
 
 def _engine_of(entries: str) -> Engine:
-    """An engine over these entries and the shipped word lists (question words, synonyms)."""
+    """An engine over these entries, the shipped word lists (question words, synonyms) and pointers."""
     from tests.conftest import KNOWLEDGE
 
-    lexicon = (KNOWLEDGE / "lexicon.yaml").read_bytes()
-    result = build_snapshot({"regional.yaml": entries.encode(), "lexicon.yaml": lexicon})
+    shipped = {name: (KNOWLEDGE / name).read_bytes() for name in ("lexicon.yaml", "pointers.yaml")}
+    result = build_snapshot({"regional.yaml": entries.encode(), **shipped})
     assert not result.problems
     return Engine(result.snapshot)
 
@@ -260,3 +260,18 @@ def test_a_question_of_only_a_year_and_a_place_is_not_answered_with_one_of_sever
     assert engine.ask("2016年南阳质量月活动共有多少个单位参加").matched
     answer = engine.ask("2016年南阳有多少个")
     assert not answer.matched and answer.suggestions
+
+
+def test_a_figure_the_knowledge_states_is_answered_even_in_a_pointers_field():
+    engine = _engine_of("""entries:
+- id: policy-example-car-recalls
+  type: policy
+  region: 全国
+  title: 缺陷汽车召回的累计数量
+  answer: 据市场监管总局，截至2024年2月底，我国累计实施缺陷汽车召回2876次，涉及车辆约1.055亿辆次。
+  year: 2024
+  source: {title: 市场监管总局开通汽车召回便民服务专栏, origin: 中国经济网, date: '2024-03-21', kind: media}
+""")
+    answer = engine.ask("截至2024年2月底我国一共实施了多少次缺陷汽车召回")
+    assert answer.matched and "2876次" in answer.answer
+    assert engine.ask("怎么查我的车有没有被召回").reason == "pointer"

@@ -109,3 +109,12 @@ def test_a_way_of_asking_is_segmented_whole_and_carries_no_topic(engine):
     words = engine.analyzer.analyse("2017年江西省质量月启动仪式在哪个市办的").words
     assert "市办" not in words and "哪个市" not in words
     assert {"江西省", "启动仪式"} <= set(words)
+
+
+def test_a_place_inside_a_name_or_as_a_national_events_venue_does_not_narrow_the_question(engine):
+    named = engine.analyzer.analyse("中国质量(杭州)大会的主题")
+    assert not named.places and "杭州" in named.words
+    venue = engine.analyzer.analyse("首届中国质量奖在北京颁发是哪天")
+    assert not venue.places and venue.national and "北京" in venue.words
+    assert [group[0].name for group in engine.analyzer.analyse("杭州的质量奖").places] == ["杭州市"]
+    assert engine.analyzer.analyse("在湖南举办的质量月活动").places  # no national event: 湖南 is the scope

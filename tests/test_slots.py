@@ -157,3 +157,8 @@ def test_last_year_asks_for_that_years_own_fact_not_an_older_plan_for_it(dated_e
     assert not dated_engine.ask("去年全国的制造业产品质量合格率达到了多少").matched
     answer = dated_engine.ask("去年全国质量月的主题是什么")
     assert answer.matched and "2025" in answer.answer
+
+
+def test_a_national_event_held_in_a_city_is_answered_by_the_national_record(dated_engine):
+    answer = dated_engine.ask("首届中国质量奖是哪天在北京颁发的")
+    assert answer.matched and "北京" in answer.answer and "12月16日" in answer.answer

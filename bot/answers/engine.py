@@ -47,6 +47,8 @@ COMMON_GRAM_SHARE = 0.2  # a bigram in more units than this share is left out of
 DETAILED = 5  # candidates judged in full (answer cut, cue, focus)
 DETAIL_LEAD = 1.0  # keeps fully judged candidates ahead of those only counted
 ANSWER_AT = 0.72  # confidence needed to answer
+POINTER_OVERRULED_AT = 0.9  # and to answer a question a pointer would send elsewhere
+FIGURE_CUES = frozenset({"number", "date", "day"})
 TOPIC_AT = 0.6  # and the share of what is asked about, apart from years and places, that it covers
 SUGGEST_AT = 0.40  # below ANSWER_AT but above this: "did you mean" suggestions
 CLEAR_LEAD_AT, CLEAR_LEAD_TOPIC, CLEAR_LEAD = 0.6, 0.5, 0.2  # a candidate this far ahead of the rest is answered
@@ -388,7 +390,11 @@ class Engine:
             second = max((c.confidence for c in fitting[1:]), default=0.0)
             sure = best.confidence - second >= CLEAR_LEAD
         pointer = self._pointer(query)
-        if pointer is not None:
+        if pointer is not None and not (sure and best is not None and best.confidence >= POINTER_OVERRULED_AT
+                                        and query.cues & FIGURE_CUES):
+            # A question in a pointer's field (召回, 投诉) goes there, unless it asks for a figure or a
+            # date the knowledge itself states outright (how many recalls there have been is a
+            # quality-policy fact; how to look up one's own car is a service).
             return Answer(False, f"{strings.POINTER_HEAD}{pointer.answer}", 0, (pointer.source,), reason="pointer")
         if sure and best is not None:
             exact = _exact_place(best.unit, query)

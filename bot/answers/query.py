@@ -188,6 +188,26 @@ class Query:
         return sum(weight for word, weight in self.words.items() if word not in self.slot_words)
 
 
+def _names_no_scope(place: Place, text: str) -> bool:
+    """A place the question names only as part of a name (中国质量(杭州)大会) or as where a national
+    event was held (首届中国质量奖在北京颁发) does not narrow what is asked to that place: the word
+    is still looked for, as any other."""
+    short = place.short
+    national = is_national(text)
+    at = text.find(short)
+    if at < 0:
+        return False
+    while at >= 0:
+        end = at + len(short)
+        if text[end : end + 1] in ("省", "市", "县", "区"):
+            end += 1
+        before = text[at - 1 : at]
+        if not ((before == "(" and text[end : end + 1] == ")") or (national and before in ("在", "于"))):
+            return False
+        at = text.find(short, at + 1)
+    return True
+
+
 class QueryAnalyzer:
     def __init__(self, index: SearchIndex, tokenizer: jieba.Tokenizer, domain_words: set[str],
                  lexicon: Lexicon) -> None:
@@ -416,7 +436,7 @@ class QueryAnalyzer:
             bm25_terms.setdefault(str(year), 1.0)  # that a missing year can be answered with the nearest
             for near in (year - 1, year + 1):
                 bm25_terms.setdefault(str(near), 0.3)
-        found_places = self.gazetteer.find(text)
+        found_places = [place for place in self.gazetteer.find(text) if not _names_no_scope(place, text)]
         places = self._place_groups(found_places)
         place_forms = {form for place in found_places for form in (place.name, place.short)}
         slot_words = {
