@@ -189,20 +189,16 @@ class Query:
 
 
 def _names_no_scope(place: Place, text: str) -> bool:
-    """A place the question names only as part of a name (中国质量(杭州)大会) or as where a national
-    event was held (首届中国质量奖在北京颁发) does not narrow what is asked to that place: the word
-    is still looked for, as any other."""
+    """A place the question names only as where a national event was held (首届中国质量奖在北京颁发)
+    does not narrow what is asked to that place: the word is still looked for, as any other."""
+    if not is_national(text):
+        return False
     short = place.short
-    national = is_national(text)
     at = text.find(short)
     if at < 0:
         return False
     while at >= 0:
-        end = at + len(short)
-        if text[end : end + 1] in ("省", "市", "县", "区"):
-            end += 1
-        before = text[at - 1 : at]
-        if not ((before == "(" and text[end : end + 1] == ")") or (national and before in ("在", "于"))):
+        if text[at - 1 : at] not in ("在", "于"):
             return False
         at = text.find(short, at + 1)
     return True
