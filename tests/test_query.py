@@ -116,3 +116,10 @@ def test_a_place_where_a_national_event_was_held_does_not_narrow_the_question(en
     assert not venue.places and venue.national and "北京" in venue.words
     assert [group[0].name for group in engine.analyzer.analyse("杭州的质量奖").places] == ["杭州市"]
     assert engine.analyzer.analyse("在湖南举办的质量月活动").places  # no national event: 湖南 is the scope
+
+
+def test_a_long_name_is_found_across_quotes_or_a_bracketed_aside_but_not_across_other_words(engine):
+    query = engine.analyzer.analyse("中国质量大会在哪开")
+    word = next(word for word in query.words if word.startswith("中国质量"))
+    assert query.found(word, "中国质量(杭州)大会开幕")
+    assert not query.found(word, "第二届中国质量奖颁奖大会于3月29日在北京举行")

@@ -112,6 +112,11 @@ def cue_patterns(lexicon: Lexicon) -> dict[str, re.Pattern[str]]:
 PARTS_WINDOW = 6  # characters that may stand between two parts of a long word (quotes, 的)
 
 
+# What may stand between two parts of a long word: punctuation and quotes, 的, or an aside in
+# brackets (中国质量(杭州)大会) — not other words (中国质量奖颁奖大会 is not 中国质量大会).
+_PART_GAP = re.compile(r"(?:[^\w]|_|的|\([^()]{1,6}\))*")
+
+
 def _in_order(parts: list[str], text: str, window: int) -> bool:
     """The parts of a long word written in order, each close after the one before: 质量月活动 in
     “质量月”活动, but not 质量发展纲要 in a text that names 质量, 发展 and a 纲要 far apart."""
@@ -120,7 +125,7 @@ def _in_order(parts: list[str], text: str, window: int) -> bool:
         end = start + len(parts[0])
         for part in parts[1:]:
             at = text.find(part, end, end + window + len(part))
-            if at < 0:
+            if at < 0 or not _PART_GAP.fullmatch(text, end, at):
                 break
             end = at + len(part)
         else:
