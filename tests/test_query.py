@@ -123,3 +123,9 @@ def test_a_long_name_is_found_across_quotes_or_a_bracketed_aside_but_not_across_
     word = next(word for word in query.words if word.startswith("中国质量"))
     assert query.found(word, "中国质量(杭州)大会开幕")
     assert not query.found(word, "第二届中国质量奖颁奖大会于3月29日在北京举行")
+
+
+def test_a_way_of_asking_typed_in_pinyin_reads_as_that_way_of_asking(engine):
+    query = engine.analyzer.analyse("yuyao zhengfu zhiliangjiang meinian ping jijia")
+    assert query.text.endswith("几家")
+    assert "number" in query.cues and not any("济" in word for word in query.words)

@@ -230,6 +230,11 @@ class QueryAnalyzer:
         self.tags = dictionary_tags()
         # The most common function character for each syllable (shi -> 是, ji -> 几, de -> 的); in a
         # question a question word comes first (ji is 几 before it is 及).
+        # A way of asking typed in pinyin (jijia, jinian, duoshao) is that way of asking, not the
+        # corpus words it could also spell (济加, 纪念).
+        self.frame_readings: dict[str, str] = {}
+        for frame in sorted(self.frames):
+            self.frame_readings.setdefault("".join(lazy_pinyin(frame)), frame)
         self.function_readings: dict[str, str] = {}
         for words in (QUESTION_CHARS, lexicon.question_words, lexicon.stopwords):
             for char in sorted((w for w in words if len(w) == 1), key=lambda c: (-tokenizer.FREQ.get(c, 0), c)):
@@ -275,7 +280,8 @@ class QueryAnalyzer:
             run = re.sub(r"[ ']", "", typed)
             if len(run) < 2 or self.index.term_df(run) > 0:
                 return None  # a Latin word the knowledge itself uses
-            return self.gazetteer.by_pinyin(run) or self._from_pinyin(run) or self.by_initials.get(run)
+            return (self.gazetteer.by_pinyin(run) or self.frame_readings.get(run) or self._from_pinyin(run)
+                    or self.by_initials.get(run))
 
         def convert_word(word: str) -> str | None:
             # A lone syllable typed between spaces is most often a function word (shi ji -> 是几),
