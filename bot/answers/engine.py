@@ -253,7 +253,8 @@ class Engine:
             if hit:
                 gained = weight
                 in_unit += weight
-            elif (found(word, title) or (word in anchors and self._in_context(query, word, unit.context))
+            elif (self._in_title(query, word, title)
+                  or (word in anchors and self._in_context(query, word, unit.context))
                   or (aside and found(word, aside))):
                 gained = weight * credit
             elif len(word) >= 2 and word not in slot_words:
@@ -272,6 +273,16 @@ class Engine:
         confidence = covered / (total - forgiven) if total > forgiven else 0.0
         topic_total = query.topic_weight - forgiven
         return confidence, topic / topic_total if topic_total > 0 else confidence, evidence, in_unit
+
+    @staticmethod
+    def _in_title(query: Query, word: str, title: str) -> bool:
+        """Whether a unit's title holds a word; asked once per title and word (a page's passages
+        share one)."""
+        key = (word, title)
+        hit = query.title_hits.get(key)
+        if hit is None:
+            hit = query.title_hits[key] = query.found(word, title)
+        return hit
 
     def _in_context(self, query: Query, word: str, context: int) -> bool:
         """Whether a page's context (its title and lead) holds a word; asked once per page and word,

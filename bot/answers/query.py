@@ -159,6 +159,7 @@ class Query:
     own_level: bool = False
     _pieces: dict[str, list[str]] = field(default_factory=dict, repr=False, compare=False)
     context_hits: dict[tuple[str, int], bool] = field(default_factory=dict, repr=False, compare=False)
+    title_hits: dict[tuple[str, str], bool] = field(default_factory=dict, repr=False, compare=False)
 
     def found(self, word: str, text: str) -> bool:
         """Whether a content word, or a word meaning the same, occurs in normalised text. A long
