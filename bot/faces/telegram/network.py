@@ -16,12 +16,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
-from telegram import Update
+from telegram import Bot, Update
 from telegram._utils.defaultvalue import DefaultValue  # the types of BaseRequest.do_request's signature
 from telegram._utils.types import ODVInput
 from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
-from telegram.ext import BaseRateLimiter, BaseUpdateProcessor
+from telegram.ext import BaseRateLimiter, BaseUpdateProcessor, ExtBot
 from telegram.request import BaseRequest, HTTPXRequest, RequestData
+from telegram.request._requestparameter import RequestParameter  # RequestData's parts, as Bot._do_post makes them
 from telegram.warnings import PTBDeprecationWarning
 
 log = logging.getLogger(__name__)
@@ -145,6 +146,23 @@ class Retrying(BaseRateLimiter[dict[str, Any]]):
                 log.warning("%s: %s, retrying in %.1fs", endpoint, error.__class__.__name__, wait)
                 await self.sleep(wait)
         raise AssertionError("unreachable")
+
+
+async def call_api(bot: Bot, method: str, payload: dict[str, Any]) -> Any:
+    """A Bot API call whose reply is not wanted as objects: `payload` holds plain JSON values
+    (`None` left out) and the raw result comes back. It goes through the bot's request object and
+    rate limiter (`Retrying`) as the bot's own calls do, so retries, the in-flight limit and the
+    error mapping are the same; what it skips is python-telegram-bot's building of the call
+    (defaults, one object per parameter) and of a Message from the reply, which under load cost more
+    CPU than the HTTP round trip (a reply through `Message.reply_text` about 1.1 ms on this 2-core
+    machine, through this about 0.5 ms)."""
+    request = bot.request
+    url = f"{bot.base_url}/{method}"
+    data = RequestData([RequestParameter(name, value, None) for name, value in payload.items() if value is not None])
+    limiter = bot.rate_limiter if isinstance(bot, ExtBot) else None
+    if limiter is None:
+        return await request.post(url, data)
+    return await limiter.process_request(request.post, (url, data), {}, method, payload, None)
 
 
 # --- the HTTP layer -------------------------------------------------------------------------------
