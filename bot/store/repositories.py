@@ -19,7 +19,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Generic, ParamSpec, TypeVar
 
-from sqlalchemy import Connection, Engine, String, and_, cast, delete, func, insert, literal, select, text, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    String,
+    and_,
+    bindparam,
+    cast,
+    delete,
+    func,
+    insert,
+    literal,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
@@ -234,6 +248,7 @@ class Questions:
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        self._statements: tuple[Any, Any, Any] | None = None
 
     def record(self, user_id: int, question: str, matched: bool, score: int, answer_key: str | None) -> int:
         """Stores one asked question and returns its id, which the vote buttons carry."""
@@ -247,16 +262,14 @@ class Questions:
     def record_many_in(self, c: Connection, asked: list[tuple[int, str, bool, int, str | None]]) -> list[int]:
         """Logs questions (user, question, matched, score, answer key) and returns their ids, in
         order. A few statements however many questions: each statement costs far more in
-        SQLAlchemy than its rows cost in the database."""
+        SQLAlchemy than its rows cost in the database (built once, see `_log_statements`)."""
         now = _now()
         rows = [{"user_id": user_id, "question": question.strip()[:500], "matched": matched, "score": score,
                  "answer_key": answer_key, "at": now} for user_id, question, matched, score, answer_key in asked]
-        ids = [int(i) for i in c.execute(insert(t.questions).returning(t.questions.c.id, sort_by_parameter_order=True),
-                                         rows).scalars()]
-        d = t.daily_stats
+        ask, count, miss = self._log_statements()
+        ids = [int(i) for i in c.execute(ask, rows).scalars()]
         answered = sum(int(row["matched"]) for row in rows)
-        self.db.upsert(c, d, {"day": day_of(now), "questions": len(rows), "answered": answered, "up": 0, "down": 0},
-                       ["day"], {"questions": d.c.questions + len(rows), "answered": d.c.answered + answered})
+        c.execute(count, {"day": day_of(now), "questions": len(rows), "answered": answered})
         missed: dict[str, dict[str, Any]] = {}
         for row in rows:
             if not row["matched"]:
@@ -268,13 +281,28 @@ class Questions:
                     missed[key] = {"key": key, "sample": row["question"], "count": 1, "first": now, "last": now,
                                    "status": "open"}
         if missed:
-            u = t.unanswered
-            statement = (postgresql if self.db.dialect == "postgresql" else sqlite).insert(u)
-            statement = statement.on_conflict_do_update(index_elements=["key"], set_={
-                "count": u.c.count + statement.excluded["count"], "last": statement.excluded["last"],
-                "sample": statement.excluded["sample"]})
-            c.execute(statement, list(missed.values()))
+            c.execute(miss, list(missed.values()))
         return ids
+
+    def _log_statements(self) -> tuple[Any, Any, Any]:
+        """The question log's three statements, built once: building an upsert (its SET clause's
+        expressions, `excluded`) took longer than running it, on every batch of answers."""
+        if self._statements is None:
+            dialect = postgresql if self.db.dialect == "postgresql" else sqlite
+            ask = insert(t.questions).returning(t.questions.c.id, sort_by_parameter_order=True)
+            d = t.daily_stats
+            count = dialect.insert(d).values(day=bindparam("day"), questions=bindparam("questions"),
+                                             answered=bindparam("answered"), up=0, down=0)
+            count = count.on_conflict_do_update(index_elements=["day"], set_={
+                "questions": d.c.questions + count.excluded.questions,
+                "answered": d.c.answered + count.excluded.answered})
+            u = t.unanswered
+            miss = dialect.insert(u)
+            miss = miss.on_conflict_do_update(index_elements=["key"], set_={
+                "count": u.c.count + miss.excluded["count"], "last": miss.excluded["last"],
+                "sample": miss.excluded["sample"]})
+            self._statements = (ask, count, miss)
+        return self._statements
 
     def exists(self, answer_id: int) -> bool:
         with self.db.read() as c:
@@ -374,6 +402,7 @@ class Buttons:
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        self.insert = insert(t.buttons)  # built once: answers issue buttons in every batch
 
     def issue_in(self, c: Connection, kind: str, payloads: list[str], ttl: float) -> list[str]:
         return self.issue_many_in(c, kind, [(payloads, ttl)])[0]
@@ -386,7 +415,7 @@ class Buttons:
                 for (payloads, ttl), issued in zip(groups, tokens, strict=True)
                 for token, payload in zip(issued, payloads, strict=True)]
         if rows:
-            c.execute(insert(t.buttons), rows)
+            c.execute(self.insert, rows)
         return tokens
 
     def issue(self, kind: str, payloads: list[str], ttl: float) -> list[str]:
