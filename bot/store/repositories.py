@@ -106,20 +106,30 @@ class Users:
     def __init__(self, db: Database) -> None:
         self.db = db
         self.known: set[tuple[int, str, str]] = set()
+        self._upsert: Any = None
 
     def seen(self, user_id: int, name: str = "", username: str = "") -> None:
         """Records a user (name and @username kept current); later calls in this process with the same
         names neither read nor write. Committed as the question log is, without waiting for the disk:
         each citizen's first message waits for this write, and one lost to a power cut is made again
         by the user's next message (a restarted process has forgotten `known`)."""
-        key = (user_id, name[:64], username[:64])
-        if key in self.known:
+        self.seen_many([(user_id, name, username)])
+
+    def seen_many(self, people: list[tuple[int, str, str]]) -> None:
+        """`seen` for several users (id, name, username) in one transaction and one statement: a burst of
+        first messages (say 50 citizens at once) is one commit, not one each."""
+        rows = {key: {"id": key[0], "name": key[1], "username": key[2], "first_seen": _now()}
+                for user_id, name, username in people
+                if (key := (user_id, name[:64], username[:64])) not in self.known}
+        if not rows:
             return
+        if self._upsert is None:  # built once, as the question log's statements are
+            statement = (postgresql if self.db.dialect == "postgresql" else sqlite).insert(t.users)
+            self._upsert = statement.on_conflict_do_update(index_elements=["id"], set_={
+                "name": statement.excluded["name"], "username": statement.excluded["username"]})
         with self.db.write(log=True) as c:
-            self.db.upsert(c, t.users, {"id": user_id, "name": name[:64], "username": username[:64],
-                                        "first_seen": _now()},
-                           ["id"], {"name": name[:64], "username": username[:64]})
-        self.known.add(key)
+            c.execute(self._upsert, list(rows.values()))
+        self.known.update(rows)
 
     def describe(self, user_id: int) -> tuple[str, str] | None:
         """(name, username) of a user the bot has seen, else None."""
@@ -828,6 +838,8 @@ class Store:
         self.executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="store")
         self.group_commit: GroupCommit[AnswerRecord, tuple[int, list[str]]] = GroupCommit(
             lambda batch: self.call(self.record_answers, batch))
+        self.user_commit: GroupCommit[tuple[int, str, str], None] = GroupCommit(
+            lambda batch: self.call(self.record_users, batch))
 
     @property
     def dialect(self) -> str:
@@ -873,6 +885,15 @@ class Store:
         restart of the bot never takes back an id a reply refers to (a power cut may: a vote on such
         an answer then finds no question, or one of the same citizen's, and is refused or kept)."""
         return await self.group_commit.submit((user_id, question, matched, score, answer_key, suggestions, ttl))
+
+    def record_users(self, batch: list[tuple[int, str, str]]) -> list[Exception | None]:
+        self.users.seen_many(batch)
+        return [None] * len(batch)
+
+    async def remember_user(self, user_id: int, name: str, username: str) -> None:
+        """Users.seen with group commit, as log_answer: users first seen while a commit is under way
+        share the next one."""
+        await self.user_commit.submit((user_id, name, username))
 
     def ping(self) -> None:
         with self.engine.connect() as connection:
