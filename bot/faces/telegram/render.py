@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+from functools import lru_cache
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
@@ -51,7 +52,13 @@ def local(text: str, traditional: bool | Script) -> str:
     """Simplified text (or text already converted by the core) in the user's script and variant."""
     if not traditional:
         return text
-    config = traditional if isinstance(traditional, str) else "s2t"
+    return _converted(text, traditional if isinstance(traditional, str) else "s2t")
+
+
+@lru_cache(maxsize=4096)
+def _converted(text: str, config: str) -> str:
+    """Kept per text and variant: answers, sources and button labels repeat, and OpenCC took a few
+    per cent of the bot's CPU under load converting the same answers again."""
     return to_traditional(to_simplified(text) if config != "s2t" else text, config)
 
 
