@@ -97,10 +97,13 @@ class Retrying(BaseRateLimiter[dict[str, Any]]):
     each request, so one connection per concurrent update (dozens under load) made each call cost
     milliseconds of CPU; a few kept-alive connections carry the same traffic. (With `JsonRequest`
     the pool no longer costs that, and the limit still keeps the bot to a few connections, as
-    uploads through HTTPXRequest and a socks proxy still need.)"""
+    uploads through HTTPXRequest and a socks proxy still need.) 16 rather than 8: when the server is
+    slow to answer (a round trip to Telegram, or a local Bot API server short of CPU), 8 calls
+    waiting on it held back replies the bot had ready; 1,000 questions queued at once on the shared
+    2-core machine, five runs each alternating: p95 median 1.0 s with 16, 1.4 s with 8."""
 
     def __init__(self, attempts: int = 4, max_wait: float = 60.0, backoff: float = 0.5,
-                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep, in_flight: int = 8) -> None:
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep, in_flight: int = 16) -> None:
         self.attempts = attempts
         self.max_wait = max_wait
         self.backoff = backoff
