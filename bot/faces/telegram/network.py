@@ -248,13 +248,15 @@ class _Connection(asyncio.Protocol):
             if status >= 200:
                 break
             del self.buffer[:end + 4]
-        headers = {}
+        headers: dict[str, str] = {}
         for line in lines[1:]:
             name, _, value = line.partition(":")
             headers[name.strip().lower()] = value.strip()
         if headers.get("connection", "").lower() == "close" or version == "HTTP/1.0":
             self.reusable = False
         start = end + 4
+        if status in (204, 304):  # never a body
+            return status, b""
         if "chunked" in headers.get("transfer-encoding", "").lower():
             return self._chunked(status, start)
         if "content-length" in headers:
