@@ -15,11 +15,13 @@ the next question only once the previous answer has arrived (50 conversations at
 
 PostgreSQL: QBOT_TEST_DATABASE_URL when set, otherwise a throw-away server from the installed
 binaries (as the tests do, but with fsync on); skipped with one line when there is neither.
-Prints the figures and writes bench/store.json. Fixed seed.
+Prints the figures and writes bench/store.json. Fixed seed. `--load-only` runs the two load
+figures alone (about 30 s) and only prints them.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import gc
 import json
@@ -254,7 +256,14 @@ def _conversation(server: Any, user: int, questions: list[str], timings: list[fl
         timings.append((reply.time - begin) * 1000)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.store", description=__doc__.split("\n")[0])
+    parser.add_argument("--load-only", action="store_true",
+                        help="only load_50x20 and load_50_users_waiting, printed; bench/store.json is left as it is "
+                             "(its figures come from one whole run)")
+    if parser.parse_args(argv).load_only:
+        load_50x20()
+        return
     results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as folder:
         results["sqlite"] = backend("sqlite", Path(folder) / "data", None)

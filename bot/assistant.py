@@ -99,7 +99,7 @@ class Assistant:
         if (user_id, name[:64], username[:64]) in self.store.users.known:
             return
         try:
-            await self.store.call(self.store.users.seen, user_id, name, username)
+            await self.store.remember_user(user_id, name, username)
         except (SQLAlchemyError, OSError) as error:
             log.warning("could not record user: %s", error.__class__.__name__)
 

@@ -225,3 +225,57 @@ async def test_the_environment_proxy_is_honoured_unless_no_proxy_names_the_host(
                 await direct.post(f"http://api.telegram.invalid/bot{server.token}/getMe")
         finally:
             await direct.shutdown()
+
+
+async def test_the_direct_lane_reads_every_response_framing_and_keeps_connections_alive():
+    """Bot API calls without a proxy go over kept-alive connections of JsonRequest's own: a response
+    framed by Content-Length (in pieces), chunked (with a trailer), or by the server closing is read
+    whole; a connection is used again unless the server said it would close it; a server that
+    hangs up without answering is a NetworkError (which `Retrying` retries)."""
+    accepted = 0
+    requests: list[bytes] = []
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal accepted
+        accepted += 1
+        while head := await reader.readuntil(b"\r\n\r\n"):
+            length = int(next((line.split(b":")[1] for line in head.split(b"\r\n")
+                               if line.lower().startswith(b"content-length")), b"0"))
+            body = await reader.readexactly(length)
+            requests.append(head.split(b" ")[1] + b" " + body)
+            path = head.split(b" ")[1].rsplit(b"/", 1)[1]
+            if path == b"plain":
+                writer.write(b'HTTP/1.1 200 OK\r\nContent-Length: 24\r\n\r\n{"ok":true,')
+                await writer.drain()
+                writer.write(b'"result":"a"}')
+            elif path == b"chunked":
+                writer.write(b'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n{"ok"\r\n')
+                await writer.drain()
+                writer.write(b'f\r\n:true,"result":\r\n3\r\n"b"\r\n1\r\n}\r\n0\r\nX-Trailer: 1\r\n\r\n')
+            elif path == b"closing":
+                writer.write(b'HTTP/1.0 200 OK\r\n\r\n{"ok":true,"result":"c"}')
+                writer.close()
+                return
+            else:  # hang up without an answer
+                writer.close()
+                return
+            await writer.drain()
+
+    listener = await asyncio.start_server(serve, "127.0.0.1", 0)
+    base = f"http://127.0.0.1:{listener.sockets[0].getsockname()[1]}/bot1:x"
+    request = JsonRequest()
+    await request.initialize()
+    try:
+        assert await request.post(f"{base}/plain") == "a"
+        assert await request.post(f"{base}/chunked", network.RequestData([])) == "b"
+        assert accepted == 1  # the same connection twice
+        assert await request.post(f"{base}/closing") == "c"
+        assert await request.post(f"{base}/plain") == "a"
+        assert accepted == 2  # the server closed the first: a new one
+        with pytest.raises(NetworkError):
+            await request.post(f"{base}/silent")
+        assert await request.post(f"{base}/plain") == "a"
+    finally:
+        await request.shutdown()
+        listener.close()
+    assert requests[0] == b"/bot1:x/plain "

@@ -157,6 +157,26 @@ def test_forget_deletes_a_citizens_questions_votes_and_subscription(store: Store
     assert store.users.describe(20) == ("张三", "")
 
 
+async def test_users_first_seen_together_share_one_commit_and_keep_the_latest_names(store: Store):
+    """A burst of first messages: the user records made while one commit is under way share the next,
+    and a user seen twice in one batch keeps the later name, as one write after another would."""
+    commits = 0
+    real = store.record_users
+
+    def counted(batch: list[tuple[int, str, str]]) -> list[Exception | None]:
+        nonlocal commits
+        commits += 1
+        return real(batch)
+
+    store.record_users = counted  # type: ignore[method-assign]
+    await asyncio.gather(*(store.remember_user(user, f"用户{user}", "") for user in range(30, 40)),
+                         store.remember_user(30, "改名", "new"))
+    assert commits <= 2 and store.users.count() == 10
+    assert store.users.describe(30) == ("改名", "new") and store.users.describe(39) == ("用户39", "")
+    store.users.seen_many([(39, "用户39", "")])  # known: nothing to write
+    assert store.users.describe(39) == ("用户39", "")
+
+
 def test_retention_keeps_daily_counts_and_prunes_raw_rows(store: Store):
     store.questions.record(1, "旧问题", True, 80, None)
     store.questions.record(1, "无答案的旧问题", False, 0, None)

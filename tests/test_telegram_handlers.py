@@ -262,3 +262,30 @@ async def test_stats_merges_near_identical_unanswered_questions_as_unanswered_do
     stats = (await bot.say(OTHER, "/stats"))[0]
     lines = [line for line in stats.splitlines() if "明天上海会不会下雨" in line]
     assert len(lines) == 1 and lines[0].startswith("3 ×"), stats
+
+
+async def test_replies_go_where_reply_text_would_send_them():
+    """`send` builds replies itself (no Message is made from the reply): for a private chat, a group
+    (the question quoted), a forum topic and a business chat, what it sends is what PTB's
+    Message.reply_text sends, markup and link preview included."""
+    from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message
+    from telegram.ext import ExtBot
+
+    from bot.faces.telegram.handlers import send
+
+    request = RecordingRequest()
+    bot = ExtBot("123456:TEST-TOKEN-ABCDEF", request=request, get_updates_request=RecordingRequest())
+    await bot.initialize()
+    private = message_update(CITIZEN, "问题")["message"]
+    group = message_update(CITIZEN, "问题", chat_id=-100123, chat_type="supergroup")["message"]
+    topic = {**group, "message_thread_id": 7, "is_topic_message": True}
+    business = {**private, "business_connection_id": "bc1"}
+    markup = InlineKeyboardMarkup([[InlineKeyboardButton("质量月是什么？", callback_data="ask:abc")]])
+    for data in (private, group, topic, business):
+        message = Message.de_json(data, bot)
+        request.clear()
+        await message.reply_text("<b>答</b>", parse_mode="HTML", reply_markup=markup, disable_web_page_preview=True)
+        await send(message, "<b>答</b>", traditional=False, markup=markup, escape=False)
+        by_ptb, ours = request.sent()
+        assert ours == by_ptb
+    await bot.shutdown()

@@ -41,13 +41,14 @@ class Metrics:
         self.handoffs_waiting = Gauge("qbot_handoffs_waiting", "Hand-offs waiting for a person", registry=r)
         self.subscribers = Gauge("qbot_subscribers", "Active subscribers", registry=r)
         self.up = Gauge("qbot_database_up", "1 when the database answered the last scrape", registry=r)
-        for outcome in ("answered", "unanswered"):
-            self.questions.labels(outcome)
+        # The two children, looked up once: every answer counts in one of them.
+        self.outcomes = {matched: self.questions.labels("answered" if matched else "unanswered")
+                         for matched in (True, False)}
         self.answered_share.set(0)
         self.asked = self.matched = 0
 
     def question(self, matched: bool, started: float | None = None) -> None:
-        self.questions.labels("answered" if matched else "unanswered").inc()
+        self.outcomes[bool(matched)].inc()
         self.asked += 1
         self.matched += int(matched)
         self.answered_share.set(self.matched / self.asked)

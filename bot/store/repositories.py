@@ -19,7 +19,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Generic, ParamSpec, TypeVar
 
-from sqlalchemy import Connection, Engine, String, and_, cast, delete, func, insert, literal, select, text, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    String,
+    and_,
+    bindparam,
+    cast,
+    delete,
+    func,
+    insert,
+    literal,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
@@ -92,20 +106,30 @@ class Users:
     def __init__(self, db: Database) -> None:
         self.db = db
         self.known: set[tuple[int, str, str]] = set()
+        self._upsert: Any = None
 
     def seen(self, user_id: int, name: str = "", username: str = "") -> None:
         """Records a user (name and @username kept current); later calls in this process with the same
         names neither read nor write. Committed as the question log is, without waiting for the disk:
         each citizen's first message waits for this write, and one lost to a power cut is made again
         by the user's next message (a restarted process has forgotten `known`)."""
-        key = (user_id, name[:64], username[:64])
-        if key in self.known:
+        self.seen_many([(user_id, name, username)])
+
+    def seen_many(self, people: list[tuple[int, str, str]]) -> None:
+        """`seen` for several users (id, name, username) in one transaction and one statement: a burst of
+        first messages (say 50 citizens at once) is one commit, not one each."""
+        rows = {key: {"id": key[0], "name": key[1], "username": key[2], "first_seen": _now()}
+                for user_id, name, username in people
+                if (key := (user_id, name[:64], username[:64])) not in self.known}
+        if not rows:
             return
+        if self._upsert is None:  # built once, as the question log's statements are
+            statement = (postgresql if self.db.dialect == "postgresql" else sqlite).insert(t.users)
+            self._upsert = statement.on_conflict_do_update(index_elements=["id"], set_={
+                "name": statement.excluded["name"], "username": statement.excluded["username"]})
         with self.db.write(log=True) as c:
-            self.db.upsert(c, t.users, {"id": user_id, "name": name[:64], "username": username[:64],
-                                        "first_seen": _now()},
-                           ["id"], {"name": name[:64], "username": username[:64]})
-        self.known.add(key)
+            c.execute(self._upsert, list(rows.values()))
+        self.known.update(rows)
 
     def describe(self, user_id: int) -> tuple[str, str] | None:
         """(name, username) of a user the bot has seen, else None."""
@@ -234,6 +258,7 @@ class Questions:
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        self._statements: tuple[Any, Any, Any] | None = None
 
     def record(self, user_id: int, question: str, matched: bool, score: int, answer_key: str | None) -> int:
         """Stores one asked question and returns its id, which the vote buttons carry."""
@@ -247,16 +272,14 @@ class Questions:
     def record_many_in(self, c: Connection, asked: list[tuple[int, str, bool, int, str | None]]) -> list[int]:
         """Logs questions (user, question, matched, score, answer key) and returns their ids, in
         order. A few statements however many questions: each statement costs far more in
-        SQLAlchemy than its rows cost in the database."""
+        SQLAlchemy than its rows cost in the database (built once, see `_log_statements`)."""
         now = _now()
         rows = [{"user_id": user_id, "question": question.strip()[:500], "matched": matched, "score": score,
                  "answer_key": answer_key, "at": now} for user_id, question, matched, score, answer_key in asked]
-        ids = [int(i) for i in c.execute(insert(t.questions).returning(t.questions.c.id, sort_by_parameter_order=True),
-                                         rows).scalars()]
-        d = t.daily_stats
+        ask, count, miss = self._log_statements()
+        ids = [int(i) for i in c.execute(ask, rows).scalars()]
         answered = sum(int(row["matched"]) for row in rows)
-        self.db.upsert(c, d, {"day": day_of(now), "questions": len(rows), "answered": answered, "up": 0, "down": 0},
-                       ["day"], {"questions": d.c.questions + len(rows), "answered": d.c.answered + answered})
+        c.execute(count, {"day": day_of(now), "questions": len(rows), "answered": answered})
         missed: dict[str, dict[str, Any]] = {}
         for row in rows:
             if not row["matched"]:
@@ -268,13 +291,28 @@ class Questions:
                     missed[key] = {"key": key, "sample": row["question"], "count": 1, "first": now, "last": now,
                                    "status": "open"}
         if missed:
-            u = t.unanswered
-            statement = (postgresql if self.db.dialect == "postgresql" else sqlite).insert(u)
-            statement = statement.on_conflict_do_update(index_elements=["key"], set_={
-                "count": u.c.count + statement.excluded["count"], "last": statement.excluded["last"],
-                "sample": statement.excluded["sample"]})
-            c.execute(statement, list(missed.values()))
+            c.execute(miss, list(missed.values()))
         return ids
+
+    def _log_statements(self) -> tuple[Any, Any, Any]:
+        """The question log's three statements, built once: building an upsert (its SET clause's
+        expressions, `excluded`) took longer than running it, on every batch of answers."""
+        if self._statements is None:
+            dialect = postgresql if self.db.dialect == "postgresql" else sqlite
+            ask = insert(t.questions).returning(t.questions.c.id, sort_by_parameter_order=True)
+            d = t.daily_stats
+            count = dialect.insert(d).values(day=bindparam("day"), questions=bindparam("questions"),
+                                             answered=bindparam("answered"), up=0, down=0)
+            count = count.on_conflict_do_update(index_elements=["day"], set_={
+                "questions": d.c.questions + count.excluded.questions,
+                "answered": d.c.answered + count.excluded.answered})
+            u = t.unanswered
+            miss = dialect.insert(u)
+            miss = miss.on_conflict_do_update(index_elements=["key"], set_={
+                "count": u.c.count + miss.excluded["count"], "last": miss.excluded["last"],
+                "sample": miss.excluded["sample"]})
+            self._statements = (ask, count, miss)
+        return self._statements
 
     def exists(self, answer_id: int) -> bool:
         with self.db.read() as c:
@@ -374,6 +412,7 @@ class Buttons:
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        self.insert = insert(t.buttons)  # built once: answers issue buttons in every batch
 
     def issue_in(self, c: Connection, kind: str, payloads: list[str], ttl: float) -> list[str]:
         return self.issue_many_in(c, kind, [(payloads, ttl)])[0]
@@ -386,7 +425,7 @@ class Buttons:
                 for (payloads, ttl), issued in zip(groups, tokens, strict=True)
                 for token, payload in zip(issued, payloads, strict=True)]
         if rows:
-            c.execute(insert(t.buttons), rows)
+            c.execute(self.insert, rows)
         return tokens
 
     def issue(self, kind: str, payloads: list[str], ttl: float) -> list[str]:
@@ -799,6 +838,8 @@ class Store:
         self.executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="store")
         self.group_commit: GroupCommit[AnswerRecord, tuple[int, list[str]]] = GroupCommit(
             lambda batch: self.call(self.record_answers, batch))
+        self.user_commit: GroupCommit[tuple[int, str, str], None] = GroupCommit(
+            lambda batch: self.call(self.record_users, batch))
 
     @property
     def dialect(self) -> str:
@@ -844,6 +885,15 @@ class Store:
         restart of the bot never takes back an id a reply refers to (a power cut may: a vote on such
         an answer then finds no question, or one of the same citizen's, and is refused or kept)."""
         return await self.group_commit.submit((user_id, question, matched, score, answer_key, suggestions, ttl))
+
+    def record_users(self, batch: list[tuple[int, str, str]]) -> list[Exception | None]:
+        self.users.seen_many(batch)
+        return [None] * len(batch)
+
+    async def remember_user(self, user_id: int, name: str, username: str) -> None:
+        """Users.seen with group commit, as log_answer: users first seen while a commit is under way
+        share the next one."""
+        await self.user_commit.submit((user_id, name, username))
 
     def ping(self) -> None:
         with self.engine.connect() as connection:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import itertools
 import json
 import re
@@ -206,7 +207,10 @@ class _TelegramHTML(HTMLParser):
         self.parts.append(data)
 
     @classmethod
+    @functools.lru_cache(maxsize=1024)
     def strip(cls, source: str) -> str:
+        """The text without markup (kept per source: bots send the same answers again and again; a
+        refusal raises, and is not kept)."""
         parser = cls(source)
         parser.feed(source)
         parser.close()
@@ -371,10 +375,13 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
         if not self.path.startswith("/file/"):
-            self.wfile.write(payload)
+            # Head and body in one write, as a real server sends a small response: two writes made two
+            # TCP segments (Nagle is off), so the client read every answer in two pieces.
+            self._headers_buffer.extend((b"\r\n", payload))
+            self.flush_headers()
             return
+        self.end_headers()
         # Downloads go out in pieces and count what the client took: a bot that stops reading at its
         # size limit hangs up, and the count shows it did not receive the whole file.
         sent = 0
@@ -745,11 +752,13 @@ class FakeTelegram:
         self, method: str, predicate: Predicate, timeout: float, start: int, cancelled: threading.Event | None = None
     ) -> Call:
         deadline = time.monotonic() + timeout
+        unseen = start  # calls before it were looked at and did not match: each wake-up reads only new ones
         with self._cond:
             while True:
-                found = self._find(method, predicate, start)
+                found = self._find(method, predicate, unseen)
                 if found is not None:
                     return found
+                unseen = max(unseen, len(self._calls))
                 remaining = deadline - time.monotonic()
                 if remaining <= 0 or (cancelled is not None and cancelled.is_set()):
                     raise AssertionError(self._timeout_report(method, timeout, start))

@@ -102,17 +102,16 @@ COMMANDS: tuple[Command, ...] = (
 
 
 def routing_table(staff_chat: int | None = None) -> list[tuple[int, BaseHandler]]:
-    """Every handler, in the order they are tried: (group, handler). Group -1 runs first for all
-    updates; within group 0 the first matching handler wins. Replies in `staff_chat` (QBOT_STAFF_CHAT)
-    are staff answers to hand-offs."""
+    """Every handler, in the order they are tried: (group, handler). Group -1 (the flood guard, then
+    the user's record) runs first for all updates; within group 0 the first matching handler wins.
+    Replies in `staff_chat` (QBOT_STAFF_CHAT) are staff answers to hand-offs."""
     private_text = filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE
     group_text = filters.TEXT & ~filters.COMMAND & filters.ChatType.GROUPS
     staff_replies = ([(0, MessageHandler(filters.Chat(staff_chat) & filters.REPLY & filters.UpdateType.MESSAGE
                                          & ~filters.COMMAND, staffdesk.on_staff_reply))]
                      if staff_chat is not None else [])
     return [
-        (-2, TypeHandler(Update, handlers.flood_guard)),
-        (-1, TypeHandler(Update, handlers.remember_user)),
+        (-1, TypeHandler(Update, handlers.guard)),
         *((0, CommandHandler(command.name, command.handler)) for command in COMMANDS),
         (0, CallbackQueryHandler(handlers.on_suggestion, pattern=r"^ask:")),
         (0, CallbackQueryHandler(handlers.on_vote, pattern=r"^vote:")),

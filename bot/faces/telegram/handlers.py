@@ -37,13 +37,15 @@ from bot.people import Flood, Role
 from bot.services import Services
 from bot.settings import Settings
 
-from .render import answer_html, answer_keyboard, local, source_line, split_message, wants_traditional
+from .network import call_api
+from .render import Keyboard, answer_html, answer_keyboard, button, local, source_line, split_message, wants_traditional
 
 log = logging.getLogger(__name__)
 PAGE_SIZE = 8
 TOKEN = r"[A-Za-z0-9_-]{12}"
 Handler = Callable[[Update, "BotContext"], Awaitable[None]]
 DecidedT = TypeVar("DecidedT", bound="Decided")
+NO_PREVIEW = {"is_disabled": True}
 
 
 class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
@@ -72,15 +74,35 @@ def services_of(bot_data: dict[Any, Any]) -> Services:
     return bot_data["services"]
 
 
-async def send(message: Message, text: str, traditional: bool, markup: InlineKeyboardMarkup | None = None,
+def reply_target(message: Message) -> dict[str, Any]:
+    """Where `Message.reply_text` sends a reply to `message` (the bot sets no Defaults): the chat,
+    quoting the message outside private chats, in its forum topic, business connection or direct
+    messages topic."""
+    target: dict[str, Any] = {"chat_id": message.chat_id}
+    if message.chat.type != ChatType.PRIVATE:
+        target["reply_parameters"] = {"message_id": message.message_id}
+    if message.is_topic_message and message.message_thread_id is not None:
+        target["message_thread_id"] = message.message_thread_id
+    if message.business_connection_id:
+        target["business_connection_id"] = message.business_connection_id
+    if message.direct_messages_topic:
+        target["direct_messages_topic_id"] = message.direct_messages_topic.topic_id
+    return target
+
+
+async def send(message: Message, text: str, traditional: bool, markup: InlineKeyboardMarkup | Keyboard | None = None,
                escape: bool = True) -> None:
-    """Replies in the user's script, split under the size limit; buttons go on the last piece."""
+    """Replies in the user's script, split under the size limit; buttons go on the last piece. The
+    sent Message is never needed, so the call skips building one (`call_api`)."""
     body = local(text, traditional)
     pieces = split_message(html.escape(body) if escape else body)
+    keyboard = markup.to_dict() if isinstance(markup, InlineKeyboardMarkup) else markup
+    target = reply_target(message)
     for number, piece in enumerate(pieces):
         last = number == len(pieces) - 1
-        await message.reply_text(piece, parse_mode=ParseMode.HTML, reply_markup=markup if last else None,
-                                 disable_web_page_preview=True)
+        await call_api(message.get_bot(), "sendMessage", {
+            **target, "text": piece, "parse_mode": ParseMode.HTML.value, "link_preview_options": NO_PREVIEW,
+            "reply_markup": keyboard if last else None})
 
 
 class Decided(Protocol):
@@ -156,6 +178,13 @@ async def remember_user(update: Update, context: BotContext) -> None:
         await context.assistant.seen(user.id, user.full_name or "", user.username or "")
 
 
+async def guard(update: Update, context: BotContext) -> None:
+    """Before every other handler: the flood guard (which stops a flooding user's update here), then
+    the user's record. One handler rather than a group each: PTB's dispatch costs per group."""
+    await flood_guard(update, context)
+    await remember_user(update, context)
+
+
 async def who(context: BotContext, user_ids: list[int]) -> list[str]:
     """Users as admins read them: name, @username and id (the id alone when never seen)."""
     known = await context.assistant.describe_users(user_ids)
@@ -181,10 +210,8 @@ async def answer_question(update: Update, context: BotContext, question: str) ->
     reply = await context.assistant.answer(user.id, question)
     markup = answer_keyboard(reply, traditional)
     if not reply.answer.matched and reply.question_id and context.ops.handoffs.enabled:  # a person can take it
-        person = InlineKeyboardButton(local(strings.HANDOFF_BUTTON, traditional),
-                                      callback_data=f"ho:{reply.question_id}")
-        rows = [*(markup.inline_keyboard if markup else ()), [person]]
-        markup = InlineKeyboardMarkup(rows)
+        person = button(local(strings.HANDOFF_BUTTON, traditional), f"ho:{reply.question_id}")
+        markup = {"inline_keyboard": [*(markup["inline_keyboard"] if markup else ()), [person]]}
     await send(message, answer_html(reply, traditional), traditional=False, markup=markup, escape=False)
     context.ops.metrics.question(reply.answer.matched, started)
 

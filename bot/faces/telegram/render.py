@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import html
+from functools import lru_cache
+from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
@@ -14,6 +16,8 @@ MESSAGE_LIMIT = 4096
 # A reply's script: "" for Simplified, else the OpenCC config of the user's Traditional variant. Handlers
 # pass it where a bool used to go; it is falsy exactly when the reply is Simplified.
 Script = str
+# An inline keyboard in the Bot API's JSON form: {"inline_keyboard": [[{"text": …, "callback_data": …}]]}.
+Keyboard = dict[str, Any]
 
 
 def locale_script(language_code: str | None) -> Script:
@@ -48,7 +52,13 @@ def local(text: str, traditional: bool | Script) -> str:
     """Simplified text (or text already converted by the core) in the user's script and variant."""
     if not traditional:
         return text
-    config = traditional if isinstance(traditional, str) else "s2t"
+    return _converted(text, traditional if isinstance(traditional, str) else "s2t")
+
+
+@lru_cache(maxsize=4096)
+def _converted(text: str, config: str) -> str:
+    """Kept per text and variant: answers, sources and button labels repeat, and OpenCC took a few
+    per cent of the bot's CPU under load converting the same answers again."""
     return to_traditional(to_simplified(text) if config != "s2t" else text, config)
 
 
@@ -76,15 +86,19 @@ def answer_html(reply: Reply, traditional: bool | Script) -> str:
     return "\n\n".join(parts)
 
 
-def answer_keyboard(reply: Reply, traditional: bool | Script) -> InlineKeyboardMarkup | None:
-    rows = [[InlineKeyboardButton(local(text, traditional)[:60], callback_data=f"ask:{token}")]
-            for token, text in reply.suggestions if token]
+def button(text: str, data: str) -> dict[str, str]:
+    """An inline button as the Bot API takes it (what InlineKeyboardButton(...).to_dict() gives)."""
+    return {"text": text, "callback_data": data}
+
+
+def answer_keyboard(reply: Reply, traditional: bool | Script) -> Keyboard | None:
+    """Suggestion buttons and 👍/👎, as JSON: every answer has them, and as PTB objects (built, then
+    turned back into JSON to send) they cost a tenth of an answer's CPU under load."""
+    rows = [[button(local(text, traditional)[:60], f"ask:{token}")] for token, text in reply.suggestions if token]
     if reply.answer.matched and reply.question_id:
-        rows.append([
-            InlineKeyboardButton(local(strings.UP, traditional), callback_data=f"vote:{reply.question_id}:1"),
-            InlineKeyboardButton(local(strings.DOWN, traditional), callback_data=f"vote:{reply.question_id}:0"),
-        ])
-    return InlineKeyboardMarkup(rows) if rows else None
+        rows.append([button(local(strings.UP, traditional), f"vote:{reply.question_id}:1"),
+                     button(local(strings.DOWN, traditional), f"vote:{reply.question_id}:0")])
+    return {"inline_keyboard": rows} if rows else None
 
 
 def confirm_keyboard(confirm: tuple[str, str], cancel: tuple[str, str],
