@@ -169,3 +169,9 @@ def test_a_figure_a_pointer_states_is_the_answer_and_the_rest_is_pointed_elsewhe
     assert number.matched and "12315" in number.answer and number.sources
     assert not dated_engine.ask("我买的手机坏了怎么投诉").matched
     assert not dated_engine.ask("2020年全国汽车召回了多少次").matched  # the pointer's figure is 2024's
+
+
+def test_which_members_of_a_place_are_answered_from_a_national_list_naming_them(dated_engine):
+    answer = dated_engine.ask("浙江有哪些城市在首批全国质量强市示范城市争创名单里")
+    assert answer.matched and "宁波" in answer.answer
+    assert not dated_engine.ask("湖南质量强市示范城市有哪些").matched  # the list names no city in 湖南

@@ -185,7 +185,9 @@ class Engine:
             missing = [f"{year}年" for year in sorted(query.years)]
         missing.extend(f"第{number}{measure}" for number, measure in sorted(query.rounds - slots.rounds))
         for group in query.places:
-            if not any(_covers(slots.scope, slots.named, asked, query.own_level) for asked in group):
+            if not any(_covers(slots.scope, slots.named, asked, query.own_level)
+                       or (query.members and slots.national and _names_within(slots.named, asked))
+                       for asked in group):
                 missing.append(group[0].name)
         if query.national and not slots.national:
             missing.append(strings.NATIONAL_LABEL)
@@ -494,6 +496,15 @@ def _covers(scope: tuple[Place, ...], named: frozenset[str], asked: Place, own_l
     about the place's own government or level, only a unit about that place itself does."""
     return any(place.within(asked) and (place.level == asked.level or (asked.code in named and not own_level))
                for place in scope)
+
+
+def _names_within(named: frozenset[str], asked: Place) -> bool:
+    """The unit names the asked place or a place inside it (浙江: 杭州, 宁波)."""
+    if asked.level == "province":
+        return any(code[:2] == asked.code[:2] for code in named)
+    if asked.level == "city":
+        return any(code[:4] == asked.code[:4] for code in named)
+    return asked.code in named
 
 
 def _shown_missing(shown: str, unit: Unit, query: Query) -> list[str]:

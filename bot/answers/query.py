@@ -157,6 +157,9 @@ class Query:
     # Asks about a place's own government or level (浙江省政府质量奖, 省级, 省长): what a place inside it
     # does (a city's award) is not the answer, even when its page names the province.
     own_level: bool = False
+    # Asks which members of a list (浙江是哪几个城市, 安徽哪两家): a national list naming the place's
+    # members answers for that place.
+    members: bool = False
     _pieces: dict[str, list[str]] = field(default_factory=dict, repr=False, compare=False)
     context_hits: dict[tuple[str, int], bool] = field(default_factory=dict, repr=False, compare=False)
     title_hits: dict[tuple[str, str], bool] = field(default_factory=dict, repr=False, compare=False)
@@ -208,6 +211,9 @@ def _names_no_scope(place: Place, text: str) -> bool:
             return False
         at = text.find(short, at + 1)
     return True
+
+
+_MEMBERS = re.compile(r"哪(?:几|些|两|一些|\d)")
 
 
 class QueryAnalyzer:
@@ -466,7 +472,8 @@ class QueryAnalyzer:
                      national=not places and is_national(text), relative=has_relative_year(text),
                      slot_words=slot_words, rounds=ordinals(text),
                      soft=frozenset(w for w in words if self._soft(w) and w not in slot_words),
-                     own_level=any(place.name + word in text for place in found_places for word in _OWN_LEVEL))
+                     own_level=any(place.name + word in text for place in found_places for word in _OWN_LEVEL),
+                     members=bool(_MEMBERS.search(text)))
 
     def _unknown_named_days(self, text: str, words: dict[str, float]) -> dict[str, float]:
         """A named day, festival or week the question writes as nouns + 日/节/周 (世界质量日) and the
