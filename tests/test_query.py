@@ -129,3 +129,8 @@ def test_a_way_of_asking_typed_in_pinyin_reads_as_that_way_of_asking(engine):
     query = engine.analyzer.analyse("yuyao zhengfu zhiliangjiang meinian ping jijia")
     assert query.text.endswith("几家")
     assert "number" in query.cues and not any("济" in word for word in query.words)
+
+
+def test_asking_which_province_is_not_a_national_question(engine):
+    assert not engine.analyzer.analyse("哪个省最早经国家批准设立省政府质量奖").national
+    assert engine.analyzer.analyse("国家质量奖是谁评的").national

@@ -213,6 +213,9 @@ def _names_no_scope(place: Place, text: str) -> bool:
     return True
 
 
+# Asks which province: the answer is a province's fact, whatever national words the question uses
+# (哪个省是首个经国家批准…).
+_ASKS_PROVINCE = re.compile(r"哪(?:个|些|几个|一个)?省")
 _MEMBERS = re.compile(r"哪(?:几|些|两|一些|\d)")
 
 
@@ -469,7 +472,8 @@ class QueryAnalyzer:
                  and len(found := self._parts(word)) > 1}
         return Query(text, words, bm25_terms, cues, years, places, corrections, patterns, anchors, parts,
                      known_parts={word: found for word, found in parts.items() if self._known_word(word)},
-                     national=not places and is_national(text), relative=has_relative_year(text),
+                     national=not places and is_national(text) and not _ASKS_PROVINCE.search(text),
+                     relative=has_relative_year(text),
                      slot_words=slot_words, rounds=ordinals(text),
                      soft=frozenset(w for w in words if self._soft(w) and w not in slot_words),
                      own_level=any(place.name + word in text for place in found_places for word in _OWN_LEVEL),
