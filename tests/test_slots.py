@@ -164,13 +164,6 @@ def test_a_national_event_held_in_a_city_is_answered_by_the_national_record(date
     assert answer.matched and "北京" in answer.answer and "12月16日" in answer.answer
 
 
-def test_a_figure_a_pointer_states_is_the_answer_and_the_rest_is_pointed_elsewhere(dated_engine):
-    number = dated_engine.ask("消费者投诉电话是多少")
-    assert number.matched and "12315" in number.answer and number.sources
-    assert not dated_engine.ask("我买的手机坏了怎么投诉").matched
-    assert not dated_engine.ask("2020年全国汽车召回了多少次").matched  # the pointer's figure is 2024's
-
-
 def test_which_members_of_a_place_are_answered_from_a_national_list_naming_them(dated_engine):
     answer = dated_engine.ask("浙江有哪些城市在首批全国质量强市示范城市争创名单里")
     assert answer.matched and "宁波" in answer.answer

@@ -408,9 +408,6 @@ class Engine:
             # A question in a pointer's field (召回, 投诉) goes there, unless it asks for a figure or a
             # date the knowledge itself states outright (how many recalls there have been is a
             # quality-policy fact; how to look up one's own car is a service).
-            if query.cues & FIGURE_CUES and self._pointer_answers(pointer, query):
-                # The pointer itself states the figure asked for (投诉电话 -> 12315): that is the answer.
-                return Answer(True, typeset(pointer.answer), 100, (pointer.source,), reason="pointer")
             return Answer(False, f"{strings.POINTER_HEAD}{pointer.answer}", 0, (pointer.source,), reason="pointer")
         if sure and best is not None:
             exact = _exact_place(best.unit, query)
@@ -450,15 +447,6 @@ class Engine:
                           reason="unsure")
         return Answer(False, strings.UNKNOWN, round(100 * best.confidence) if best else 0,
                       suggestions=strings.DEFAULT_SUGGESTIONS, reason="unknown")
-
-    @staticmethod
-    def _pointer_answers(pointer: Pointer, query: Query) -> bool:
-        """A pointer's text holds the question: the kind of fact asked for and nearly all its words."""
-        text = normalise(pointer.answer)
-        if not query.years <= written_years(text) or query.places:
-            return False  # a pointer is not dated or placed: it cannot state 2020's figure, or a city's
-        held = sum(weight for word, weight in query.words.items() if query.found(word, text))
-        return bool(cues_met(text, query)) and held >= ANSWER_AT * query.total_weight
 
     def _pointer(self, query: Query) -> Pointer | None:
         """The first pointer one of whose keywords the question uses."""
