@@ -302,7 +302,8 @@ def _units(snapshot: Snapshot, cache: PartCache | None, segment: Callable[[str],
     if cache:
         cache.put_many("units", made)
         _RECENT = built
-        _KEYS = {article: key for article, key in zip(snapshot.articles, article_keys, strict=True)}
+        _KEYS = {article: key for article, key in zip(snapshot.articles, article_keys, strict=True)
+                 if not article.key}  # hashing an article hashes its whole text
     return corpus, keys, terms
 
 
@@ -354,6 +355,8 @@ def _quoted(article: Article, pattern: re.Pattern[str]) -> frozenset[str]:
 
 
 def article_key(article: Article) -> str:
+    if article.key:  # the loader's, from the file's path and content
+        return article.key
     if (key := _KEYS.get(article)) is None:
         key = _KEYS[article] = part_cache.digest("article", repr(article))  # asked for twice per build
     return key
