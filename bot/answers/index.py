@@ -79,6 +79,39 @@ def forget_recent_pages() -> None:
         _OPEN.clear()
 
 
+def pages_unmade(snapshot: Snapshot) -> int:
+    """How many of the snapshot's pages the active cache holds no terms for: all of them for a full
+    rebuild, one for a page edited. Without a cache, every page."""
+    cache = part_cache.active()
+    if cache is None:
+        return len(snapshot.articles)
+    keys = [article_key(article) for article in snapshot.articles]
+    return len(keys) - len(cache.known("grams", keys))
+
+
+_INHERITED: list[object] = []  # a forked child's copies of its parent's open indexes: kept, never dropped
+
+
+def reset_in_child() -> None:
+    """In a process just forked from a threaded one, before it builds: nothing shared with the
+    parent's threads. A lock or a page being read at the fork would stay taken for ever here, and a
+    tantivy index opened there is not dropped here (its threads were left behind)."""
+    global _RECENT, _KEYS, _LAST_STATS, _INDEX_LOCK
+    _INDEX_LOCK = threading.Lock()
+    _INHERITED.extend(_OPEN.values())
+    _OPEN.clear()
+    _RECENT, _KEYS, _LAST_STATS = {}, {}, None
+
+
+def built_elsewhere() -> None:
+    """Another process has just built the cache's parts and index folder: read them from disk, not
+    from what this process remembers of its own last build."""
+    global _LAST_STATS
+    with _INDEX_LOCK:
+        _OPEN.clear()  # the engines that use it keep their own reference
+        _LAST_STATS = None
+
+
 def _read_state(folder: Path) -> dict | None:
     """What an index folder holds (written last, so a folder without it is half-built or half-updated)."""
     try:

@@ -95,6 +95,18 @@ class PartCache:
                         log.warning("unreadable cached %s part %s", kind, key)
         return found
 
+    def known(self, kind: str, keys: Iterable[str]) -> set[str]:
+        """Which of `keys` have a part of `kind`, without reading the parts."""
+        wanted = list(dict.fromkeys(keys))
+        found: set[str] = set()
+        with self.lock:
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                found.update(key for (key,) in self.db.execute(
+                    f"SELECT key FROM parts WHERE kind = ? AND key IN ({marks})", (self._kind(kind), *chunk)))
+        return found
+
     def get(self, kind: str, key: str) -> object | None:
         return self.get_many(kind, [key]).get(key)
 
@@ -191,6 +203,21 @@ def use_cache(folder: Path | None) -> PartCache | None:
 
 def active() -> PartCache | None:
     return _ACTIVE
+
+
+_INHERITED: list[object] = []  # a forked child's copies of its parent's handles: kept, never closed or freed
+
+
+def reopen_in_child() -> None:
+    """In a process just forked from a threaded one: its own SQLite connection (one must never be used on
+    both sides of a fork) and fresh locks (another thread of the parent may have held one at the fork).
+    The parent's connection is kept referenced, so that it is not closed from here."""
+    global _ACTIVE, _ACTIVE_LOCK, _JOB_LOCK
+    _ACTIVE_LOCK, _JOB_LOCK = threading.Lock(), threading.Lock()
+    inherited, _ACTIVE = _ACTIVE, None
+    if inherited is not None:
+        _INHERITED.append(inherited)
+        _ACTIVE = PartCache(inherited.folder)
 
 
 # --- per-file work in worker processes ------------------------------------------------------------
