@@ -35,6 +35,7 @@ class LiveKnowledge:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.listeners: list[Listener] = []
+        part_cache.serving()  # rebuilds from now on make way for the answers
 
     def subscribe(self, listener: Listener) -> None:
         self.listeners.append(listener)

@@ -223,12 +223,23 @@ def reopen_in_child() -> None:
 # --- per-file work in worker processes ------------------------------------------------------------
 _JOB: tuple[Callable, Sequence] | None = None
 _JOB_LOCK = threading.Lock()
+WORKER_NICE = 10  # workers' priority below a process that answers questions
+_SERVING = False
+
+
+def serving() -> None:
+    """From now on this process answers questions (LiveKnowledge says so): work it hands to worker
+    processes runs below it. Before that (a start-up's first build, `ask`, a benchmark's build) there is
+    nobody to make way for, and lowering the workers would only slow the build whenever anything else
+    runs on the machine."""
+    global _SERVING
+    _SERVING = True
 
 
 def _worker_start() -> None:
-    # Below the parent: a rebuild must not slow the citizens the parent process is answering.
-    with contextlib.suppress(OSError):
-        os.nice(5)
+    if _SERVING:  # a rebuild must not slow the citizens the parent process is answering
+        with contextlib.suppress(OSError):
+            os.nice(WORKER_NICE)
 
 
 def _run(bounds: tuple[int, int]) -> list:
