@@ -574,8 +574,10 @@ class SearchIndex:
     # --- the tantivy index ------------------------------------------------------------------------
     def _schema(self) -> tantivy.Schema:
         builder = tantivy.SchemaBuilder()
-        builder.add_text_field("words", tokenizer_name="whitespace")  # already normalised and segmented
-        builder.add_text_field("grams", tokenizer_name="whitespace")
+        # Already normalised and segmented. Only term queries are run, and BM25 needs term frequencies,
+        # not positions: without them indexing 100k passages is about a fifth quicker, same scores.
+        builder.add_text_field("words", tokenizer_name="whitespace", index_option="freq")
+        builder.add_text_field("grams", tokenizer_name="whitespace", index_option="freq")
         builder.add_unsigned_field("page", indexed=True)  # a changed page's documents are deleted by it
         # Page id and place on the page, read from a column for every hit instead of from the
         # compressed document store.
