@@ -155,8 +155,8 @@ def test_pages_worked_in_worker_processes_index_as_in_one_process(folder, monkey
 
 
 def test_a_full_rebuild_made_in_a_child_process_is_opened_and_answers_as_one_made_here(folder, monkeypatch):
-    """LiveKnowledge.replace with many unmade pages builds them in a forked child at a lower priority;
-    the engine then made here opens the child's parts and index, and answers as a build made here."""
+    """LiveKnowledge.replace with many unmade pages has another process build them at a lower priority;
+    the engine then made here opens that process's parts and index, and answers as a build made here."""
     from bot.answers import live
 
     part_cache.use_cache(None)

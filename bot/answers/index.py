@@ -89,20 +89,6 @@ def pages_unmade(snapshot: Snapshot) -> int:
     return len(keys) - len(cache.known("grams", keys))
 
 
-_INHERITED: list[object] = []  # a forked child's copies of its parent's open indexes: kept, never dropped
-
-
-def reset_in_child() -> None:
-    """In a process just forked from a threaded one, before it builds: nothing shared with the
-    parent's threads. A lock or a page being read at the fork would stay taken for ever here, and a
-    tantivy index opened there is not dropped here (its threads were left behind)."""
-    global _RECENT, _KEYS, _LAST_STATS, _INDEX_LOCK
-    _INDEX_LOCK = threading.Lock()
-    _INHERITED.extend(_OPEN.values())
-    _OPEN.clear()
-    _RECENT, _KEYS, _LAST_STATS = {}, {}, None
-
-
 def built_elsewhere() -> None:
     """Another process has just built the cache's parts and index folder: read them from disk, not
     from what this process remembers of its own last build."""

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import logging
-import os
-import signal
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 from bot.answers import index
+from bot.answers.aside import build_aside
 from bot.answers.engine import Answer, Engine, today_in_china
 from bot.knowledge import cache as part_cache
 from bot.knowledge.cache import CACHE_FOLDER, use_cache
@@ -20,11 +18,9 @@ from bot.knowledge.model import Entry, Snapshot
 
 log = logging.getLogger(__name__)
 Listener = Callable[[Snapshot], None]
-# From this many pages with nothing in the index cache, new knowledge is first built in a child process
-# (build_aside); below it (an edited page or an upload) the build is quick and stays here.
+# From this many pages with nothing in the index cache, new knowledge is first built in another process
+# (bot.answers.aside); below it (an edited page or an upload) the build is quick and stays here.
 BUILD_ASIDE_PAGES = 300
-ASIDE_NICE = 10  # the child's priority below the bot's: citizens' answers keep the CPU
-ASIDE_LIMIT_S = 1800.0  # a child still building after this is given up on, and the build done here
 
 
 class LiveKnowledge:
@@ -42,7 +38,7 @@ class LiveKnowledge:
 
     def replace(self, snapshot: Snapshot) -> None:
         if index.pages_unmade(snapshot) >= BUILD_ASIDE_PAGES:
-            build_aside(snapshot, self.engine.today)  # then the engine below only opens what it made
+            build_aside(snapshot)  # then the engine below only opens what it made
         self.engine = Engine(snapshot, today=self.engine.today)
         for listener in self.listeners:
             try:
@@ -62,49 +58,6 @@ class LiveKnowledge:
 
     def entry(self, entry_id: str) -> Entry | None:
         return next((entry for entry in self.engine.snapshot.entries if entry.id == entry_id), None)
-
-
-def build_aside(snapshot: Snapshot, today: Callable[[], dt.date]) -> bool:
-    """Builds the engine for `snapshot` in a forked child process at a lower priority, which leaves its
-    parts and tantivy index in the index cache and exits; True when it did. A full rebuild holds the
-    GIL for many seconds in this process otherwise (terms, counts, tantivy documents), and citizens'
-    answers wait for it; after this, building here only opens what the child made. Without an index
-    cache (or fork) there is nothing to hand over: False, and the caller builds everything itself."""
-    if part_cache.active() is None or not hasattr(os, "fork"):
-        return False
-    started = time.perf_counter()
-    try:
-        pid = os.fork()
-    except OSError as error:
-        log.warning("building here, no child process: %s", error)
-        return False
-    if pid == 0:  # the child: never returns to the caller, exits without the parent's clean-up
-        code = 1
-        try:
-            with contextlib.suppress(OSError):
-                os.nice(ASIDE_NICE)
-            part_cache.reopen_in_child()
-            index.reset_in_child()
-            Engine(snapshot, today=today)
-            code = 0
-        except BaseException:
-            log.exception("building the knowledge in a child process failed")
-        finally:
-            os._exit(code)
-    deadline = time.monotonic() + ASIDE_LIMIT_S
-    while not (waited := os.waitpid(pid, os.WNOHANG))[0]:
-        if time.monotonic() > deadline:
-            log.warning("the child building the knowledge took too long; building here")
-            with contextlib.suppress(OSError):
-                os.kill(pid, signal.SIGKILL)
-            waited = os.waitpid(pid, 0)
-            break
-        time.sleep(0.05)
-    index.built_elsewhere()
-    done = os.waitstatus_to_exitcode(waited[1]) == 0
-    log.info("knowledge %s built in a child process in %.2fs (%s)", snapshot.version,
-             time.perf_counter() - started, "ok" if done else "failed")
-    return done
 
 
 class KnowledgeUnavailable(Exception):

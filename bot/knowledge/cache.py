@@ -205,21 +205,6 @@ def active() -> PartCache | None:
     return _ACTIVE
 
 
-_INHERITED: list[object] = []  # a forked child's copies of its parent's handles: kept, never closed or freed
-
-
-def reopen_in_child() -> None:
-    """In a process just forked from a threaded one: its own SQLite connection (one must never be used on
-    both sides of a fork) and fresh locks (another thread of the parent may have held one at the fork).
-    The parent's connection is kept referenced, so that it is not closed from here."""
-    global _ACTIVE, _ACTIVE_LOCK, _JOB_LOCK
-    _ACTIVE_LOCK, _JOB_LOCK = threading.Lock(), threading.Lock()
-    inherited, _ACTIVE = _ACTIVE, None
-    if inherited is not None:
-        _INHERITED.append(inherited)
-        _ACTIVE = PartCache(inherited.folder)
-
-
 # --- per-file work in worker processes ------------------------------------------------------------
 _JOB: tuple[Callable, Sequence] | None = None
 _JOB_LOCK = threading.Lock()
