@@ -154,6 +154,36 @@ def test_pages_worked_in_worker_processes_index_as_in_one_process(folder, monkey
     assert replies(shared) == replies(alone)
 
 
+def test_a_full_rebuild_made_in_a_child_process_is_opened_and_answers_as_one_made_here(folder, monkeypatch):
+    """LiveKnowledge.replace with many unmade pages has another process build them at a lower priority;
+    the engine then made here opens that process's parts and index, and answers as a build made here."""
+    from bot.answers import live
+
+    part_cache.use_cache(None)
+    fresh = replies(build(folder))
+    part_cache.use_cache(folder / part_cache.CACHE_FOLDER)
+    snapshot = load_folder(folder).snapshot
+    assert index_module.pages_unmade(snapshot) == len(snapshot.articles)
+    children: list[bool] = []
+    monkeypatch.setattr(live, "BUILD_ASIDE_PAGES", 1)
+    real = live.build_aside
+    monkeypatch.setattr(live, "build_aside", lambda *args: children.append(real(*args)))
+    knowledge = live.LiveKnowledge(Engine(snapshot, today=lambda: TODAY))  # this process's own build
+    part_cache.use_cache(folder / "other-cache")  # nothing made in it: a full rebuild
+    knowledge.replace(snapshot)
+    assert children == [True]
+    assert (knowledge.engine.index.made, knowledge.engine.index.stats_made) == ("opened", "cached")
+    assert knowledge.engine.index.pages_made == 0
+    assert index_module.pages_unmade(snapshot) == 0
+    assert replies(knowledge.engine) == fresh
+    (folder / "articles" / "cache_test.txt").write_text(PAGE, encoding="utf-8")
+    monkeypatch.setattr(live, "BUILD_ASIDE_PAGES", 2)
+    knowledge.replace(load_folder(folder).snapshot)  # one new page: built here, no child
+    assert children == [True]
+    assert knowledge.engine.index.made == "updated"
+    assert knowledge.ask("2026年柳州市质量月的主题是什么").matched
+
+
 def test_the_cache_is_keyed_by_the_code_that_fills_it():
     """A release that changes how pages become units or index terms must not read old parts."""
     files = part_cache.code_files()

@@ -8,13 +8,19 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from bot.answers import index
+from bot.answers.aside import build_aside
 from bot.answers.engine import Answer, Engine, today_in_china
+from bot.knowledge import cache as part_cache
 from bot.knowledge.cache import CACHE_FOLDER, use_cache
 from bot.knowledge.loader import load_folder
 from bot.knowledge.model import Entry, Snapshot
 
 log = logging.getLogger(__name__)
 Listener = Callable[[Snapshot], None]
+# From this many pages with nothing in the index cache, new knowledge is first built in another process
+# (bot.answers.aside); below it (an edited page or an upload) the build is quick and stays here.
+BUILD_ASIDE_PAGES = 300
 
 
 class LiveKnowledge:
@@ -25,11 +31,14 @@ class LiveKnowledge:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.listeners: list[Listener] = []
+        part_cache.serving()  # rebuilds from now on make way for the answers
 
     def subscribe(self, listener: Listener) -> None:
         self.listeners.append(listener)
 
     def replace(self, snapshot: Snapshot) -> None:
+        if index.pages_unmade(snapshot) >= BUILD_ASIDE_PAGES:
+            build_aside(snapshot)  # then the engine below only opens what it made
         self.engine = Engine(snapshot, today=self.engine.today)
         for listener in self.listeners:
             try:

@@ -21,6 +21,7 @@ import jieba
 from pypinyin import lazy_pinyin
 
 from bot.answers.index import QUESTION_CHARS, SearchIndex, index_terms
+from bot.answers.segment import load_dictionary
 from bot.answers.slots import (
     Gazetteer,
     Place,
@@ -56,9 +57,7 @@ MAX_SYLLABLE = 6
 @lru_cache(maxsize=1)
 def base_tokenizer() -> jieba.Tokenizer:
     """jieba's dictionary, loaded once per process; each engine gets a copy with its own words."""
-    tokenizer = jieba.Tokenizer()
-    tokenizer.initialize()
-    return tokenizer
+    return load_dictionary()
 
 
 def make_tokenizer(words: Iterable[str]) -> jieba.Tokenizer:

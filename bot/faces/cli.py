@@ -15,7 +15,7 @@ import traceback
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot import strings
@@ -31,13 +31,13 @@ from bot.faces.plain import answer_text, present, script_of
 from bot.knowledge.conflicts import Conflict, find_conflicts
 from bot.knowledge.loader import load_folder
 from bot.knowledge.model import Snapshot
-from bot.operations.services import build_reports
-from bot.services import build_services
 from bot.settings import SettingsError, load_settings, read_env_file, storage_settings
-from bot.store.db import describe
-from bot.store.importer import ImportRefused, import_json, legacy_notice
-from bot.store.repositories import Store
 from bot.text import warm_converters
+
+# The store, the services and the reports (SQLAlchemy, Alembic, Prometheus: about 0.6 s) are imported by the
+# commands that use them, not by `ask`, `console` and `kb`, whose start-up is the time to the first answer.
+if TYPE_CHECKING:
+    from bot.store.repositories import Store
 
 log = logging.getLogger(__name__)
 
@@ -291,6 +291,8 @@ def cmd_run(args: argparse.Namespace, stdin: TextIO, out: TextIO, err: TextIO) -
         return 2
     redact_secret(settings.token)
     from bot.faces.telegram.app import run_polling, run_webhook  # only the Telegram face needs PTB
+    from bot.services import build_services
+    from bot.store.importer import legacy_notice
 
     engine = build_engine(settings.knowledge_dir, err)  # stops here, in one line, without knowledge
     services = build_services(settings, engine)
@@ -319,6 +321,10 @@ def cmd_db_import(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if not args.file.is_file():
         print(f"{args.file}: file not found", file=err)
         return 1
+    from bot.store.db import describe
+    from bot.store.importer import ImportRefused, import_json
+    from bot.store.repositories import Store
+
     store = Store(data_dir, url)
     try:
         counts = import_json(store, args.file)
@@ -339,6 +345,8 @@ def _open_store(err: TextIO) -> tuple[Store | None, Path, str | None]:
     except SettingsError as error:
         print(f"配置错误 / settings error: {error}", file=err)
         return None, Path(), None
+    from bot.store.repositories import Store
+
     return Store(data_dir, url), data_dir, url
 
 
@@ -347,6 +355,7 @@ def cmd_insight(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from bot.insight.chart import draw
     from bot.insight.export import parse_range
     from bot.insight.series import WindowError, parse_days
+    from bot.operations.services import build_reports
 
     try:
         zone = load_timezone(os.environ)
@@ -394,6 +403,7 @@ def load_timezone(environ: Mapping[str, str]) -> ZoneInfo:
 def cmd_db_backup(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """`db backup FILE` (SQLite: online backup; PostgreSQL: a portable dump) and `db restore FILE`."""
     from bot.operations.backup import BackupError, backup, restore
+    from bot.store.db import describe
 
     try:
         data_dir, url = storage_settings(os.environ)

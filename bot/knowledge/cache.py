@@ -95,6 +95,18 @@ class PartCache:
                         log.warning("unreadable cached %s part %s", kind, key)
         return found
 
+    def known(self, kind: str, keys: Iterable[str]) -> set[str]:
+        """Which of `keys` have a part of `kind`, without reading the parts."""
+        wanted = list(dict.fromkeys(keys))
+        found: set[str] = set()
+        with self.lock:
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                found.update(key for (key,) in self.db.execute(
+                    f"SELECT key FROM parts WHERE kind = ? AND key IN ({marks})", (self._kind(kind), *chunk)))
+        return found
+
     def get(self, kind: str, key: str) -> object | None:
         return self.get_many(kind, [key]).get(key)
 
@@ -196,12 +208,23 @@ def active() -> PartCache | None:
 # --- per-file work in worker processes ------------------------------------------------------------
 _JOB: tuple[Callable, Sequence] | None = None
 _JOB_LOCK = threading.Lock()
+WORKER_NICE = 10  # workers' priority below a process that answers questions
+_SERVING = False
+
+
+def serving() -> None:
+    """From now on this process answers questions (LiveKnowledge says so): work it hands to worker
+    processes runs below it. Before that (a start-up's first build, `ask`, a benchmark's build) there is
+    nobody to make way for, and lowering the workers would only slow the build whenever anything else
+    runs on the machine."""
+    global _SERVING
+    _SERVING = True
 
 
 def _worker_start() -> None:
-    # Below the parent: a rebuild must not slow the citizens the parent process is answering.
-    with contextlib.suppress(OSError):
-        os.nice(5)
+    if _SERVING:  # a rebuild must not slow the citizens the parent process is answering
+        with contextlib.suppress(OSError):
+            os.nice(WORKER_NICE)
 
 
 def _run(bounds: tuple[int, int]) -> list:

@@ -76,6 +76,10 @@ def knowledge_files(folder: Path) -> list[tuple[str, os.DirEntry[str]]]:
                 relative = prefix + entry.name
                 if not prefix and entry.name == ARTICLE_FOLDER and entry.is_dir():
                     scan(entry.path, relative + "/")
+                elif prefix:  # a page in articles/: is_knowledge_file's test without a PurePosixPath per page
+                    if (not entry.name.startswith((".", "_")) and os.path.splitext(entry.name)[1].lower()
+                            in ARTICLE_SUFFIXES and entry.is_file()):
+                        found.append((relative, entry))
                 elif entry.is_file() and is_knowledge_file(relative):
                     found.append((relative, entry))
 
@@ -161,7 +165,7 @@ def decode(relative: str, data: bytes) -> tuple[str | None, Problem | None]:
     return text, problem
 
 
-def article_from_text(relative: str, text: str) -> tuple[Article | None, Problem | None]:
+def article_from_text(relative: str, text: str, key: str = "") -> tuple[Article | None, Problem | None]:
     name = PurePosixPath(relative).name
     page = clean_page(text, name)
     if not page.paragraphs:
@@ -173,6 +177,7 @@ def article_from_text(relative: str, text: str) -> tuple[Article | None, Problem
         source=Source(title=page.title, origin=page.origin, date=page.date, url=page.url, article=name),
         paragraphs=page.paragraphs,
         dropped_lines=page.dropped_lines,
+        key=key,
     )
     return article, None
 
@@ -214,7 +219,7 @@ def _read(relative: str, data: bytes, key: tuple[str, str] | None = None) -> _Fi
         if (cached := _READ_CACHE.get(key)) is not None:
             _READ_CACHE.move_to_end(key)
             return cached
-    result = _read_uncached(relative, data)
+    result = _read_uncached(relative, data, key[1])
     _remember(key, result)
     if (disk := part_cache.active()) is not None:
         disk.put("read", part_cache.digest(*key), result)
@@ -241,7 +246,8 @@ def _read_all(files: dict[str, bytes]) -> dict[str, _FileRead]:
                 known[wanted[stored]] = value
                 _remember(keys[wanted[stored]], value)
         unread = [relative for relative in keys if relative not in known]
-        read = part_cache.parallel_map(lambda relative: _read_uncached(relative, files[relative]), unread,
+        read = part_cache.parallel_map(lambda relative: _read_uncached(relative, files[relative], keys[relative][1]),
+                                       unread,
                                        PARALLEL_FILES)
         fresh = dict(zip(unread, read, strict=True))
         for relative, value in fresh.items():
@@ -251,12 +257,14 @@ def _read_all(files: dict[str, bytes]) -> dict[str, _FileRead]:
     return {relative: known.get(relative) or _read(relative, files[relative], keys[relative]) for relative in files}
 
 
-def _read_uncached(relative: str, data: bytes) -> _FileRead:
+def _read_uncached(relative: str, data: bytes, content_hash: str = "") -> _FileRead:
     text, problem = decode(relative, data)
     if problem or text is None:
         return _FileRead(problems=(problem or Problem(relative, 1, strings.P_UNREADABLE),))
     if is_article(relative):
-        article, problem = article_from_text(relative, text)
+        # The article is made from the path and the bytes alone (by code the cache's version covers).
+        key = part_cache.digest("article", relative, content_hash or hashlib.sha256(data).hexdigest())
+        article, problem = article_from_text(relative, text, key)
         return _FileRead(problems=(problem,) if problem else (), article=article)
     if is_calendar(relative):
         calendar, file_problems = _guarded(parse_calendar, relative, text, Calendar())

@@ -66,6 +66,10 @@ class Article:
     source: Source
     paragraphs: tuple[str, ...]
     dropped_lines: int = 0
+    # What the index cache knows the page by: its path and file content, which the article is made from.
+    # Given by the loader, so a start-up does not hash every page's text again; "" for an article made
+    # otherwise (the index then digests its text). Not part of equality or the text shown.
+    key: str = field(default="", compare=False, repr=False)
 
 
 @dataclass(frozen=True)
