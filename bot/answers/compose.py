@@ -78,8 +78,12 @@ def date_relative_words(text: str, year: int | None) -> str:
 
 
 def _sentence_score(sentence: str, query: Query) -> float:
-    text = normalise(sentence)
-    return evidence(text, query) + 0.3 * query.total_weight * cues_met(text, query) / max(1, len(query.cues))
+    score = query.sentence_scores.get(sentence)  # the same sentences are scored to cut, trim and focus
+    if score is None:
+        text = normalise(sentence)
+        score = evidence(text, query) + 0.3 * query.total_weight * cues_met(text, query) / max(1, len(query.cues))
+        query.sentence_scores[sentence] = score
+    return score
 
 
 def trim(sentence: str, query: Query) -> str:

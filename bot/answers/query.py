@@ -162,6 +162,7 @@ class Query:
     _pieces: dict[str, list[str]] = field(default_factory=dict, repr=False, compare=False)
     context_hits: dict[tuple[str, int], bool] = field(default_factory=dict, repr=False, compare=False)
     title_hits: dict[tuple[str, str], bool] = field(default_factory=dict, repr=False, compare=False)
+    sentence_scores: dict[str, float] = field(default_factory=dict, repr=False, compare=False)
 
     def found(self, word: str, text: str) -> bool:
         """Whether a content word, or a word meaning the same, occurs in normalised text. A long
@@ -244,10 +245,21 @@ class QueryAnalyzer:
         self.frame_readings: dict[str, str] = {}
         for frame in sorted(self.frames):
             self.frame_readings.setdefault("".join(lazy_pinyin(frame)), frame)
+        self._last_cut: tuple[str, tuple[str, ...]] = ("", ())
         self.function_readings: dict[str, str] = {}
         for words in (QUESTION_CHARS, lexicon.question_words, lexicon.stopwords):
             for char in sorted((w for w in words if len(w) == 1), key=lambda c: (-tokenizer.FREQ.get(c, 0), c)):
                 self.function_readings.setdefault(lazy_pinyin(char)[0], char)
+
+    def _cut(self, text: str) -> tuple[str, ...]:
+        """jieba's words of a text; a question is cut three times over while it is read (typos,
+        content words, named days), mostly unchanged in between."""
+        last = self._last_cut  # read once: another thread may be reading another question
+        if last[0] == text:
+            return last[1]
+        tokens = tuple(self.tokenizer.lcut(text))
+        self._last_cut = (text, tokens)
+        return tokens
 
     # --- Latin pinyin -------------------------------------------------------------------------
     def _syllables(self, run: str) -> list[str] | None:
@@ -340,7 +352,7 @@ class QueryAnalyzer:
         """A typo can break a term in two known words (质量粤 segments as 质量 + 粤, the province):
         two neighbours, one a single character, that no page writes together but that read like a
         term of the knowledge with one character swapped, are that term."""
-        tokens = self.tokenizer.lcut(text)
+        tokens = self._cut(text)
         for left, right in itertools.pairwise(tokens):
             pair = left + right
             single = left if len(left) == 1 else right
@@ -414,7 +426,7 @@ class QueryAnalyzer:
         previous = ""
         lexicon = self.lexicon
         skipped = lexicon.stopwords | lexicon.frame_words | self.frames
-        for token in self.tokenizer.lcut(text):
+        for token in self._cut(text):
             token, asked_kind = token.strip(), previous in lexicon.question_words and token in lexicon.asked_kinds
             previous = token or previous
             if not token or not _CONTENT.search(token) or token in skipped or asked_kind:
@@ -482,7 +494,7 @@ class QueryAnalyzer:
         """A named day, festival or week the question writes as nouns + 日/节/周 (世界质量日) and the
         knowledge never mentions: the name itself becomes a content word, so that its parts found
         apart on a page (物联世界 质量强省 … 9月2日) cannot make an answer."""
-        tokens = self.tokenizer.lcut(text)
+        tokens = self._cut(text)
         found: dict[str, float] = {}
         for position, token in enumerate(tokens):
             if token not in _NAME_ENDINGS:
