@@ -50,7 +50,7 @@ def cue_met(cue: str, text: str) -> bool:
     """Whether normalised text holds a fact of the kind a cue asks for."""
     if CUE_EVIDENCE[cue].search(text):
         return True
-    return cue == "place" and bool(Gazetteer.shared().find(text))
+    return cue == "place" and bool(Gazetteer.shared().places_in(text))
 
 
 def cues_met(text: str, query: Query) -> int:

@@ -507,7 +507,7 @@ def _shown_missing(shown: str, unit: Unit, query: Query) -> list[str]:
         stated = written_years(shown) | relative_years(shown, page_year)
         if stated and not query.years <= stated:
             missing.extend(f"{year}年" for year in sorted(query.years - stated))
-    if query.national and not is_national(shown) and Gazetteer.shared().find(shown):
+    if query.national and not is_national(shown) and Gazetteer.shared().places_in(shown):
         missing.append(strings.NATIONAL_LABEL)
     if missing or not (query.years or query.places):
         return missing
@@ -540,7 +540,7 @@ def _sentence_conflicts(sentence: str, page_year: int | None, query: Query) -> l
     stated = written_years(sentence) | relative_years(sentence, page_year)
     if query.years and stated and not query.years & stated:
         conflicts.extend(f"{year}年" for year in sorted(query.years))
-    named = Gazetteer.shared().find(sentence) if query.places else []
+    named = Gazetteer.shared().places_in(sentence) if query.places else ()
     for group in query.places:
         if named and not any(place.within(asked) or asked.within(place) for asked in group for place in named):
             conflicts.append(group[0].name)

@@ -155,6 +155,12 @@ class Gazetteer:
                     found.append(place)
         return found
 
+    @lru_cache(maxsize=8192)  # noqa: B019 - one shared gazetteer per process
+    def places_in(self, text: str) -> tuple[Place, ...]:
+        """`find`, remembered: answers are checked sentence by sentence, and the same sentences come
+        back as candidates of question after question."""
+        return tuple(self.find(text))
+
     def by_pinyin(self, typed: str) -> str | None:
         """A province or city whose short name reads as the typed pinyin (tianjin -> 天津)."""
         return self._pinyin_names().get(typed)
