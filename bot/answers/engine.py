@@ -488,11 +488,8 @@ def _covers(scope: tuple[Place, ...], named: frozenset[str], asked: Place, own_l
 
 def _names_within(named: frozenset[str], asked: Place) -> bool:
     """The unit names the asked place or a place inside it (浙江: 杭州, 宁波)."""
-    if asked.level == "province":
-        return any(code[:2] == asked.code[:2] for code in named)
-    if asked.level == "city":
-        return any(code[:4] == asked.code[:4] for code in named)
-    return asked.code in named
+    places = Gazetteer.shared().by_code
+    return any(place.within(asked) for code in named if (place := places.get(code)) is not None)
 
 
 def _shown_missing(shown: str, unit: Unit, query: Query) -> list[str]:
