@@ -216,6 +216,18 @@ def _names_no_scope(place: Place, text: str) -> bool:
 # Asks which province: the answer is a province's fact, whatever national words the question uses
 # (哪个省是首个经国家批准…).
 _ASKS_PROVINCE = re.compile(r"哪(?:个|些|几个|一个)?省")
+@lru_cache(maxsize=65536)
+def _syllable(char: str) -> str:
+    """A character's pinyin, looked up once: homophone repair asks for the same few characters
+    question after question."""
+    return lazy_pinyin(char)[0]
+
+
+@lru_cache(maxsize=16384)
+def _dictionary_parts(word: str) -> tuple[str, ...]:
+    return tuple(part for part in base_tokenizer().lcut(word, HMM=False) if part != word)
+
+
 _MEMBERS = re.compile(r"哪(?:几|些|两|一些|\d)")
 
 
@@ -335,7 +347,7 @@ class QueryAnalyzer:
         given `among`, one of those words)."""
         best: tuple[int, str] | None = None
         for position, char in enumerate(word):
-            syllable = lazy_pinyin(char)[0]
+            syllable = _syllable(char)
             for other in self.index.chars_by_syllable.get(syllable, [])[:60]:
                 if other == char:
                     continue
@@ -524,9 +536,10 @@ class QueryAnalyzer:
         return [g for g in result if not any(o is not g and any(x.within(p) and x.level != p.level
                                                                   for x in o for p in g) for o in result)]
 
-    def _parts(self, word: str) -> list[str]:
+    @staticmethod
+    def _parts(word: str) -> list[str]:
         """The dictionary words a long word is made of, in order: 质量月活动 -> 质量月, 活动."""
-        return [part for part in base_tokenizer().lcut(word, HMM=False) if part != word]
+        return list(_dictionary_parts(word))
 
     def _pattern(self, word: str, text: str) -> re.Pattern[str] | None:
         """A matcher for words with synonyms or titles; plain words are matched as substrings."""
