@@ -12,8 +12,9 @@ Sets:
   was rebuilt; never used to pick a rule. Only its figures are printed, never its misses.
 - dev, holdout, holdout2, tuning (153 questions a helper wrote from the seed and source pages to be
   looked at), tuning2 (113 more, another helper, same pages, written 2026-12-03 afternoon), tuning3 (111
-  more, a fifth helper, same pages, asked for secondary facts; written 2026-12-03 evening): tuning
-  sets (looked at while changing the engine). `--misses` lists their wrong answers.
+  more, a fifth helper, same pages, asked for secondary facts; written 2026-12-03 evening), tuning4 (188,
+  a sixth helper, every one of the 82 source pages, written while looking at the knowledge and the bot's
+  answers, kept the failures; written 2026-12-03 late evening): tuning sets (looked at while changing the engine). `--misses` lists their wrong answers.
 """
 
 from __future__ import annotations
@@ -39,7 +40,8 @@ HELD_OUT = {"frozen-2026-12-03": DATA / "frozen-2026-12-03" / "questions.jsonl",
 TUNING = {"dev": DATA / "dev.jsonl", "holdout": DATA / "holdout" / "questions.jsonl",
           "holdout2": DATA / "holdout2" / "questions.jsonl", "tuning": DATA / "tuning-2026-12-03" / "questions.jsonl",
           "tuning2": DATA / "tuning2-2026-12-03" / "questions.jsonl",
-          "tuning3": DATA / "tuning3-2026-12-03" / "questions.jsonl"}
+          "tuning3": DATA / "tuning3-2026-12-03" / "questions.jsonl",
+          "tuning4": DATA / "tuning4-2026-12-03" / "questions.jsonl"}
 DEFAULT_TODAY = dt.date(2026, 12, 3)
 
 
