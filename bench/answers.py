@@ -14,7 +14,8 @@ Sets:
   looked at), tuning2 (113 more, another helper, same pages, written 2026-12-03 afternoon), tuning3 (111
   more, a fifth helper, same pages, asked for secondary facts; written 2026-12-03 evening), tuning4 (188,
   a sixth helper, every one of the 82 source pages, written while looking at the knowledge and the bot's
-  answers, kept the failures; written 2026-12-03 late evening): tuning sets (looked at while changing the engine). `--misses` lists their wrong answers.
+  answers, kept the failures; written 2026-12-03 late evening): tuning sets (looked at while changing
+  the engine). `--misses` lists their wrong answers.
 """
 
 from __future__ import annotations

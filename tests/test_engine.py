@@ -275,3 +275,25 @@ def test_a_figure_the_knowledge_states_is_answered_even_in_a_pointers_field():
     answer = engine.ask("截至2024年2月底我国一共实施了多少次缺陷汽车召回")
     assert answer.matched and "2876次" in answer.answer
     assert engine.ask("怎么查我的车有没有被召回").reason == "pointer"
+
+
+def test_a_fact_told_only_in_a_detail_sentence_is_answered_when_that_sentence_holds_the_question():
+    """The citizen reads the detail sentence an answer shows as part of the answer: a question all of
+    whose words it holds is answered, not met with "not sure"."""
+    engine = _engine_of("""entries:
+- id: policy-example-progress
+  type: policy
+  title: 质量工作进展：年底的主要数据
+  answer: 截至年底，制造业产品质量合格率为93.93%，制造业质量竞争力指数升至85.6。
+  details: 当年重点开展质量强企、强链、强县行动：全国实施质量强链项目952个，全国580个城市启动培育建设。
+  year: 2024
+  source: {title: 质量工作进展, origin: 市场监管总局, date: '2025-03-01', kind: official_news}
+- id: policy-example-chain
+  type: policy
+  title: 质量强链行动方案
+  answer: 全国质量强链行动围绕重点产业链实施一批项目，推动链上企业协同提升质量。
+  year: 2023
+  source: {title: 质量强链行动方案, origin: 市场监管总局, date: '2023-08-01', kind: official_doc}
+""")
+    answer = engine.ask("质量强链项目全国实施了多少个")
+    assert answer.matched and "952个" in answer.answer

@@ -143,8 +143,15 @@ def _compose_entry(unit: Unit, query: Query) -> str:
         met = sum(1 for cue in lacking if cue_met(cue, text))
         return gained + met * 0.5 * query.total_weight
 
-    best = max(unit.sentences[1:], key=adds)
-    if adds(best) > 0 and len(answer) + len(best) < MAX_ANSWER_CHARS:
+    # Among details that add as much, the one holding more of the question and the kind of fact
+    # asked for (a number for 几家) is the answering one.
+    best = max(unit.sentences[1:], key=lambda sentence: (adds(sentence), _sentence_score(sentence, query)))
+    if adds(best) <= 0:
+        return answer[:MAX_ANSWER_CHARS]
+    if len(answer) + len(best) >= MAX_ANSWER_CHARS:
+        # A long detail sentence lists many facts; the clauses around the asked one are the answer.
+        best = trim(best, query)
+    if len(answer) + len(best) < MAX_ANSWER_CHARS:
         return f"{answer}{best}" if answer.endswith(("。", "！", "？", ".", "!", "?")) else f"{answer}。{best}"
     return answer[:MAX_ANSWER_CHARS]
 

@@ -303,9 +303,9 @@ class Engine:
         candidate.answer = compose(unit, query)
         shown = normalise(candidate.answer)
         if unit.kind == "entry" and len(candidate.answer) > len(unit.sentences[0]):
-            # The answer shows a detail sentence too: what it holds counts, as context does (a
-            # detail is said on the way, not what the entry is about).
-            confidence, topic, evidence, _ = self._coverage(unit, query, unit.text, shown)
+            # The answer shows a detail sentence too: the citizen reads it as part of the answer, so
+            # what it holds counts as the entry's own words (its slots are checked below).
+            confidence, topic, evidence, _ = self._coverage(unit, query, f"{unit.text}\n{shown}")
             if confidence > candidate.confidence:
                 candidate.confidence, candidate.topic = confidence, max(candidate.topic, topic)
                 candidate.evidence = max(candidate.evidence, evidence)
