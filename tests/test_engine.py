@@ -297,3 +297,20 @@ def test_a_fact_told_only_in_a_detail_sentence_is_answered_when_that_sentence_ho
 """)
     answer = engine.ask("质量强链项目全国实施了多少个")
     assert answer.matched and "952个" in answer.answer
+
+
+def test_a_year_a_figure_is_compared_with_is_neither_asked_nor_stated():
+    """上一年 beside a written year is that year's baseline: the question asks about 2014 (not the
+    year before today), and the sentence 比上一年的26个多了11个 is a 2014 fact."""
+    engine = _engine_of("""entries:
+- id: event-example-2014
+  type: event
+  title: 2014年全国质量月
+  answer: 2014年全国质量月于9月1日启动。国家质检总局联合37个部门共安排219项活动，主办单位比上一年的26个多了11个。
+  year: 2014
+  source: {title: 2014年全国质量月, origin: 国家质检总局, date: '2014-09-01', kind: official_news}
+""")
+    answer = engine.ask("2014年质量月一共安排了多少项活动")
+    assert answer.matched and "219项" in answer.answer
+    answer = engine.ask("2014年质量月主办单位比上一年多了几个")
+    assert answer.matched and "11个" in answer.answer

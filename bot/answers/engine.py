@@ -76,6 +76,7 @@ SENTENCE_TAGS = frozenset({"r", "y", "uj", "ul", "p", "c"})  # pronouns (什么)
 _QUOTED = re.compile(r"《([^》]{2,20})》|“([^”]{2,12})”")
 _FACT_CLAUSE = re.compile(r"[^。！？!?；;]+[。！？!?；;]?")  # one fact each: sentences, and clauses after ；
 _BOOK_TITLE = re.compile(r"《[^》]*》")
+_BASELINE_YEAR = re.compile(r"(?:比|较|相比|同比)(?:上一年|上年|去年|前年|上届|上一届|\d{4}年)")
 _WORDS = re.compile(r"[a-zA-Z\u3400-\u9fff\uf900-\ufaff]")  # a question has at least one letter or character
 
 
@@ -534,6 +535,8 @@ def _sentence_conflicts(sentence: str, page_year: int | None, query: Query) -> l
     names places, none of them the asked place, inside it, or around it."""
     conflicts = []
     sentence = _BOOK_TITLE.sub("", sentence)  # 《纲要（2011—2020年）》 names a document, not a year
+    # A year a figure is compared with (比上一年的26个多了11个) is its baseline, not its year.
+    sentence = _BASELINE_YEAR.sub("", sentence)
     stated = written_years(sentence) | relative_years(sentence, page_year)
     if query.years and stated and not query.years & stated:
         conflicts.extend(f"{year}年" for year in sorted(query.years))

@@ -471,7 +471,11 @@ class QueryAnalyzer:
         for word in words:
             for term in index_terms(word):
                 bm25_terms[term] = bm25_terms.get(term, 0.0) + 1.0
-        years = written_years(text) | relative_years(text, today.year if today else None)
+        # A question that writes its year speaks from that year: its 上一年/去年 is the baseline of a
+        # comparison (2014年比上一年多了几个), not a year asked about as counted from today.
+        written = written_years(text)
+        relative = not written and has_relative_year(text)
+        years = written or relative_years(text, today.year if today else None)
         for year in years:  # 去年 finds what pages write as 2025; the years beside it, weakly, so
             bm25_terms.setdefault(str(year), 1.0)  # that a missing year can be answered with the nearest
             for near in (year - 1, year + 1):
@@ -496,7 +500,7 @@ class QueryAnalyzer:
         return Query(text, words, bm25_terms, cues, years, places, corrections, patterns, anchors, parts,
                      known_parts={word: found for word, found in parts.items() if self._known_word(word)},
                      national=not places and is_national(text) and not _ASKS_PROVINCE.search(text),
-                     relative=has_relative_year(text),
+                     relative=relative,
                      slot_words=slot_words, rounds=ordinals(text),
                      soft=frozenset(w for w in words if self._soft(w) and w not in slot_words),
                      own_level=any(place.name + word in text for place in found_places for word in _OWN_LEVEL),
