@@ -314,3 +314,13 @@ def test_a_year_a_figure_is_compared_with_is_neither_asked_nor_stated():
     assert answer.matched and "219项" in answer.answer
     answer = engine.ask("2014年质量月主办单位比上一年多了几个")
     assert answer.matched and "11个" in answer.answer
+
+
+def test_words_in_most_units_are_left_out_of_a_large_folders_search_but_never_all(engine, monkeypatch):
+    """In a large folder a word most units hold costs much to search and hardly ranks, so the search
+    leaves it out (the answer is still judged on it); the question's rarest word always stays."""
+    import bot.answers.engine as engine_module
+
+    monkeypatch.setattr(engine_module, "COMMON_WORD_FLOOR", 0)  # the shipped folder stands in for a large one
+    answer = engine.answer_afresh("质量月是每年几月")
+    assert answer.matched and "9月" in answer.answer

@@ -43,9 +43,15 @@ class Ours:
     needs_units = False
 
     def build(self, snapshot: Snapshot, units: list[Unit]) -> None:
+        import gc
+
         from bot.answers.engine import Engine
 
         self.engine = Engine(snapshot)
+        # As the bot does once its knowledge is loaded (faces.cli.settle_for_serving): the engine lives
+        # as long as the process, so it is moved out of the garbage collector's full collections.
+        gc.collect()
+        gc.freeze()
 
     def ask(self, question: str) -> dict:
         # Afresh: the engine keeps recent answers, and a repeated question is not a measurement (the

@@ -44,6 +44,7 @@ log = logging.getLogger(__name__)
 
 CANDIDATES = 30
 COMMON_GRAM_SHARE = 0.2  # a bigram in more units than this share is left out of the search
+COMMON_WORD_FLOOR = 5000  # and so is a word, in a folder larger than this (a small one needs all its words)
 DETAILED = 5  # candidates judged in full (answer cut, cue, focus)
 DETAIL_LEAD = 1.0  # keeps fully judged candidates ahead of those only counted
 ANSWER_AT = 0.72  # confidence needed to answer
@@ -328,6 +329,12 @@ class Engine:
         common = COMMON_GRAM_SHARE * self.index.size
         grams = {term: 1.0 for term in query.bm25_terms if self.index.term_df(term) <= common}
         words = {word: 1.5 for word in query.words if len(word) >= 2}
+        if len(words) > 1 and self.index.size > COMMON_WORD_FLOOR:
+            # So is a word in that many units (质量月 in a folder of Quality Month pages), unless it
+            # is the rarest the question has: something must be searched for.
+            counts = {word: self.index.word_df(word) for word in words}
+            rarest = min(counts, key=counts.__getitem__)
+            words = {word: boost for word, boost in words.items() if counts[word] <= common or word == rarest}
         for word in list(words):
             for form in self.analyzer.synonyms.get(word, ()):
                 words.setdefault(form, 1.0)

@@ -706,6 +706,10 @@ class SearchIndex:
     def idf(self, df: int) -> float:
         return math.log(1 + (self.size - df + 0.5) / (df + 0.5))
 
+    def word_df(self, word: str) -> int:
+        """In how many units a whole word is indexed."""
+        return self.searcher.doc_freq("words", word)
+
     def term_df(self, term: str) -> int:
         return self.df.get(term, 0)
 
