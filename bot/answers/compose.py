@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from bot import strings
 from bot.answers.query import Query
 from bot.answers.slots import Gazetteer
 from bot.answers.units import Unit
 from bot.text import normalise
+
+Fold = Callable[[str], str]
 
 MAX_ANSWER_CHARS = 500
 LONG_SENTENCE = 220
@@ -77,21 +80,21 @@ def date_relative_words(text: str, year: int | None) -> str:
     return _PLACEHOLDER_YEAR.sub(strings.SOME_YEAR, _RELATIVE_IN_PAGE.sub(dated, text))
 
 
-def _sentence_score(sentence: str, query: Query) -> float:
+def _sentence_score(sentence: str, query: Query, fold: Fold = normalise) -> float:
     score = query.sentence_scores.get(sentence)  # the same sentences are scored to cut, trim and focus
     if score is None:
-        text = normalise(sentence)
+        text = fold(sentence)
         score = evidence(text, query) + 0.3 * query.total_weight * cues_met(text, query) / max(1, len(query.cues))
         query.sentence_scores[sentence] = score
     return score
 
 
-def trim(sentence: str, query: Query) -> str:
+def trim(sentence: str, query: Query, fold: Fold = normalise) -> str:
     """Keeps the clauses around the best-matching one when a sentence is too long to read in chat."""
     if len(sentence) <= LONG_SENTENCE:
         return sentence
     clauses = _CLAUSE.findall(sentence)
-    scores = [_sentence_score(clause, query) for clause in clauses]
+    scores = [_sentence_score(clause, query, fold) for clause in clauses]
     best = max(range(len(clauses)), key=lambda i: scores[i])
     start, end = best, best + 1
     size = len(clauses[best])
@@ -116,13 +119,17 @@ def trim(sentence: str, query: Query) -> str:
     return prefix + text + suffix
 
 
-def focus(sentences: tuple[str, ...], query: Query) -> float:
+def _as_is(text: str) -> str:
+    return text
+
+
+def focus(sentences: tuple[str, ...], query: Query, fold: Fold = normalise) -> float:
     """How tightly the question is answered in one place: the best pair of adjacent clauses,
     scored by the question words it holds plus its cue evidence, as a share of the question."""
-    clauses = [normalise(c) for sentence in sentences for c in _CLAUSE.findall(sentence)]
+    clauses = [fold(c) for sentence in sentences for c in _CLAUSE.findall(sentence)]
     if not clauses or not query.total_weight:
         return 0.0
-    best = max(_sentence_score("".join(clauses[i : i + 2]), query) for i in range(len(clauses)))
+    best = max(_sentence_score("".join(clauses[i : i + 2]), query, _as_is) for i in range(len(clauses)))
     return min(1.0, best / (1.3 * query.total_weight))
 
 
@@ -160,20 +167,20 @@ def compose(unit: Unit, query: Query) -> str:
     """The answer text for a unit, at most MAX_ANSWER_CHARS characters."""
     if unit.kind == "entry":
         return _compose_entry(unit, query)
-    sentences = unit.sentences
-    scores = [_sentence_score(sentence, query) for sentence in sentences]
+    sentences, fold = unit.sentences, unit.fold
+    scores = [_sentence_score(sentence, query, fold) for sentence in sentences]
     best = max(range(len(sentences)), key=lambda i: scores[i])
     chosen = [best]
-    found = normalise(sentences[best])
+    found = fold(sentences[best])
     missing = [word for word in query.words if not query.found(word, found)]
     neighbours = [i for i in (best - 1, best + 1) if 0 <= i < len(sentences)]
     if neighbours and (missing or len(sentences[best]) < SHORT_SENTENCE):
-        gain = {i: evidence(normalise(sentences[i]), query) for i in neighbours}
+        gain = {i: evidence(fold(sentences[i]), query) for i in neighbours}
         partner = max(neighbours, key=lambda i: gain[i])
         if gain[partner] > 0 or len(sentences[best]) < SHORT_SENTENCE:
             chosen.append(partner)
-    parts = [trim(sentences[i], query) for i in sorted(chosen)]
+    parts = [trim(sentences[i], query, fold) for i in sorted(chosen)]
     text = "".join(parts)
     if len(text) > MAX_ANSWER_CHARS:
-        text = trim(sentences[best], query)[:MAX_ANSWER_CHARS]
+        text = trim(sentences[best], query, fold)[:MAX_ANSWER_CHARS]
     return text

@@ -243,7 +243,7 @@ class Engine:
         """How much of the question a text holds: (confidence, topic share, evidence weight, weight
         found in the text itself rather than the title or context). Words found only in `aside`
         (an entry's detail sentence) earn what its title or context would."""
-        title = normalise(unit.title)
+        title = unit.fold(unit.title)
         total = query.total_weight
         covered = evidence = in_unit = topic = forgiven = 0.0
         credit = CONTEXT_CREDIT[unit.kind]
@@ -303,7 +303,7 @@ class Engine:
         unit = candidate.unit
         candidate.detailed = True
         candidate.answer = compose(unit, query)
-        shown = normalise(candidate.answer)
+        shown = unit.fold(candidate.answer)
         if unit.kind == "entry" and len(candidate.answer) > len(unit.sentences[0]):
             # The answer shows a detail sentence too: the citizen reads it as part of the answer, so
             # what it holds counts as the entry's own words (its slots are checked below).
@@ -321,7 +321,7 @@ class Engine:
         candidate.evidence += CUE_EVIDENCE_WEIGHT * cue_share
         # Prefer an answer that meets the question's cue and holds its words close together.
         candidate.rank += (candidate.confidence - candidate.rank_confidence + 0.1 * cue_share
-                           + 0.2 * focus((candidate.answer,), query))
+                           + 0.2 * focus((candidate.answer,), query, unit.fold))
 
     def candidates(self, query: Query) -> list[Candidate]:
         # A bigram in a large share of the units (质量) hardly ranks, yet walking its postings is most

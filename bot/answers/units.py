@@ -34,6 +34,12 @@ class Unit:
     slots: UnitSlots | None = None
     extra: str = ""  # normalised text that is searched for but is not the unit's own (an entry's details)
 
+    def fold(self, text: str) -> str:
+        """The matching form of text cut from this unit. A page's passages are cut from cleaned
+        lines, already in display form (Simplified, width-folded), so lower case is all they need,
+        and a passage first met is not normalised in full; an entry is written by hand."""
+        return text.lower() if self.kind == "passage" else normalise(text)
+
     @property
     def indexed_text(self) -> str:
         """What retrieval matches: the unit's own text and, for an entry, its details too."""
