@@ -187,3 +187,17 @@ def test_no_regex_over_admin_files_can_backtrack_super_linearly():
     assert problems == []
     assert _problems_of("old promo", _OLD_PROMO)  # the check catches the pattern that froze the bot
     assert _problems_of("doubled", re.compile(r"x\s*\s*y"))
+
+
+def test_passages_are_cut_from_cleaned_lines_already_in_matching_form():
+    """The engine matches a passage's sentences in lower case only (Unit.fold), trusting cleaning to
+    have put them in display form; were that to change, answers would silently miss words."""
+    from bot.answers.units import build_units
+    from bot.knowledge.loader import load_folder
+    from bot.text import normalise
+    from tests.conftest import KNOWLEDGE
+
+    units = [unit for unit in build_units(load_folder(KNOWLEDGE).snapshot)[0] if unit.kind == "passage"]
+    sentences = [sentence for unit in units for sentence in (unit.title, *unit.sentences)]
+    same = sum(1 for sentence in sentences if normalise(sentence) == sentence.lower())
+    assert sentences and same / len(sentences) >= 0.99  # OpenCC may settle a variant (著) in context
