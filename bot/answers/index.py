@@ -32,7 +32,7 @@ from bot.answers.units import Unit, article_context, article_units, entry_units
 from bot.knowledge import cache as part_cache
 from bot.knowledge.cache import PartCache
 from bot.knowledge.model import Article, Snapshot
-from bot.text import cjk_bigrams, normalise
+from bot.text import cjk_bigrams
 
 log = logging.getLogger(__name__)
 DONE = "complete"  # written last into a built index folder: a folder without it is half-built
@@ -352,7 +352,7 @@ def quoted_terms(articles: tuple[Article, ...], pattern: re.Pattern[str]) -> set
     terms: set[str] = set()
     missing = [number for number in range(len(articles))
                if not (cache and isinstance(stored.get(keys[number]), frozenset))]
-    # Normalising every paragraph (OpenCC) is seconds at 100k passages: in workers when many are new.
+    # Every page is read for its quotes: in workers when many are new.
     found = dict(zip(missing, part_cache.parallel_map(lambda number: _quoted(articles[number], pattern), missing,
                                                       PARALLEL_PAGES), strict=True))
     for number in range(len(articles)):
@@ -370,7 +370,7 @@ def quoted_terms(articles: tuple[Article, ...], pattern: re.Pattern[str]) -> set
 
 def _quoted(article: Article, pattern: re.Pattern[str]) -> frozenset[str]:
     return frozenset(match.group(1) or match.group(2) for paragraph in article.paragraphs
-                     for match in pattern.finditer(normalise(paragraph)))
+                     for match in pattern.finditer(paragraph.lower()))  # cleaned: display form
 
 
 def article_key(article: Article) -> str:

@@ -157,8 +157,10 @@ def entry_slots(entry: Entry) -> UnitSlots:
 
 
 def article_context(article: Article) -> str:
+    # A page's lines were put in display form when it was cleaned: lower case makes them matchable
+    # (normalising 100k passages again was seconds of a full rebuild).
     date = article.source.date or ""
-    return normalise(" ".join((article.title, date, *article.paragraphs)))
+    return " ".join((article.title, date, *article.paragraphs)).lower()
 
 
 def article_units(article: Article, context: int) -> list[Unit]:
@@ -169,7 +171,7 @@ def article_units(article: Article, context: int) -> list[Unit]:
     for paragraph in article.paragraphs:
         for group in _passages(paragraph):
             key = f"{article.id}#{len(units)}"
-            text = normalise("".join(group))
+            text = "".join(group).lower()  # cleaned lines, as in article_context
             slots = read_slots(text, page_year, page_places, current=current)
             current = slots.scope or current
             units.append(Unit("passage", key, article.title, tuple(group), text, context, article.source,
