@@ -324,3 +324,18 @@ def test_words_in_most_units_are_left_out_of_a_large_folders_search_but_never_al
     monkeypatch.setattr(engine_module, "COMMON_WORD_FLOOR", 0)  # the shipped folder stands in for a large one
     answer = engine.answer_afresh("质量月是每年几月")
     assert answer.matched and "9月" in answer.answer
+
+
+def test_a_sentence_stating_no_year_is_not_a_fact_of_an_earlier_year_its_page_mentions():
+    """A 2011 page that mentions 1978 in passing: its slogans, stated without a year, are 2011's."""
+    engine = _engine_of("""entries:
+- id: event-example-2011
+  type: event
+  title: 2011年全国质量月
+  answer: 2011年全国质量月于9月1日开始，全国质量月始于1978年。活动期间还公布了“好质量好生活”等10条宣传口号。
+  year: 2011
+  source: {title: 2011年全国质量月, origin: 国家质检总局, date: '2011-09-01', kind: official_news}
+""")
+    assert engine.ask("2011年全国质量月的宣传口号有哪些").matched
+    answer = engine.ask("1978年全国质量月的宣传口号是什么")
+    assert not answer.matched and "好质量好生活" not in answer.answer

@@ -545,6 +545,10 @@ def _sentence_conflicts(sentence: str, page_year: int | None, query: Query) -> l
     # A year a figure is compared with (比上一年的26个多了11个) is its baseline, not its year.
     sentence = _BASELINE_YEAR.sub("", sentence)
     stated = written_years(sentence) | relative_years(sentence, page_year)
+    if not stated and page_year is not None and query.years and max(query.years) < page_year:
+        # A sentence stating no year speaks of its page's time, or of plans ahead, never of the past:
+        # a 2011 page's slogans are not 1978's, whatever year another of its sentences mentions.
+        stated = {page_year}
     if query.years and stated and not query.years & stated:
         conflicts.extend(f"{year}年" for year in sorted(query.years))
     named = Gazetteer.shared().places_in(sentence) if query.places else ()
